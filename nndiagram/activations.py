@@ -1,0 +1,257 @@
+"""The activation registry: each activation once, as SymPy, NumPy, LaTeX and derivative.
+
+Every other module looks activations up here (``activation_for``); an unknown name is a
+``SpecError`` listing the allowed ones. ``generic`` is the tutorial's unspecified ``g``: it has
+a SymPy form (an undefined function) but no NumPy one, so numeric checks substitute each
+concrete activation in turn (``CONCRETE``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import SpecError
+from .model import ActivationChoice
+
+if TYPE_CHECKING:
+    import sympy
+
+Array = np.ndarray
+
+NAMES: tuple[str, ...] = (
+    "custom",
+    "generic",
+    "identity",
+    "leaky_relu",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+)
+# The activations a 'generic' g is replaced by when it has to be evaluated.
+CONCRETE: tuple[str, ...] = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+DEFAULT_LEAKY_ALPHA = 0.01  # the tutorial's max(0.01z, z)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation function in every form the tool needs.
+
+    ``sympy_expr(z)`` returns the formula in the SymPy symbol ``z``; ``numpy_fn`` evaluates it
+    element-wise (softmax: over axis 0, the units); ``numpy_derivative`` is the element-wise
+    derivative (``None`` for softmax, whose derivative is a Jacobian, and for ``generic``).
+    ``latex`` is the formula as a textbook prints it, right-hand side of ``g(z) =``.
+    """
+
+    name: str
+    title: str
+    latex: str
+    sympy_expr: Callable[[Any], Any]
+    numpy_fn: Callable[[Array], Array] | None
+    numpy_derivative: Callable[[Array], Array] | None
+    derivative_latex: str
+    elementwise: bool = True
+
+    def sympy_derivative(self, z: Any) -> Any:
+        import sympy
+
+        return sympy.diff(self.sympy_expr(z), z)
+
+
+def _sigmoid(z: Array) -> Array:
+    # exp(-log(1 + e^-z)) never overflows and keeps relative accuracy in both tails.
+    return np.exp(-np.logaddexp(0.0, -z))
+
+
+def _sigmoid_prime(z: Array) -> Array:
+    s = _sigmoid(z)
+    return s * (1.0 - s)
+
+
+def _tanh_prime(z: Array) -> Array:
+    return 1.0 - np.tanh(z) ** 2
+
+
+def _relu(z: Array) -> Array:
+    return np.maximum(z, 0.0)
+
+
+def _relu_prime(z: Array) -> Array:
+    return (z > 0).astype(z.dtype)
+
+
+def softmax(z: Array) -> Array:
+    """Softmax over the units (axis 0) of a column batch, shifted so exp never overflows."""
+    shifted = z - np.max(z, axis=0, keepdims=True)
+    e = np.exp(shifted)
+    out: Array = e / np.sum(e, axis=0, keepdims=True)
+    return out
+
+
+def _identity_prime(z: Array) -> Array:
+    return np.ones_like(z)
+
+
+def _sympy_sigmoid(z: Any) -> Any:
+    import sympy
+
+    return 1 / (1 + sympy.exp(-z))
+
+
+def _sympy_tanh(z: Any) -> Any:
+    import sympy
+
+    return sympy.tanh(z)
+
+
+def _sympy_relu(z: Any) -> Any:
+    import sympy
+
+    return sympy.Max(0, z)
+
+
+def _sympy_generic(z: Any) -> Any:
+    import sympy
+
+    return sympy.Function("g")(z)
+
+
+def _sympy_softmax(z: Any) -> Any:
+    # Element form for one unit of a one-unit layer; symbolic.py builds the vector form.
+    import sympy
+
+    return sympy.exp(z) / sympy.exp(z)
+
+
+_BUILTIN: dict[str, Activation] = {
+    "identity": Activation(
+        name="identity",
+        title="Identity (linear)",
+        latex="z",
+        sympy_expr=lambda z: z,
+        numpy_fn=lambda z: z,
+        numpy_derivative=_identity_prime,
+        derivative_latex="1",
+    ),
+    "sigmoid": Activation(
+        name="sigmoid",
+        title="Sigmoid",
+        latex=r"\frac{1}{1 + e^{-z}}",
+        sympy_expr=_sympy_sigmoid,
+        numpy_fn=_sigmoid,
+        numpy_derivative=_sigmoid_prime,
+        derivative_latex=r"g(z)\,(1 - g(z))",
+    ),
+    "tanh": Activation(
+        name="tanh",
+        title="Tanh",
+        latex=r"\frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
+        sympy_expr=_sympy_tanh,
+        numpy_fn=np.tanh,
+        numpy_derivative=_tanh_prime,
+        derivative_latex=r"1 - g(z)^{2}",
+    ),
+    "relu": Activation(
+        name="relu",
+        title="ReLU",
+        latex=r"\max(0, z)",
+        sympy_expr=_sympy_relu,
+        numpy_fn=_relu,
+        numpy_derivative=_relu_prime,
+        derivative_latex=r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}",
+    ),
+    "softmax": Activation(
+        name="softmax",
+        title="Softmax",
+        latex=r"\frac{e^{z_j}}{\sum_{k} e^{z_k}}",
+        sympy_expr=_sympy_softmax,
+        numpy_fn=softmax,
+        numpy_derivative=None,
+        derivative_latex=r"g_j(z)\,(\delta_{jk} - g_k(z))",
+        elementwise=False,
+    ),
+    "generic": Activation(
+        name="generic",
+        title="Generic g",
+        latex=r"g(z)",
+        sympy_expr=_sympy_generic,
+        numpy_fn=None,
+        numpy_derivative=None,
+        derivative_latex=r"g'(z)",
+    ),
+}
+
+
+@lru_cache(maxsize=64)
+def _leaky_relu(alpha: float) -> Activation:
+    def fn(z: Array) -> Array:
+        return np.where(z > 0, z, alpha * z)
+
+    def prime(z: Array) -> Array:
+        return np.where(z > 0, 1.0, alpha).astype(z.dtype)
+
+    def expr(z: Any) -> Any:
+        import sympy
+
+        # Piecewise rather than Max(αz, z): it is also right for α > 1.
+        a = sympy.Rational(str(alpha))
+        return sympy.Piecewise((z, z > 0), (a * z, True))
+
+    return Activation(
+        name="leaky_relu",
+        title=f"Leaky ReLU (α = {alpha:g})",
+        latex=rf"\max({alpha:g}z, z)"
+        if alpha < 1
+        else rf"\begin{{cases}} z & z > 0 \\ {alpha:g}z & z \le 0 \end{{cases}}",
+        sympy_expr=expr,
+        numpy_fn=fn,
+        numpy_derivative=prime,
+        derivative_latex=rf"\begin{{cases}} 1 & z > 0 \\ {alpha:g} & z \le 0 \end{{cases}}",
+    )
+
+
+@lru_cache(maxsize=256)
+def _custom(expression: str) -> Activation:
+    from .expressions import compile_activation
+
+    compiled = compile_activation(expression)
+    return Activation(
+        name="custom",
+        title=f"Custom: {expression}",
+        latex=compiled.latex,
+        sympy_expr=compiled.sympy_expr,
+        numpy_fn=compiled.numpy_fn,
+        numpy_derivative=compiled.numpy_derivative,
+        derivative_latex=compiled.derivative_latex,
+    )
+
+
+def activation_for(choice: ActivationChoice | str) -> Activation:
+    """The registry entry for a spec's choice (or a bare name)."""
+    if isinstance(choice, str):
+        choice = ActivationChoice(
+            choice, alpha=DEFAULT_LEAKY_ALPHA if choice == "leaky_relu" else None
+        )
+    if choice.name == "leaky_relu":
+        return _leaky_relu(DEFAULT_LEAKY_ALPHA if choice.alpha is None else choice.alpha)
+    if choice.name == "custom":
+        if choice.expression is None:
+            raise SpecError("custom activation needs an expression in z")
+        return _custom(choice.expression)
+    try:
+        return _BUILTIN[choice.name]
+    except KeyError:
+        raise SpecError(
+            f"unknown activation {choice.name!r} (must be one of: {', '.join(NAMES)})"
+        ) from None
+
+
+def sympy_symbol_z() -> sympy.Symbol:
+    import sympy
+
+    return sympy.Symbol("z", real=True)

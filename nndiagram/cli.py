@@ -1,0 +1,224 @@
+"""The command line: parse arguments, call the library, report. No logic lives here.
+
+Library functions raise ``NNDiagramError``; ``main`` turns one into a single line on stderr and
+its exit code (0 done, 1 invalid network or failed check, 2 bad input or usage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .errors import NNDiagramError, UsageError
+from .output import write_atomic
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # argparse prints usage over several lines; the contract is one line and exit 2.
+        raise UsageError(f"{self.prog}: {message}")
+
+
+# --- handlers: one per command, each a few lines -------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from .spec import load_spec
+
+    status = 0
+    for path in args.specs:
+        network = load_spec(path)
+        if network.graph is not None and not network.graph.is_valid:
+            status = 1
+            problems = network.graph.problems()
+            print(f"{path}: not a valid network: {len(problems)} problem(s)", file=sys.stderr)
+            for problem in problems:
+                print(f"{path}: {problem}", file=sys.stderr)
+        else:
+            print(f"{path}: ok ({_describe(network)})")
+    return status
+
+
+def _describe(network: object) -> str:
+    from .model import Network
+
+    assert isinstance(network, Network)
+    return "-".join(str(s) for s in network.sizes)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from .spec import spec_json_schema
+
+    print(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .diagram import render_file
+
+    render_file(
+        args.spec,
+        args.output,
+        view=args.view,
+        fmt=args.format,
+        theme=args.theme,
+        labels=args.labels,
+    )
+    return 0
+
+
+def cmd_equations(args: argparse.Namespace) -> int:
+    from .spec import load_spec
+    from .symbolic import derive
+
+    derivation = derive(load_spec(args.spec, numbering=args.numbering))
+    if args.format == "latex":
+        text = derivation.to_latex()
+    elif args.format == "text":
+        text = derivation.to_text()
+    else:
+        text = json.dumps(derivation.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
+    write_atomic(args.output, text if text.endswith("\n") else text + "\n")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .numeric import evaluate_files
+
+    evaluate_files(args.spec, args.params, args.input, args.output, engine=args.engine)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .verify import check_files
+
+    return check_files(args.specs, fmt=args.format, seed=args.seed)
+
+
+def cmd_gradients(args: argparse.Namespace) -> int:
+    from .backprop import gradients_files
+
+    gradients_files(args.spec, args.params, args.input, args.target, args.output, loss=args.loss)
+    return 0
+
+
+def cmd_check_derivation(args: argparse.Namespace) -> int:
+    from .derivation import check_derivation_file
+
+    return check_derivation_file(args.file, fmt=args.format)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .site.build import build_site
+
+    return build_site(args.config_file, strict=args.strict)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .site.build import serve_site
+
+    return serve_site(args.config_file, dev_addr=args.dev_addr)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .site.gallery import generate_gallery
+
+    written = generate_gallery(Path(args.specs_dir), Path(args.output))
+    print(f"wrote {len(written)} page(s) to {args.output}")
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="nndiagram", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"nndiagram {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("validate", cmd_validate, "check that specs are well-formed, valid networks")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+
+    command("schema", cmd_schema, "print the JSON Schema of the spec format")
+
+    p = command("render", cmd_render, "draw a spec as SVG, PNG, PDF or DOT")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("-o", "--output", default=None, help="output file, '-' for stdout")
+    p.add_argument("--view", choices=["neuron", "network", "layers", "auto"], default=None)
+    p.add_argument("--format", choices=["svg", "png", "pdf", "dot"], default=None)
+    p.add_argument("--theme", choices=["light", "dark"], default="light")
+    p.add_argument("--labels", choices=["math", "plain"], default=None)
+
+    p = command("equations", cmd_equations, "derive the matrix equations with SymPy")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--format", choices=["latex", "text", "json"], default="latex")
+    p.add_argument("--numbering", type=int, choices=[0, 1], default=None)
+    p.add_argument("-o", "--output", default="-")
+
+    p = command("evaluate", cmd_evaluate, "run the network on a batch of columns")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--params", required=True, metavar="P.npz")
+    p.add_argument("--input", required=True, metavar="X.npy")
+    p.add_argument("-o", "--output", default="-", metavar="Y.npy")
+    p.add_argument("--engine", choices=["numpy", "sympy", "collapsed"], default="numpy")
+
+    p = command("check", cmd_check, "verify every symbolic result numerically")
+    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = command("gradients", cmd_gradients, "backpropagation: dW, db for a batch")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--params", required=True, metavar="P.npz")
+    p.add_argument("--input", required=True, metavar="X.npy")
+    p.add_argument("--target", required=True, metavar="Y.npy")
+    p.add_argument("--loss", choices=["mse", "bce", "ce"], default=None)
+    p.add_argument("-o", "--output", required=True, metavar="G.npz")
+
+    p = command("check-derivation", cmd_check_derivation, "check each step of a derivation")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = command("build", cmd_build, "build the MkDocs site")
+    p.add_argument("-f", "--config-file", default="mkdocs.yml")
+    p.add_argument("--strict", action="store_true")
+
+    p = command("serve", cmd_serve, "serve the MkDocs site with live reload of specs")
+    p.add_argument("-f", "--config-file", default="mkdocs.yml")
+    p.add_argument("-a", "--dev-addr", default="127.0.0.1:8000")
+
+    p = command("generate", cmd_generate, "write gallery pages (Markdown + SVG) for any generator")
+    p.add_argument("specs_dir", nargs="?", default="diagrams", metavar="SPECS_DIR")
+    p.add_argument("-o", "--output", required=True, metavar="DOCS_DIR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        handler: Handler = args.handler
+        return handler(args)
+    except NNDiagramError as error:
+        if debug:
+            raise
+        print(str(error).splitlines()[0] if str(error) else type(error).__name__, file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("nndiagram: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,219 @@
+"""The network model every stage shares: frozen dataclasses, built only by ``spec.py``.
+
+All symbol names that diagrams and equations print come from :class:`Naming`, so the ``x_0``
+on an edge and the ``x_0`` in a matrix are the same text by construction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+View = Literal["neuron", "network", "layers", "auto"]
+LabelStyle = Literal["math", "plain"]
+Loss = Literal["mse", "bce", "ce"]
+
+VIEWS: tuple[str, ...] = ("neuron", "network", "layers", "auto")
+LABEL_STYLES: tuple[str, ...] = ("math", "plain")
+LOSSES: tuple[str, ...] = ("mse", "bce", "ce")
+
+
+@dataclass(frozen=True)
+class ActivationChoice:
+    """An activation as the spec names it; ``activations.py`` turns it into formulas."""
+
+    name: str = "identity"  # identity|sigmoid|tanh|relu|leaky_relu|softmax|generic|custom
+    alpha: float | None = None  # leaky_relu slope
+    expression: str | None = None  # custom: the source text, already checked by the parser
+
+    @property
+    def is_identity(self) -> bool:
+        return self.name == "identity"
+
+    def describe(self) -> str:
+        """Human name used in captions: 'ReLU', 'leaky ReLU (α=0.01)', 'g(z) = …'."""
+        names = {
+            "identity": "linear",
+            "sigmoid": "sigmoid",
+            "tanh": "tanh",
+            "relu": "ReLU",
+            "softmax": "softmax",
+            "generic": "g",
+        }
+        if self.name == "leaky_relu":
+            return f"leaky ReLU (α={self.alpha:g})"
+        if self.name == "custom":
+            return f"custom: {self.expression}"
+        return names[self.name]
+
+
+@dataclass(frozen=True)
+class Show:
+    bias: bool = True
+    weights: bool = True
+    activations: bool = True
+    equations: bool = True
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: ``z = W a_prev + b`` with ``W`` of shape (units, fan_in), then ``a = g(z)``."""
+
+    index: int  # 0-based position in the network, whatever the display numbering
+    units: int
+    fan_in: int
+    activation: ActivationChoice = field(default_factory=ActivationChoice)
+
+    @property
+    def weight_shape(self) -> tuple[int, int]:
+        return (self.units, self.fan_in)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A directed edge of an explicit graph, with the 1-based line it was written on."""
+
+    source: str
+    target: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ExplicitGraph:
+    """A hand-written graph (``graph:`` or ``edges:``) and what the connectivity check found.
+
+    ``layers`` holds the node names of each inferred column, inputs first and outputs last.
+    The three problem lists are empty exactly when the graph is a layered, fully connected
+    feed-forward network.
+    """
+
+    edges: tuple[Edge, ...]
+    layers: tuple[tuple[str, ...], ...]
+    missing: tuple[Edge, ...] = ()  # edges a fully connected network would need
+    skipping: tuple[Edge, ...] = ()  # edges that jump over a layer, or go back
+    cycles: tuple[tuple[str, ...], ...] = ()
+
+    @property
+    def is_valid(self) -> bool:
+        return not (self.missing or self.skipping or self.cycles)
+
+    def problems(self) -> tuple[str, ...]:
+        """One line per problem, for reports: 'missing edge x_0 -> z_0_1', …"""
+        out = [f"missing edge {e.source} -> {e.target}" for e in self.missing]
+        for e in self.skipping:
+            where = f" (line {e.line})" if e.line else ""
+            out.append(f"edge {e.source} -> {e.target} skips or goes back a layer{where}")
+        out += ["cycle " + " -> ".join((*c, c[0])) for c in self.cycles]
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Naming:
+    """The one place that spells symbols. ``base`` is 0 (the tutorial) or 1."""
+
+    base: int = 0
+    input_names: tuple[str, ...] = ()
+
+    def index(self, i: int) -> int:
+        return i + self.base
+
+    def input(self, k: int) -> str:
+        """Name of input k (0-based position): the spec's own name, or ``x_0``."""
+        if self.input_names:
+            return self.input_names[k]
+        return f"x_{self.index(k)}"
+
+    def neuron(self, layer: int, unit: int) -> str:
+        """Node name of a pre-activation: ``z_0_1``."""
+        return f"z_{self.index(layer)}_{self.index(unit)}"
+
+    def activation(self, layer: int, unit: int) -> str:
+        return f"a_{self.index(layer)}_{self.index(unit)}"
+
+    def output(self, unit: int, units: int) -> str:
+        return "output" if units == 1 else f"output_{self.index(unit)}"
+
+    def layer(self, layer: int) -> str:
+        """The bracketed superscript text: ``[0]``."""
+        return f"[{self.index(layer)}]"
+
+
+@dataclass(frozen=True)
+class Network:
+    """A validated network. Build it with ``spec.load_spec`` or ``Network.from_sizes``."""
+
+    inputs: int
+    layers: tuple[Layer, ...]
+    naming: Naming = field(default_factory=Naming)
+    title: str | None = None
+    description: str | None = None
+    loss: Loss | None = None
+    view: View = "auto"
+    show: Show = field(default_factory=Show)
+    labels: LabelStyle = "math"
+    max_neurons: int = 8
+    graph: ExplicitGraph | None = None
+    source: str = "<spec>"
+
+    @classmethod
+    def from_sizes(
+        cls,
+        sizes: list[int] | tuple[int, ...],
+        activations: list[str] | tuple[str, ...] | str = "identity",
+        **options: object,
+    ) -> Network:
+        """Convenience for Python users and tests: ``Network.from_sizes([2, 2, 1], "relu")``.
+
+        ``sizes[0]`` is the input count; the others are layer widths. ``activations`` is one
+        name for every layer or one per layer (leaky_relu gets the tutorial's 0.01).
+        """
+        if len(sizes) < 2:
+            raise ValueError("sizes needs the input count and at least one layer width")
+        names = [activations] * (len(sizes) - 1) if isinstance(activations, str) else activations
+        if len(names) != len(sizes) - 1:
+            raise ValueError("give one activation per layer")
+        layers = tuple(
+            Layer(
+                index=i,
+                units=sizes[i + 1],
+                fan_in=sizes[i],
+                activation=ActivationChoice(name, alpha=0.01 if name == "leaky_relu" else None),
+            )
+            for i, name in enumerate(names)
+        )
+        return cls(inputs=sizes[0], layers=layers, **options)  # type: ignore[arg-type]
+
+    @property
+    def n_inputs(self) -> int:
+        return self.inputs
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1].units
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Input count followed by each layer's width: (2, 2, 1)."""
+        return (self.inputs, *(layer.units for layer in self.layers))
+
+    @property
+    def is_linear(self) -> bool:
+        """True when every activation is the identity: the stack collapses to ``Wx + B``."""
+        return all(layer.activation.is_identity for layer in self.layers)
+
+    @property
+    def has_generic(self) -> bool:
+        return any(layer.activation.name == "generic" for layer in self.layers)
+
+    @property
+    def name(self) -> str:
+        """A file-system-safe stem from the source path (``xor`` for ``diagrams/xor.yaml``)."""
+        from pathlib import PurePath
+
+        return PurePath(self.source).stem if self.source != "<spec>" else "network"
+
+    def layer_caption(self, layer: Layer) -> str:
+        """'hidden layer 1 · 128 · ReLU' / 'output layer · 10 · softmax'."""
+        last = layer.index == len(self.layers) - 1
+        kind = "output layer" if last else f"hidden layer {layer.index + 1}"
+        return f"{kind} · {layer.units} · {layer.activation.describe()}"

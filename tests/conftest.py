@@ -1,0 +1,54 @@
+"""Shared fixtures. CLI tests go through the installed console script, as a user would."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DIAGRAMS = ROOT / "diagrams"
+REFERENCE = ROOT.parent / "shared" / "reference" / "tutorial-neural-networks.txt"
+CONSOLE_SCRIPT = Path(sys.executable).parent / "nndiagram"
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """Run the real ``nndiagram`` entry point; returns the completed process (text mode)."""
+
+    def run(*args: str, cwd: Path | None = None, input: str | None = None, timeout: float = 120):
+        exe = str(CONSOLE_SCRIPT) if CONSOLE_SCRIPT.exists() else shutil.which("nndiagram")
+        assert exe, "the nndiagram console script is not installed"
+        return subprocess.run(
+            [exe, *args],
+            cwd=cwd or ROOT,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, "PYTHONHASHSEED": "0", "NO_COLOR": "1"},
+        )
+
+    return run
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests marked `exe` need Graphviz; `make test` installs it, so a missing `dot` is an error
+    # there, but a developer running pytest by hand without Graphviz gets a clear skip reason.
+    if shutil.which("dot") is None and not os.environ.get("CI"):
+        skip = pytest.mark.skip(reason="Graphviz 'dot' not on PATH (run `make test`)")
+        for item in items:
+            if "exe" in item.keywords:
+                item.add_marker(skip)
