@@ -1,0 +1,190 @@
+"""The tutorial's notation, spelled once for diagrams and equations alike.
+
+A :class:`Sym` is one symbol (``w`` with subscripts ``0,1`` in layer ``[1]``) that can print
+itself four ways: ``plain`` (the tutorial's DOT labels, ``w_0,1``), ``html`` (Graphviz HTML-like
+labels with real subscripts), ``latex`` (``w^{[1]}_{01}``) and ``text`` (Unicode for terminals).
+``neuron_equation`` gives the entry-wise equation of one neuron; the diagram prints it on the
+neuron's output edge and ``symbolic.py`` prints the same terms, so the two cannot drift.
+
+Conventions taken from the tutorial:
+- a network of one layer with one unit is "a neuron": ``z = w_0 x_0 + w_1 x_1 + b`` (single
+  weight index, bare ``b`` and ``z``), while its matrices read ``w = [w_0  w_1]``, ``b = [b_0]``;
+- any other layer indexes weights ``w_{jk}`` (j = neuron row, k = input column);
+- entries carry the layer superscript only when the network has more than one layer;
+- the input of layer l is ``x`` for the first layer, else the previous layer's ``a`` — or its
+  ``z`` when that layer is linear, as the tutorial writes ``z^{[1]} = w^{[1]} z^{[0]} + b^{[1]}``.
+"""
+
+from __future__ import annotations
+
+import html as _html
+from dataclasses import dataclass
+
+from .model import Network
+
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789,[]-", "₀₁₂₃₄₅₆₇₈₉‚₍₎₋")
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789[]-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾⁻")
+
+
+@dataclass(frozen=True)
+class Sym:
+    """One symbol: ``base`` with display subscripts and an optional layer superscript."""
+
+    base: str
+    sub: tuple[int, ...] = ()
+    layer: int | None = None  # display number of the layer, printed as ^{[l]}
+
+    @property
+    def key(self) -> str:
+        """A unique ASCII identifier, used as the SymPy symbol name: ``w1_0_1``."""
+        layer = "" if self.layer is None else str(self.layer)
+        return "_".join([self.base + layer, *(str(s) for s in self.sub)])
+
+    def plain(self) -> str:
+        """The tutorial's text labels: ``w_0,1``, ``x_0``, ``b``."""
+        sub = ",".join(str(s) for s in self.sub)
+        sup = "" if self.layer is None else f"^[{self.layer}]"
+        if self.base == "z" and self.layer is None and len(self.sub) == 1:
+            return f"z{sub}"  # the tutorial's layer figure names its neurons z0, z1
+        return f"{self.base}{sup}" + (f"_{sub}" if sub else "")
+
+    def html(self) -> str:
+        """Graphviz HTML-like label text with real sub/superscripts (already escaped)."""
+        out = _html.escape(self.base)
+        if self.layer is not None:
+            out += f"<SUP>[{self.layer}]</SUP>"
+        if self.sub:
+            out += "<SUB>" + ",".join(str(s) for s in self.sub) + "</SUB>"
+        return out
+
+    def latex(self) -> str:
+        out = self.base
+        if self.layer is not None:
+            out += f"^{{[{self.layer}]}}"
+        if self.sub:
+            sub = (
+                "".join(str(s) for s in self.sub)
+                if all(s < 10 for s in self.sub)
+                else ",".join(str(s) for s in self.sub)
+            )
+            out += f"_{{{sub}}}"
+        return out
+
+    def text(self) -> str:
+        out = self.base
+        if self.layer is not None:
+            out += f"[{self.layer}]".translate(_SUPERSCRIPT_DIGITS)
+        if self.sub:
+            out += _compact(self.sub).translate(_SUBSCRIPT_DIGITS)
+        return out
+
+
+def _compact(sub: tuple[int, ...]) -> str:
+    """``w_{01}`` as the tutorial writes it; a comma only when an index has two digits."""
+    return ("" if all(s < 10 for s in sub) else ",").join(str(s) for s in sub)
+
+
+def _brace(text: str) -> str:
+    return text if len(text) == 1 else f"{{{text}}}"
+
+
+def is_single_neuron(network: Network) -> bool:
+    """The tutorial's first figure: one layer with one unit."""
+    return len(network.layers) == 1 and network.layers[0].units == 1
+
+
+def _layer_mark(network: Network, layer: int) -> int | None:
+    return network.naming.index(layer) if len(network.layers) > 1 else None
+
+
+def weight(network: Network, layer: int, unit: int, k: int) -> Sym:
+    """Entry (unit, k) of ``w^{[layer]}``; positions are 0-based, display follows the naming."""
+    n = network.naming
+    if is_single_neuron(network):
+        return Sym("w", (n.index(k),))
+    return Sym("w", (n.index(unit), n.index(k)), _layer_mark(network, layer))
+
+
+def bias(network: Network, layer: int, unit: int, *, in_matrix: bool = False) -> Sym:
+    """Entry ``unit`` of ``b^{[layer]}``; a lone neuron's bias is a bare ``b`` in equations."""
+    n = network.naming
+    if is_single_neuron(network) and not in_matrix:
+        return Sym("b")
+    return Sym("b", (n.index(unit),), _layer_mark(network, layer))
+
+
+def pre_activation(network: Network, layer: int, unit: int) -> Sym:
+    n = network.naming
+    if is_single_neuron(network):
+        return Sym("z")
+    return Sym("z", (n.index(unit),), _layer_mark(network, layer))
+
+
+def activation(network: Network, layer: int, unit: int) -> Sym:
+    n = network.naming
+    if is_single_neuron(network):
+        return Sym("a")
+    return Sym("a", (n.index(unit),), _layer_mark(network, layer))
+
+
+def layer_input_base(network: Network, layer: int) -> str:
+    """What feeds layer ``layer``: ``x``, or the previous layer's ``a`` (``z`` if linear)."""
+    if layer == 0:
+        return "x"
+    return "z" if network.layers[layer - 1].activation.is_identity else "a"
+
+
+def layer_input(network: Network, layer: int, k: int) -> Sym:
+    """Input ``k`` of layer ``layer``: ``x_k``, or ``a^{[l-1]}_k`` / ``z^{[l-1]}_k``."""
+    if layer == 0:
+        if network.naming.input_names:
+            return Sym(network.naming.input_names[k])
+        return Sym("x", (network.naming.index(k),))
+    base = layer_input_base(network, layer)
+    previous = layer - 1
+    if base == "z":
+        return pre_activation(network, previous, k)
+    return activation(network, previous, k)
+
+
+@dataclass(frozen=True)
+class NeuronEquation:
+    """``lhs = Σ_k weight_k · input_k + bias`` for one neuron, printable in every style."""
+
+    lhs: Sym
+    terms: tuple[tuple[Sym, Sym], ...]  # (weight, input) pairs in input order
+    bias: Sym | None
+
+    def _join(self, render: str, times: str = " ") -> str:
+        def r(s: Sym) -> str:
+            return str(getattr(s, render)())
+
+        parts = [f"{r(w)}{times}{r(x)}" for w, x in self.terms]
+        if self.bias is not None:
+            parts.append(r(self.bias))
+        return f"{r(self.lhs)} = " + " + ".join(parts)
+
+    def plain(self) -> str:
+        """``z = w_0 x_0 + w_1 x_1 + b`` — the tutorial's edge label."""
+        return self._join("plain")
+
+    def html(self) -> str:
+        return self._join("html")
+
+    def latex(self) -> str:
+        return self._join("latex", " ")
+
+    def text(self) -> str:
+        return self._join("text", "·")
+
+
+def neuron_equation(
+    network: Network, layer: int, unit: int, *, with_bias: bool = True
+) -> NeuronEquation:
+    """The entry-wise equation of neuron ``unit`` in layer ``layer`` (0-based positions)."""
+    fan_in = network.layers[layer].fan_in
+    terms = tuple(
+        (weight(network, layer, unit, k), layer_input(network, layer, k)) for k in range(fan_in)
+    )
+    b = bias(network, layer, unit) if with_bias else None
+    return NeuronEquation(pre_activation(network, layer, unit), terms, b)
