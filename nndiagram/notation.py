@@ -62,12 +62,7 @@ class Sym:
         if self.layer is not None:
             out += f"^{{[{self.layer}]}}"
         if self.sub:
-            sub = (
-                "".join(str(s) for s in self.sub)
-                if all(s < 10 for s in self.sub)
-                else ",".join(str(s) for s in self.sub)
-            )
-            out += f"_{{{sub}}}"
+            out += "_" + _brace(_compact(self.sub))
         return out
 
     def text(self) -> str:
