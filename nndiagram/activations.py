@@ -46,6 +46,9 @@ class Activation:
     element-wise (softmax: over axis 0, the units); ``numpy_derivative`` is the element-wise
     derivative (``None`` for softmax, whose derivative is a Jacobian, and for ``generic``).
     ``latex`` is the formula as a textbook prints it, right-hand side of ``g(z) =``.
+    ``numpy_inplace`` computes ``numpy_fn`` overwriting its (float array) argument and returns
+    it: the evaluator uses it to save one copy of each layer's activations (``None``: use
+    ``numpy_fn``).
     """
 
     name: str
@@ -56,6 +59,7 @@ class Activation:
     numpy_derivative: Callable[[Array], Array] | None
     derivative_latex: str
     elementwise: bool = True
+    numpy_inplace: Callable[[Array], Array] | None = None
 
     def sympy_derivative(self, z: Any) -> Any:
         import sympy
@@ -73,12 +77,23 @@ def _sigmoid_prime(z: Array) -> Array:
     return s * (1.0 - s)
 
 
+def _sigmoid_inplace(z: Array) -> Array:
+    np.negative(z, out=z)
+    np.logaddexp(0.0, z, out=z)
+    np.negative(z, out=z)
+    return np.exp(z, out=z)
+
+
 def _tanh_prime(z: Array) -> Array:
     return 1.0 - np.tanh(z) ** 2
 
 
 def _relu(z: Array) -> Array:
     return np.maximum(z, 0.0)
+
+
+def _relu_inplace(z: Array) -> Array:
+    return np.maximum(z, 0.0, out=z)
 
 
 def _relu_prime(z: Array) -> Array:
@@ -91,6 +106,13 @@ def softmax(z: Array) -> Array:
     e = np.exp(shifted)
     out: Array = e / np.sum(e, axis=0, keepdims=True)
     return out
+
+
+def _softmax_inplace(z: Array) -> Array:
+    z -= np.max(z, axis=0, keepdims=True)
+    np.exp(z, out=z)
+    z /= np.sum(z, axis=0, keepdims=True)
+    return z
 
 
 def _identity_prime(z: Array) -> Array:
@@ -137,6 +159,7 @@ _BUILTIN: dict[str, Activation] = {
         numpy_fn=lambda z: z,
         numpy_derivative=_identity_prime,
         derivative_latex="1",
+        numpy_inplace=lambda z: z,
     ),
     "sigmoid": Activation(
         name="sigmoid",
@@ -146,6 +169,7 @@ _BUILTIN: dict[str, Activation] = {
         numpy_fn=_sigmoid,
         numpy_derivative=_sigmoid_prime,
         derivative_latex=r"g(z)\,(1 - g(z))",
+        numpy_inplace=_sigmoid_inplace,
     ),
     "tanh": Activation(
         name="tanh",
@@ -155,6 +179,7 @@ _BUILTIN: dict[str, Activation] = {
         numpy_fn=np.tanh,
         numpy_derivative=_tanh_prime,
         derivative_latex=r"1 - g(z)^{2}",
+        numpy_inplace=lambda z: np.tanh(z, out=z),
     ),
     "relu": Activation(
         name="relu",
@@ -164,6 +189,7 @@ _BUILTIN: dict[str, Activation] = {
         numpy_fn=_relu,
         numpy_derivative=_relu_prime,
         derivative_latex=r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}",
+        numpy_inplace=_relu_inplace,
     ),
     "softmax": Activation(
         name="softmax",
@@ -174,6 +200,7 @@ _BUILTIN: dict[str, Activation] = {
         numpy_derivative=None,
         derivative_latex=r"g_j(z)\,(\delta_{jk} - g_k(z))",
         elementwise=False,
+        numpy_inplace=_softmax_inplace,
     ),
     "generic": Activation(
         name="generic",
@@ -195,6 +222,9 @@ def _leaky_relu(alpha: float) -> Activation:
     def prime(z: Array) -> Array:
         return np.where(z > 0, 1.0, alpha).astype(z.dtype)
 
+    def inplace(z: Array) -> Array:
+        return np.multiply(z, alpha, out=z, where=z < 0)
+
     def expr(z: Any) -> Any:
         import sympy
 
@@ -212,6 +242,7 @@ def _leaky_relu(alpha: float) -> Activation:
         numpy_fn=fn,
         numpy_derivative=prime,
         derivative_latex=rf"\begin{{cases}} 1 & z > 0 \\ {alpha:g} & z \le 0 \end{{cases}}",
+        numpy_inplace=inplace,
     )
 
 

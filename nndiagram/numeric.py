@@ -1,0 +1,402 @@
+"""The NumPy evaluator: a batched forward pass over columns, stable losses, parameter files.
+
+Samples are columns (the tutorial's notation): ``X`` has shape (n_inputs, m) and layer l
+computes ``Z = W{l} @ A + b{l}`` then ``A = g(Z)`` for all m samples at once. Parameters are a
+dict ``{"W0": (units_0, fan_in_0), "b0": (units_0,), "W1": …}``, the layout of ``P.npz``.
+
+Three engines evaluate the same network (``evaluate(..., engine=…)``): ``numpy`` (this module),
+``sympy`` (the derived symbolic output, lambdified: an independent path) and ``collapsed`` (the
+single ``W x + B`` that a linear stack reduces to).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .activations import Activation, activation_for
+from .errors import NNDiagramError, SpecError, UsageError
+from .model import Network
+
+Array = np.ndarray
+Params = dict[str, Array]
+Engine = Literal["numpy", "sympy", "collapsed"]
+ENGINES: tuple[str, ...] = ("numpy", "sympy", "collapsed")
+
+
+# --- parameters and inputs -------------------------------------------------------------------
+
+
+def param_shapes(network: Network) -> dict[str, tuple[int, ...]]:
+    """The arrays a parameter file must hold, in order: ``{"W0": (2, 2), "b0": (2,), …}``."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for layer in network.layers:
+        shapes[f"W{layer.index}"] = layer.weight_shape
+        shapes[f"b{layer.index}"] = (layer.units,)
+    return shapes
+
+
+def _fail(message: str, source: str | None) -> NNDiagramError:
+    # A file's problem is reported at the file (exit 2); a Python caller's is a UsageError.
+    return SpecError(message, path=source) if source else UsageError(message)
+
+
+def check_params(
+    network: Network,
+    params: Mapping[str, ArrayLike],
+    dtype: DTypeLike = np.float64,
+    *,
+    source: str | None = None,
+) -> Params:
+    """Check names, shapes and values of ``params`` against ``network``; return them as ``dtype``.
+
+    Every problem names the array: ``W1 has shape (3, 2) but layer 1 needs (1, 2)``.
+    """
+    expected = param_shapes(network)
+    missing = [name for name in expected if name not in params]
+    if missing:
+        needs = ", ".join(f"{name} {expected[name]}" for name in missing)
+        raise _fail(f"missing parameter array(s): {needs}", source)
+    extra = sorted(set(params) - set(expected))
+    if extra:
+        raise _fail(
+            f"unexpected parameter array(s) {', '.join(extra)}: a {len(network.layers)}-layer "
+            f"network takes {', '.join(expected)}",
+            source,
+        )
+    checked: Params = {}
+    for name, shape in expected.items():
+        array = np.asarray(params[name])
+        layer = name[1:]
+        if array.shape != shape:
+            raise _fail(f"{name} has shape {array.shape} but layer {layer} needs {shape}", source)
+        if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+            raise _fail(f"{name} has dtype {array.dtype}; it must hold real numbers", source)
+        array = array.astype(dtype, copy=False)
+        if not np.isfinite(array).all():
+            bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
+            raise _fail(f"{name} has {bad} non-finite value(s) (nan or inf)", source)
+        checked[name] = array
+    return checked
+
+
+def check_input(
+    network: Network, X: ArrayLike, dtype: DTypeLike = np.float64, *, source: str | None = None
+) -> Array:
+    """``X`` as a (n_inputs, m) array of ``dtype``; a 1-D ``X`` of length n_inputs is one column."""
+    array = np.asarray(X)
+    n = network.n_inputs
+    if array.ndim == 1 and array.shape[0] == n:
+        array = array.reshape(n, 1)
+    if array.ndim != 2 or array.shape[0] != n:
+        raise _fail(
+            f"X has shape {array.shape} but the network has {n} input(s): it needs ({n}, m), "
+            "one column per sample",
+            source,
+        )
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise _fail(f"X has dtype {array.dtype}; it must hold real numbers", source)
+    return array.astype(dtype, copy=False)
+
+
+def _load(path: str | os.PathLike[str]) -> Any:
+    try:
+        return np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise SpecError("no such file", path=str(path)) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise SpecError(f"not a NumPy .npy/.npz file: {error}", path=str(path)) from None
+
+
+def load_params(
+    path: str | os.PathLike[str], network: Network, dtype: DTypeLike = np.float64
+) -> Params:
+    """Read and check a ``P.npz`` (``W0, b0, W1, b1, …``); never unpickles."""
+    loaded = _load(path)
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise SpecError(
+            f"expected a .npz archive of {', '.join(param_shapes(network))}, found one array",
+            path=str(path),
+        )
+    with loaded as archive:
+        try:
+            arrays = {name: archive[name] for name in archive.files}
+        except ValueError as error:  # object arrays would need pickle
+            raise SpecError(f"unreadable array: {error}", path=str(path)) from None
+    return check_params(network, arrays, dtype, source=str(path))
+
+
+def load_input(
+    path: str | os.PathLike[str], network: Network, dtype: DTypeLike = np.float64
+) -> Array:
+    """Read and check ``X.npy`` of shape (n_inputs, m); a 1-D array is one sample."""
+    loaded = _load(path)
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise SpecError(
+            "expected a .npy array X of shape (n_inputs, m), found .npz", path=str(path)
+        )
+    X = check_input(network, loaded, dtype, source=str(path))
+    if not np.isfinite(X).all():
+        bad = int(X.size - np.count_nonzero(np.isfinite(X)))
+        raise SpecError(f"X has {bad} non-finite value(s) (nan or inf)", path=str(path))
+    return X
+
+
+def init_params(network: Network, seed: int = 0, dtype: DTypeLike = np.float64) -> Params:
+    """Seeded Glorot-uniform parameters: ``W{l}`` and ``b{l}`` from U(-r, r), r = √(6/(in+out)).
+
+    Biases are drawn too (not zeros), so every term of ``z = W x + b`` takes part in checks.
+    The same seed gives the same numbers for any ``dtype`` (drawn in float64, then cast).
+    """
+    rng = np.random.default_rng(seed)
+    params: Params = {}
+    for layer in network.layers:
+        limit = np.sqrt(6.0 / (layer.fan_in + layer.units))
+        weights = rng.uniform(-limit, limit, size=layer.weight_shape)
+        params[f"W{layer.index}"] = weights.astype(dtype)
+        params[f"b{layer.index}"] = rng.uniform(-limit, limit, size=layer.units).astype(dtype)
+    return params
+
+
+# --- the forward pass ------------------------------------------------------------------------
+
+
+def numeric_activation(network: Network, index: int) -> Activation:
+    """Layer ``index``'s activation, which must have a NumPy form (``generic`` g has none)."""
+    layer = network.layers[index]
+    activation = activation_for(layer.activation)
+    if activation.numpy_fn is None:
+        raise UsageError(
+            f"layer {index} uses the generic activation g{network.naming.layer(index)}, which "
+            "has no numeric form; choose a concrete activation to evaluate it"
+        )
+    return activation
+
+
+def _activate(activation: Activation, Z: Array) -> Array:
+    """``g(Z)``, overwriting ``Z`` when the activation can (one copy fewer per layer)."""
+    if activation.numpy_inplace is not None:
+        return activation.numpy_inplace(Z)
+    assert activation.numpy_fn is not None
+    A = np.asarray(activation.numpy_fn(Z), dtype=Z.dtype)
+    return A if A.shape == Z.shape else np.broadcast_to(A, Z.shape).copy()
+
+
+def _prepare(
+    network: Network, params: Mapping[str, ArrayLike], X: ArrayLike, dtype: DTypeLike
+) -> tuple[Params, Array, list[Activation]]:
+    activations = [numeric_activation(network, layer.index) for layer in network.layers]
+    return check_params(network, params, dtype), check_input(network, X, dtype), activations
+
+
+def forward(
+    network: Network, params: Mapping[str, ArrayLike], X: ArrayLike, dtype: DTypeLike = np.float64
+) -> Array:
+    """The output ``a^{[L]}`` of shape (units_last, m) for the columns of ``X``.
+
+    Holds at most two layers' activations at once: each ``Z`` is computed fresh by the matrix
+    product and activated in place, and ``X`` is never written to.
+    """
+    checked, A, activations = _prepare(network, params, X, dtype)
+    for layer, activation in zip(network.layers, activations, strict=True):
+        Z = checked[f"W{layer.index}"] @ A
+        Z += checked[f"b{layer.index}"][:, None]
+        A = _activate(activation, Z)
+    return A
+
+
+def forward_pass(
+    network: Network, params: Mapping[str, ArrayLike], X: ArrayLike, dtype: DTypeLike = np.float64
+) -> list[tuple[Array, Array]]:
+    """Every layer's ``(Z, A)``, the caches backpropagation needs.
+
+    For an identity layer ``A is Z`` (one array, not a copy): treat both as read-only.
+    """
+    checked, A, activations = _prepare(network, params, X, dtype)
+    caches: list[tuple[Array, Array]] = []
+    for layer, activation in zip(network.layers, activations, strict=True):
+        Z = checked[f"W{layer.index}"] @ A
+        Z += checked[f"b{layer.index}"][:, None]
+        A = Z if activation.name == "identity" else _activate(activation, Z.copy())
+        caches.append((Z, A))
+    return caches
+
+
+def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[Array, Array]:
+    """The single ``W x + B`` of a linear stack: ``W = W{L-1} ⋯ W0``, ``B`` by the same chain.
+
+    ``B`` has shape (units_last,). Raises ``UsageError`` unless every activation is the identity.
+    """
+    if not network.is_linear:
+        nonlinear = [
+            f"layer {layer.index} ({layer.activation.describe()})"
+            for layer in network.layers
+            if not layer.activation.is_identity
+        ]
+        raise UsageError(
+            "engine 'collapsed' needs a linear network, and "
+            f"{', '.join(nonlinear)} is not linear: the stack does not reduce to W x + B"
+        )
+    checked = check_params(network, params)
+    W = checked["W0"]
+    B = checked["b0"]
+    for layer in network.layers[1:]:
+        W = checked[f"W{layer.index}"] @ W
+        B = checked[f"W{layer.index}"] @ B + checked[f"b{layer.index}"]
+    return W, B
+
+
+def evaluate(
+    network: Network,
+    params: Mapping[str, ArrayLike],
+    X: ArrayLike,
+    engine: str = "numpy",
+    *,
+    dtype: DTypeLike = np.float64,
+) -> Array:
+    """Run ``network`` on the columns of ``X``; the result has shape (units_last, m).
+
+    ``engine`` picks one of three independent paths: ``"numpy"`` (the batched evaluator,
+    ``dtype`` float64 or float32), ``"sympy"`` (the derived symbolic output, lambdified) or
+    ``"collapsed"`` (``W x + B``; a ``UsageError`` for a network that is not linear).
+
+    >>> from nndiagram import Network
+    >>> net = Network.from_sizes([2, 2, 1], "relu")
+    >>> params = {"W0": [[1, 0], [0, 1]], "b0": [0, -1], "W1": [[1, 1]], "b1": [0]}
+    >>> evaluate(net, params, [[1, -1], [2, 3]])
+    array([[2., 2.]])
+    """
+    if engine == "numpy":
+        return forward(network, params, X, dtype)
+    if engine == "collapsed":
+        W, B = collapse_params(network, params)
+        return W @ check_input(network, X) + B[:, None]
+    if engine == "sympy":
+        from .symbolic import derive, output_function
+
+        for layer in network.layers:
+            numeric_activation(network, layer.index)
+        function = output_function(derive(network))
+        result = function(check_params(network, params), check_input(network, X))
+        return np.asarray(result, dtype=np.float64)
+    raise UsageError(f"unknown engine {engine!r} (must be one of: {', '.join(ENGINES)})")
+
+
+def npy_bytes(array: Array) -> bytes:
+    """``array`` in the ``.npy`` format, ready for ``write_atomic``."""
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def evaluate_files(
+    spec: str, params_path: str, input_path: str, output_path: str, engine: str = "numpy"
+) -> Array:
+    """The ``evaluate`` command: read the spec, ``P.npz`` and ``X.npy``; write ``Y.npy``."""
+    from .output import write_atomic
+    from .spec import load_spec
+
+    network = load_spec(spec)
+    if network.graph is not None and not network.graph.is_valid:
+        from .errors import InvalidNetworkError
+
+        problems = network.graph.problems()
+        raise InvalidNetworkError(
+            f"not a valid network, cannot evaluate: {problems[0]}"
+            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+            path=spec,
+            problems=problems,
+        )
+    params = load_params(params_path, network)
+    X = load_input(input_path, network)
+    Y = evaluate(network, params, X, engine=engine)
+    write_atomic(output_path, npy_bytes(Y))
+    return Y
+
+
+# --- losses ----------------------------------------------------------------------------------
+
+
+def _loss_name(network_or_loss: Network | str) -> str:
+    loss = network_or_loss if isinstance(network_or_loss, str) else network_or_loss.loss
+    if loss not in ("mse", "bce", "ce"):
+        raise UsageError(f"no loss to compute: got {loss!r} (must be one of: mse, bce, ce)")
+    return loss
+
+
+def _check_targets(Y_hat: Array, Y: Array) -> None:
+    if Y_hat.shape != Y.shape:
+        raise UsageError(f"Y has shape {Y.shape} but the output has shape {Y_hat.shape}")
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise UsageError(f"Y has shape {Y.shape}: it needs (units, m) with m ≥ 1 samples")
+
+
+def _safe_log(values: Array) -> Array:
+    # log clipped at the smallest normal number: finite at ŷ = 0 (and 0·log 0 counts as 0).
+    return np.log(np.clip(values, np.finfo(values.dtype).tiny, None))
+
+
+def cost(network_or_loss: Network | str, Y_hat: ArrayLike, Y: ArrayLike) -> float:
+    """``J = 1/m Σ_i L(ŷ^{(i)}, y^{(i)})``, the loss summed over output units (DESIGN's notation).
+
+    ``mse`` ``L = Σ_k (ŷ_k − y_k)²``; ``bce`` ``L = −Σ_k [y_k log ŷ_k + (1 − y_k) log(1 − ŷ_k)]``;
+    ``ce`` ``L = −Σ_k y_k log ŷ_k``. Finite even when ŷ is exactly 0 or 1; for a sigmoid or
+    softmax output prefer ``cost_from_logits``, which loses nothing in the tails.
+    """
+    loss = _loss_name(network_or_loss)
+    Y_hat_arr = np.asarray(Y_hat, dtype=np.result_type(np.asarray(Y_hat).dtype, np.float32))
+    Y_arr = np.asarray(Y, dtype=Y_hat_arr.dtype)
+    _check_targets(Y_hat_arr, Y_arr)
+    m = Y_arr.shape[1]
+    if loss == "mse":
+        total = np.sum(np.square(Y_hat_arr - Y_arr))
+    elif loss == "bce":
+        total = -np.sum(Y_arr * _safe_log(Y_hat_arr) + (1 - Y_arr) * _safe_log(1 - Y_hat_arr))
+    else:
+        total = -np.sum(Y_arr * _safe_log(Y_hat_arr))
+    return float(total) / m
+
+
+def cost_from_logits(
+    network_or_loss: Network | str, activation: str, Z: ArrayLike, Y: ArrayLike
+) -> float:
+    """The same ``J`` from the last layer's ``Z``, in the log domain where that is exact.
+
+    sigmoid + bce: ``L = Σ_k [log(1 + e^{z_k}) − y_k z_k]``; softmax + ce:
+    ``L = Σ_k y_k (logsumexp(z) − z_k)``. Other pairs apply the activation and call ``cost``.
+    """
+    loss = _loss_name(network_or_loss)
+    Z_arr = np.asarray(Z, dtype=np.result_type(np.asarray(Z).dtype, np.float32))
+    Y_arr = np.asarray(Y, dtype=Z_arr.dtype)
+    _check_targets(Z_arr, Y_arr)
+    if loss == "bce" and activation == "sigmoid":
+        return float(np.sum(np.logaddexp(0, Z_arr) - Y_arr * Z_arr)) / Y_arr.shape[1]
+    if loss == "ce" and activation == "softmax":
+        top = np.max(Z_arr, axis=0, keepdims=True)
+        lse = top + np.log(np.sum(np.exp(Z_arr - top), axis=0, keepdims=True))
+        return float(np.sum(Y_arr * (lse - Z_arr))) / Y_arr.shape[1]
+    fn = activation_for(activation).numpy_fn
+    if fn is None:
+        raise UsageError(f"activation {activation!r} has no numeric form")
+    return cost(loss, fn(Z_arr.copy()), Y_arr)
+
+
+def network_cost(
+    network: Network,
+    params: Mapping[str, ArrayLike],
+    X: ArrayLike,
+    Y: ArrayLike,
+    loss: str | None = None,
+    dtype: DTypeLike = np.float64,
+) -> float:
+    """``J`` of ``network`` on the batch ``(X, Y)``, from the logits when that is more exact."""
+    Z, _ = forward_pass(network, params, X, dtype)[-1]
+    last = network.layers[-1].activation.name
+    return cost_from_logits(loss or _loss_name(network), last, Z, Y)
