@@ -1,0 +1,393 @@
+"""Spec text -> plain data plus where each value was written, for YAML, JSON and TOML.
+
+Only this module (called by ``spec.py``) parses user text. Each reader returns ``(data,
+Locations)``; ``Locations`` maps a key path such as ``("layers", 1, "units")`` to the 1-based
+line and column of its value (and of its key), so validation errors can point at the text.
+
+Hostile input is expected: files over ``MAX_BYTES``, invalid UTF-8, NUL bytes, duplicate keys,
+YAML aliases that expand exponentially ("billion laughs") or recursively, and deep nesting are
+all ``SpecError`` s, raised before any large structure is built.
+"""
+
+from __future__ import annotations
+
+import json
+import json.scanner
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from .errors import SpecError
+
+scanstring: Callable[[str, int, bool], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+MAX_BYTES = 1_000_000
+MAX_DEPTH = 64  # nesting of mappings/lists; real specs use 4
+YAML_NODE_BUDGET = 20_000  # nodes visited with aliases expanded; a 1,000-layer spec uses ~3,000
+MAX_NUMBER_CHARS = 100
+
+KeyPath = tuple[str | int, ...]
+Position = tuple[int, int]  # 1-based line, column
+
+
+@dataclass
+class Locations:
+    """Positions of values (and mapping keys) by key path; unknown paths fall back upwards."""
+
+    values: dict[KeyPath, Position] = field(default_factory=dict)
+    keys: dict[KeyPath, Position] = field(default_factory=dict)
+
+    def of(self, path: KeyPath, *, key: bool = False) -> Position | None:
+        """Where ``path`` was written; its nearest written ancestor when it was not."""
+        if key and path in self.keys:
+            return self.keys[path]
+        while True:
+            if path in self.values:
+                return self.values[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+
+def format_key(path: KeyPath) -> str | None:
+    """``("layers", 1, "units")`` -> ``layers[1].units``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or None
+
+
+def decode(raw: bytes, path: str) -> str:
+    """UTF-8 text of a spec file, or a ``SpecError`` pointing at the first bad byte."""
+    if len(raw) > MAX_BYTES:
+        raise SpecError(
+            f"file is larger than {MAX_BYTES:,} bytes; a spec is a few lines", path=path
+        )
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        line, column = _byte_position(raw, nul)
+        raise SpecError(
+            "contains a NUL byte: this is not a text file", path=path, line=line, column=column
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line, column = _byte_position(raw, error.start)
+        bad = raw[error.start : error.start + 1].hex()
+        raise SpecError(
+            f"not valid UTF-8 (byte 0x{bad})", path=path, line=line, column=column
+        ) from None
+
+
+def _byte_position(raw: bytes, offset: int) -> Position:
+    return raw.count(b"\n", 0, offset) + 1, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
+
+
+def _text_position(text: str, offset: int) -> Position:
+    return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def read_yaml(text: str, path: str) -> tuple[Any, Locations]:
+    """Compose (never construct arbitrary objects) and convert node by node.
+
+    ``yaml.compose`` with the safe loader keeps every node's position and shares aliased nodes
+    instead of copying them, so an alias bomb is cheap to compose; the conversion below counts
+    every node it visits with aliases expanded and stops at ``YAML_NODE_BUDGET``.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        message = " ".join(str(m) for m in (error.context, error.problem) if m)
+        raise SpecError(
+            f"invalid YAML: {message or 'syntax error'}",
+            path=path,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as error:
+        raise SpecError(f"invalid YAML: {error}", path=path) from None
+    except RecursionError:
+        raise SpecError(f"nested deeper than {MAX_DEPTH} levels", path=path) from None
+    finally:
+        loader.dispose()
+    if node is None:
+        raise SpecError("the spec is empty", path=path, line=1, column=1)
+    locations = Locations()
+    converter = _YamlConverter(loader, path, locations)
+    return converter.convert(node, (), 0), locations
+
+
+class _YamlConverter:
+    def __init__(self, loader: yaml.SafeLoader, path: str, locations: Locations) -> None:
+        self.loader = loader
+        self.path = path
+        self.locations = locations
+        self.budget = YAML_NODE_BUDGET
+        self.active: set[int] = set()  # nodes on the current path: an alias back is recursion
+
+    def error(self, message: str, node: yaml.Node, keypath: KeyPath) -> SpecError:
+        mark = node.start_mark
+        return SpecError(
+            message,
+            path=self.path,
+            line=mark.line + 1,
+            column=mark.column + 1,
+            key=format_key(keypath),
+        )
+
+    def convert(self, node: yaml.Node, keypath: KeyPath, depth: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise self.error(
+                f"more than {YAML_NODE_BUDGET:,} YAML nodes once aliases are expanded "
+                "(an alias bomb?)",
+                node,
+                keypath,
+            )
+        if depth > MAX_DEPTH:
+            raise self.error(f"nested deeper than {MAX_DEPTH} levels", node, keypath)
+        if id(node) in self.active:
+            raise self.error("an alias refers to a node that contains it", node, keypath)
+        self.locations.values.setdefault(keypath, _mark(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, keypath)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                if node.tag != _SEQ_TAG:
+                    raise self.error(f"unsupported YAML tag {node.tag!r}", node, keypath)
+                return [
+                    self.convert(item, (*keypath, i), depth + 1)
+                    for i, item in enumerate(node.value)
+                ]
+            assert isinstance(node, yaml.MappingNode)
+            if node.tag != _MAP_TAG:
+                raise self.error(f"unsupported YAML tag {node.tag!r}", node, keypath)
+            return self.mapping(node, keypath, depth)
+        finally:
+            self.active.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, keypath: KeyPath, depth: int) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise self.error("a mapping key must be plain text", key_node, keypath)
+            if key_node.tag == _MERGE_TAG:
+                raise self.error("YAML merge keys (<<) are not supported", key_node, keypath)
+            key = self.scalar(key_node, keypath)
+            if not isinstance(key, str | int | float | bool) and key is not None:
+                raise self.error("a mapping key must be plain text", key_node, keypath)
+            child = (*keypath, key if isinstance(key, str | int) else str(key))
+            if key in result:
+                first = self.locations.keys.get(child)
+                where = f" (first on line {first[0]})" if first else ""
+                raise self.error(f"duplicate key {key!r}{where}", key_node, child)
+            self.locations.keys[child] = _mark(key_node)
+            result[key] = self.convert(value_node, child, depth + 1)
+        return result
+
+    def scalar(self, node: yaml.ScalarNode, keypath: KeyPath) -> Any:
+        if len(node.value) > MAX_NUMBER_CHARS and node.tag in _NUMBER_TAGS:
+            raise self.error(f"a number longer than {MAX_NUMBER_CHARS} characters", node, keypath)
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except yaml.MarkedYAMLError as error:
+            raise self.error(f"invalid YAML value: {error.problem}", node, keypath) from None
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as error:
+            raise self.error(f"invalid YAML value: {error}", node, keypath) from None
+
+
+_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+
+
+def _mark(node: yaml.Node) -> Position:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_NUMBER = json.scanner.NUMBER_RE
+_LITERALS: dict[str, Any] = {"true": True, "false": False, "null": None}
+
+
+def read_json(text: str, path: str) -> tuple[Any, Locations]:
+    """Strict JSON (RFC 8259) with positions; duplicate keys and NaN are errors.
+
+    A small recursive-descent reader: ``json.loads`` can neither report duplicate keys with a
+    position nor bound its recursion.
+    """
+    reader = _JsonReader(text, path)
+    value, end = reader.value(reader.skip(0), (), 0)
+    end = reader.skip(end)
+    if end != len(text):
+        raise reader.error("extra text after the JSON value", end)
+    return value, reader.locations
+
+
+class _JsonReader:
+    def __init__(self, text: str, path: str) -> None:
+        self.text = text
+        self.path = path
+        self.locations = Locations()
+
+    def error(self, message: str, offset: int, keypath: KeyPath = ()) -> SpecError:
+        line, column = _text_position(self.text, offset)
+        return SpecError(
+            f"invalid JSON: {message}",
+            path=self.path,
+            line=line,
+            column=column,
+            key=format_key(keypath),
+        )
+
+    def skip(self, offset: int) -> int:
+        match = _WHITESPACE.match(self.text, offset)
+        return match.end() if match else offset
+
+    def value(self, offset: int, keypath: KeyPath, depth: int) -> tuple[Any, int]:
+        if depth > MAX_DEPTH:
+            raise self.error(f"nested deeper than {MAX_DEPTH} levels", offset, keypath)
+        self.locations.values.setdefault(keypath, _text_position(self.text, offset))
+        char = self.text[offset : offset + 1]
+        if char == "{":
+            return self.object(offset + 1, keypath, depth)
+        if char == "[":
+            return self.array(offset + 1, keypath, depth)
+        if char == '"':
+            return self.string(offset, keypath)
+        for word, literal in _LITERALS.items():
+            if self.text.startswith(word, offset):
+                return literal, offset + len(word)
+        match = _NUMBER.match(self.text, offset)
+        if match:
+            if match.end() - offset > MAX_NUMBER_CHARS:
+                raise self.error(f"a number longer than {MAX_NUMBER_CHARS} characters", offset)
+            integer, fraction, exponent = match.groups()
+            if fraction or exponent:
+                return float(integer + (fraction or "") + (exponent or "")), match.end()
+            return int(integer), match.end()
+        found = repr(char) if char else "end of file"
+        raise self.error(f"expected a value, found {found}", offset, keypath)
+
+    def string(self, offset: int, keypath: KeyPath) -> tuple[str, int]:
+        try:
+            text, end = scanstring(self.text, offset + 1, True)
+        except json.JSONDecodeError as error:
+            raise self.error(error.msg.lower(), error.pos, keypath) from None
+        return text, end
+
+    def object(self, offset: int, keypath: KeyPath, depth: int) -> tuple[dict[str, Any], int]:
+        result: dict[str, Any] = {}
+        offset = self.skip(offset)
+        if self.text.startswith("}", offset):
+            return result, offset + 1
+        while True:
+            if not self.text.startswith('"', offset):
+                raise self.error("expected a key in double quotes", offset, keypath)
+            key, end = self.string(offset, keypath)
+            child = (*keypath, key)
+            if key in result:
+                first = self.locations.keys[child][0]
+                raise self.error(f"duplicate key {key!r} (first on line {first})", offset, child)
+            self.locations.keys[child] = _text_position(self.text, offset)
+            offset = self.skip(end)
+            if not self.text.startswith(":", offset):
+                raise self.error("expected ':' after the key", offset, child)
+            result[key], offset = self.value(self.skip(offset + 1), child, depth + 1)
+            offset = self.skip(offset)
+            if self.text.startswith("}", offset):
+                return result, offset + 1
+            if not self.text.startswith(",", offset):
+                raise self.error("expected ',' or '}'", offset, keypath)
+            offset = self.skip(offset + 1)
+
+    def array(self, offset: int, keypath: KeyPath, depth: int) -> tuple[list[Any], int]:
+        result: list[Any] = []
+        offset = self.skip(offset)
+        if self.text.startswith("]", offset):
+            return result, offset + 1
+        while True:
+            item, offset = self.value(offset, (*keypath, len(result)), depth + 1)
+            result.append(item)
+            offset = self.skip(offset)
+            if self.text.startswith("]", offset):
+                return result, offset + 1
+            if not self.text.startswith(",", offset):
+                raise self.error("expected ',' or ']'", offset, keypath)
+            offset = self.skip(offset + 1)
+
+
+# --- TOML -----------------------------------------------------------------------------------
+
+_TOML_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def read_toml(text: str, path: str) -> tuple[Any, Locations]:
+    """``tomllib`` (which rejects duplicate keys itself); positions are found afterwards."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        match = _TOML_AT.search(message)
+        line = int(match.group(1)) if match else None
+        column = int(match.group(2)) if match else None
+        message = _TOML_AT.sub("", message).replace(" (at end of document)", "")
+        raise SpecError(
+            f"invalid TOML: {message[:1].lower()}{message[1:]}", path=path, line=line, column=column
+        ) from None
+    except RecursionError:
+        raise SpecError(f"nested deeper than {MAX_DEPTH} levels", path=path) from None
+    return data, _toml_locations(text)
+
+
+def _toml_locations(text: str) -> Locations:
+    """Best effort: the line of each top-level key, each ``[[layers]]`` table and its keys.
+
+    TOML has no positions in ``tomllib``; specs are flat enough for a line scan to find the
+    keys that validation complains about.
+    """
+    locations = Locations()
+    table: KeyPath = ()
+    counts: dict[str, int] = {}
+    header = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\"' -]+?)\s*\]\]?")
+    assignment = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\")\s*=")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if match := header.match(line):
+            name = match.group(2).strip("\"'")
+            if match.group(1) == "[[":
+                index = counts.get(name, 0)
+                counts[name] = index + 1
+                table = (name, index)
+                locations.values.setdefault((name,), (number, match.start(2) + 1))
+            else:
+                table = tuple(name.split("."))
+            locations.values.setdefault(table, (number, match.start(2) + 1))
+        elif match := assignment.match(line):
+            key = (*table, match.group(1).strip('"'))
+            position = (number, match.start(1) + 1)
+            locations.keys.setdefault(key, position)
+            locations.values.setdefault(key, position)
+    return locations
+
+
+READERS = {".yaml": read_yaml, ".yml": read_yaml, ".json": read_json, ".toml": read_toml}
+FORMATS = {"yaml": read_yaml, "json": read_json, "toml": read_toml}
