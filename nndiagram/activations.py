@@ -73,8 +73,8 @@ def _sigmoid(z: Array) -> Array:
 
 
 def _sigmoid_prime(z: Array) -> Array:
-    s = _sigmoid(z)
-    return s * (1.0 - s)
+    # σ(z)σ(−z) = σ(z)(1 − σ(z)) without the cancellation in 1 − σ(z): accurate in both tails.
+    return _sigmoid(z) * _sigmoid(-z)
 
 
 def _sigmoid_inplace(z: Array) -> Array:
@@ -85,7 +85,9 @@ def _sigmoid_inplace(z: Array) -> Array:
 
 
 def _tanh_prime(z: Array) -> Array:
-    return 1.0 - np.tanh(z) ** 2
+    # sech²z = 4e^{−2|z|} / (1 + e^{−2|z|})² = 1 − tanh²z, without the cancellation for large |z|.
+    e = np.exp(-2.0 * np.abs(z))
+    return 4.0 * e / (1.0 + e) ** 2
 
 
 def _relu(z: Array) -> Array:

@@ -393,3 +393,16 @@ def test_network_cost_uses_the_spec_loss() -> None:
 def test_target_shape_mismatch_is_named() -> None:
     with pytest.raises(UsageError, match=r"Y has shape \(1, 3\) but the output has shape \(2, 3\)"):
         cost("mse", np.zeros((2, 3)), np.zeros((1, 3)))
+
+
+def test_sigmoid_and_tanh_derivatives_keep_relative_accuracy_in_the_tails() -> None:
+    z = np.array([-40.0, -7.3, 0.0, 7.3, 40.0, 1e4])
+    sig = activation_for("sigmoid").numpy_derivative
+    tanh = activation_for("tanh").numpy_derivative
+    assert sig is not None and tanh is not None
+    exact_sig = [math.exp(-abs(v)) / (1 + math.exp(-abs(v))) ** 2 for v in z[:-1]]
+    exact_tanh = [1 / math.cosh(v) ** 2 for v in z[:-1]]
+    with loud():
+        np.testing.assert_allclose(sig(z)[:-1], exact_sig, rtol=1e-13)
+        np.testing.assert_allclose(tanh(z)[:-1], exact_tanh, rtol=1e-13)
+        assert sig(z)[-1] == 0.0 and tanh(z)[-1] == 0.0
