@@ -1,0 +1,535 @@
+"""Verification: every symbolic result checked against the NumPy evaluator, as a report.
+
+``check(network)`` runs each function of ``CHECKS`` and collects named ``Check`` rows: a status
+(pass, fail or skip), the measured error and the relative tolerance it was held to. A network
+with the tutorial's ``generic`` g is checked once per concrete activation put in its place, so
+the general statement is checked in every instance. ``check_files`` is the ``check`` command.
+
+Errors are relative. Unless a row says otherwise the measure is ``max |Δ| / max |reference|``
+over the whole batch (normwise: one tiny entry cannot dominate); activations are compared entry
+by entry, ``|Δ| / max(|reference|, floor)``, so their tails are held to relative accuracy too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Literal
+
+import numpy as np
+
+from .activations import (
+    CONCRETE,
+    DEFAULT_LEAKY_ALPHA,
+    Activation,
+    activation_for,
+    sympy_symbol_z,
+)
+from .model import ActivationChoice, Network
+from .numeric import collapse_params, cost, forward, init_params
+
+Status = Literal["pass", "fail", "skip"]
+CheckFunction = Callable[[Network, np.random.Generator], list["Check"]]
+
+FORWARD_TOL = 1e-9
+COLLAPSE_TOL = 1e-9
+FORMULA_TOL = 1e-10
+FD_TOL = 1e-6
+COST_TOL = 1e-9
+REFERENCE_DIGITS = 400
+MAX_BATCH = 64  # samples per check; with MAX_ENTRIES it keeps `check` fast on any network
+MAX_ENTRIES = 200_000  # entries of the largest array one check evaluates
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of a report. ``instance`` names the activation a generic g was replaced by."""
+
+    name: str
+    status: Status
+    error: float | None = None
+    tolerance: float | None = None
+    detail: str = ""
+    instance: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "instance": self.instance,
+            "status": self.status,
+            "error": _rounded(self.error),
+            "tolerance": self.tolerance,
+            "detail": self.detail,
+        }
+
+
+def _rounded(value: float | None) -> float | str | None:
+    # Three significant digits: the same run prints the same report on any BLAS build.
+    if value is None:
+        return None
+    if not math.isfinite(value):
+        return "inf" if value > 0 else "nan"
+    return float(f"{value:.3g}")
+
+
+def measured(status_ok: bool) -> Status:
+    return "pass" if status_ok else "fail"
+
+
+def compare(
+    name: str, value: Any, reference: Any, tolerance: float, detail: str, **extra: Any
+) -> Check:
+    """A row for ``value`` vs ``reference`` measured normwise (see the module docstring)."""
+    error = relative_error(value, reference)
+    return Check(name, measured(error <= tolerance), error, tolerance, detail, **extra)
+
+
+def relative_error(value: Any, reference: Any) -> float:
+    """``max |value − reference| / max |reference|``; inf when shapes differ or a value is nan."""
+    a = np.asarray(value, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    if a.shape != b.shape or not np.isfinite(a).all():
+        return math.inf
+    scale = max(float(np.max(np.abs(b), initial=0.0)), np.finfo(np.float64).tiny)
+    return float(np.max(np.abs(a - b), initial=0.0)) / scale
+
+
+@dataclass(frozen=True)
+class Report:
+    """The checks of one network, printable as a terminal table or the JSON the site shows."""
+
+    spec: str
+    checks: tuple[Check, ...]
+    seed: int = 0
+
+    @property
+    def passed(self) -> bool:
+        return all(check.status != "fail" for check in self.checks)
+
+    def to_json(self) -> dict[str, Any]:
+        """Stable keys, deterministic values: ``json.dumps(report.to_json(), sort_keys=True)``."""
+        counts = {s: sum(c.status == s for c in self.checks) for s in ("pass", "fail", "skip")}
+        return {
+            "spec": self.spec,
+            "seed": self.seed,
+            "passed": self.passed,
+            "counts": counts,
+            "checks": [check.to_json() for check in self.checks],
+        }
+
+    def to_text(self, color: bool = False) -> str:
+        """A fixed-width table; ``color`` paints the status words (for a terminal)."""
+        paint = {"pass": "32", "fail": "31", "skip": "33"}
+        header = ("check", "status", "error", "tolerance", "detail")
+        rows = [
+            (
+                check.name + (f" [{check.instance}]" if check.instance else ""),
+                check.status,
+                "-" if check.error is None else f"{check.error:.2e}",
+                "-" if check.tolerance is None else f"{check.tolerance:.0e}",
+                check.detail,
+            )
+            for check in self.checks
+        ]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
+
+        def line(row: Sequence[str], status_color: str | None = None) -> str:
+            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+            if status_color:
+                cells[1] = f"\033[{status_color}m{cells[1]}\033[0m"
+            return "  ".join([*cells, row[4]]).rstrip()
+
+        verdict = "all checks pass" if self.passed else "CHECKS FAILED"
+        out = [f"{self.spec}: {verdict}", line(header)]
+        out += [line(row, paint[row[1]] if color else None) for row in rows]
+        return "\n".join(out) + "\n"
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def random_batch(network: Network, rng: np.random.Generator) -> tuple[dict[str, Any], Any]:
+    """Seeded random parameters and a random batch, capped so a huge network stays quick."""
+    widest = max(network.sizes)
+    m = max(1, min(MAX_BATCH, MAX_ENTRIES // widest))
+    params = init_params(network, seed=int(rng.integers(2**31)))
+    X = rng.normal(size=(network.n_inputs, m))
+    return params, X
+
+
+@lru_cache(maxsize=32)
+def _derive(network: Network) -> Any:
+    from .symbolic import derive
+
+    return derive(network)
+
+
+def _needs_numeric(network: Network) -> str | None:
+    """Why the network cannot be evaluated numerically, or None."""
+    if network.graph is not None and not network.graph.is_valid:
+        return "not a valid network (see connectivity)"
+    return None
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+def check_forward(network: Network, rng: np.random.Generator) -> list[Check]:
+    """The derived symbolic output, lambdified, vs the NumPy evaluator on a random batch."""
+    from .symbolic import output_function
+
+    params, X = random_batch(network, rng)
+    derivation = _derive(network)
+    if not derivation.explicit:
+        return [Check("forward", "skip", detail="skip (block form): layers too large for entries")]
+    symbolic = output_function(derivation)(params, X)
+    detail = f"symbolic a^[L] vs NumPy on {X.shape[1]} random samples"
+    return [compare("forward", symbolic, forward(network, params, X), FORWARD_TOL, detail)]
+
+
+def check_collapse(network: Network, rng: np.random.Generator) -> list[Check]:
+    """Linear: ``W x + B`` vs the layer pass, and the proof. Nonlinear: the counterexample."""
+    params, X = random_batch(network, rng)
+    derivation = _derive(network)
+    if not network.is_linear:
+        return [_recheck_counterexample(network, derivation)]
+    W, B = collapse_params(network, params)
+    layered = forward(network, params, X)
+    rows = [
+        compare(
+            "collapse",
+            W @ X + B[:, None],
+            layered,
+            COLLAPSE_TOL,
+            f"W x + B vs layer by layer on {X.shape[1]} samples",
+        )
+    ]
+    proof = bool(derivation.proof_holds)
+    form = "entries" if derivation.explicit else "block form"
+    rows.append(
+        Check(
+            "collapse proof",
+            measured(proof),
+            detail=f"SymPy {'confirms' if proof else 'does NOT confirm'} a^[L] = W x + B ({form})",
+        )
+    )
+    if derivation.explicit:
+        from .symbolic import collapse_function
+
+        W_sym, B_sym = collapse_function(derivation)(params)
+        rows.append(
+            compare(
+                "collapse W, B",
+                np.concatenate([np.ravel(W_sym), np.ravel(B_sym)]),
+                np.concatenate([W.ravel(), B.ravel()]),
+                COLLAPSE_TOL,
+                "symbolic W = W[L-1]⋯W[0] and B vs the numeric product chain",
+            )
+        )
+    return rows
+
+
+def _recheck_counterexample(network: Network, derivation: Any) -> Check:
+    example = getattr(derivation, "counterexample", None)
+    if example is None:
+        return Check("collapse", "fail", detail="nonlinear, but no counterexample was derived")
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in example.params.items()}
+    points = [np.asarray(p, dtype=np.float64).reshape(network.n_inputs, 1) for p in example.inputs]
+    ys = [forward(network, params, x) for x in points]
+    # An affine map sends the midpoint of two inputs to the midpoint of their outputs.
+    mid = forward(network, params, (points[0] + points[1]) / 2)
+    gap = float(np.max(np.abs(mid - (ys[0] + ys[1]) / 2)))
+    scale = max(float(np.max(np.abs(np.concatenate(ys)))), 1.0)
+    holds = gap / scale > COLLAPSE_TOL
+    return Check(
+        "collapse",
+        measured(holds),
+        gap / scale,
+        COLLAPSE_TOL,
+        "nonlinear: f(midpoint) differs from the midpoint of f (counterexample re-checked)"
+        if holds
+        else "the counterexample does not show nonlinearity numerically",
+    )
+
+
+def check_cost(network: Network, rng: np.random.Generator) -> list[Check]:
+    """The symbolic ``J`` vs the NumPy cost on a batch of random targets."""
+    if network.loss is None:
+        return [Check("cost", "skip", detail="the spec has no loss")]
+    derivation = _derive(network)
+    if not derivation.explicit:
+        return [Check("cost", "skip", detail="skip (block form): layers too large for entries")]
+    from .symbolic import cost_function
+
+    params, X = random_batch(network, rng)
+    Y_hat = forward(network, params, X)
+    Y = random_targets(network.loss, Y_hat.shape, rng)
+    symbolic = cost_function(derivation, network.loss)(params, X, Y)
+    return [
+        compare(
+            "cost",
+            symbolic,
+            cost(network.loss, Y_hat, Y),
+            COST_TOL,
+            f"symbolic J ({network.loss}) vs NumPy on {X.shape[1]} samples",
+        )
+    ]
+
+
+def random_targets(loss: str, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
+    """Targets a loss accepts: real values (mse), probabilities (bce), one-hot columns (ce)."""
+    if loss == "mse":
+        return rng.normal(size=shape)
+    if loss == "bce":
+        return rng.uniform(size=shape)
+    return np.eye(shape[0])[:, rng.integers(shape[0], size=shape[1])]
+
+
+def check_connectivity(network: Network, rng: np.random.Generator) -> list[Check]:
+    """Explicit graphs: the network is fully connected, layer to layer; else every problem."""
+    if network.graph is None:
+        return [Check("connectivity", "skip", detail="layers are fully connected by definition")]
+    problems = network.graph.problems()
+    if not problems:
+        return [Check("connectivity", "pass", detail="every node feeds every node of the next")]
+    shown = "; ".join(problems[:8]) + (f"; … {len(problems) - 8} more" if len(problems) > 8 else "")
+    return [Check("connectivity", "fail", float(len(problems)), 0.0, shown)]
+
+
+# The activation grid: extremes where naive formulas overflow, and off-round points in between
+# (a kink such as ReLU's sits at a round number; a finite difference across it means nothing).
+_POSITIVE = [1e-3, 0.113, 0.731, 2.1, 7.3, 40.0, 800.0, 1e4]
+GRID = np.array([*(-v for v in reversed(_POSITIVE)), 0.0, *_POSITIVE])
+SMOOTH_GRID = GRID[GRID != 0.0]
+
+
+def check_activations(network: Network, rng: np.random.Generator) -> list[Check]:
+    """Each distinct activation: SymPy formula vs NumPy, and the derivative vs SymPy and FD."""
+    rows: list[Check] = []
+    seen: set[ActivationChoice] = set()
+    for layer in network.layers:
+        choice = layer.activation
+        if choice in seen or choice.name == "generic":
+            continue
+        seen.add(choice)
+        activation = activation_for(choice)
+        if not activation.elementwise:
+            rows += _check_softmax(activation)
+        else:
+            rows += _check_elementwise(activation, choice.describe())
+    return rows
+
+
+def _entrywise_error(value: Any, reference: Any, floor: float) -> float:
+    a = np.asarray(value, dtype=np.float64)
+    b = np.asarray(reference, dtype=np.float64)
+    if a.shape != b.shape or not np.isfinite(a).all():
+        return math.inf
+    with np.errstate(over="ignore"):  # a huge error is measured as inf, not warned about
+        return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), floor)))
+
+
+@lru_cache(maxsize=64)
+def _sympy_values(expr_fn: Callable[[Any], Any], points: tuple[float, ...]) -> tuple[Any, Any]:
+    """g and g' at ``points``, evaluated by SymPy (the reference).
+
+    400 digits: 1 − tanh²(800) cancels to nothing at 30, and any exact value this precision
+    cannot resolve is far below the smallest float64.
+    """
+    import sympy
+
+    z = sympy_symbol_z()
+    expr = expr_fn(z)
+    prime = sympy.diff(expr, z)
+
+    def at(e: Any, value: float) -> float:
+        return float(e.evalf(REFERENCE_DIGITS, subs={z: sympy.Float(value, REFERENCE_DIGITS)}))
+
+    values = np.array([at(expr, v) for v in points])
+    smooth = [v for v in points if v != 0.0]
+    return values, np.array([at(prime, v) for v in smooth])
+
+
+def _quiet_eval(fn: Callable[[Any], Any], z: Any) -> Any:
+    # A custom formula may overflow at ±1e4: the result, not a warning, decides the check.
+    with np.errstate(all="ignore"):
+        return np.asarray(fn(z.copy()), dtype=np.float64)
+
+
+def _check_elementwise(activation: Activation, title: str) -> list[Check]:
+    assert activation.numpy_fn is not None and activation.numpy_derivative is not None
+    values, primes = _sympy_values(activation.sympy_expr, tuple(GRID.tolist()))
+    tiny = np.finfo(np.float64).tiny
+    numpy_values = _quiet_eval(activation.numpy_fn, GRID)
+    error = _entrywise_error(numpy_values, values, tiny)
+    if activation.numpy_inplace is not None:
+        error = max(
+            error, _entrywise_error(_quiet_eval(activation.numpy_inplace, GRID), values, tiny)
+        )
+    rows = [
+        Check(
+            f"activation {activation.name}",
+            measured(error <= FORMULA_TOL),
+            error,
+            FORMULA_TOL,
+            f"{title}: NumPy vs SymPy at {GRID.size} points in [-1e4, 1e4], entrywise",
+        )
+    ]
+    derivative = _quiet_eval(activation.numpy_derivative, SMOOTH_GRID)
+    error = _entrywise_error(derivative, primes, tiny)
+    rows.append(
+        Check(
+            f"derivative {activation.name}",
+            measured(error <= FORMULA_TOL),
+            error,
+            FORMULA_TOL,
+            f"g' in NumPy vs SymPy's d/dz at {SMOOTH_GRID.size} points, entrywise",
+        )
+    )
+    # Central differences resolve g' only to about max(|g'|, 1): measured relative to that.
+    h = 1e-6 * np.maximum(np.abs(SMOOTH_GRID), 1.0)
+    fd = (
+        _quiet_eval(activation.numpy_fn, SMOOTH_GRID + h)
+        - _quiet_eval(activation.numpy_fn, SMOOTH_GRID - h)
+    ) / (2 * h)
+    error = _entrywise_error(fd, derivative, 1.0)
+    rows.append(
+        Check(
+            f"derivative {activation.name} (FD)",
+            measured(error <= FD_TOL),
+            error,
+            FD_TOL,
+            "g' vs central differences of g, |Δ| / max(|g'|, 1)",
+        )
+    )
+    return rows
+
+
+def _check_softmax(activation: Activation) -> list[Check]:
+    import sympy
+
+    assert activation.numpy_fn is not None
+    zs = sympy.symbols("z0:3", real=True)
+    total = sum(sympy.exp(z) for z in zs)
+    formula = [sympy.exp(z) / total for z in zs]
+    columns = np.array([[1e4, -1e4, 0.0], [0.0, 1e4, -0.731], [-1e4, 40.0, 2.1]]).T
+
+    def at(e: Any, column: Any) -> float:
+        subs = {z: sympy.Float(float(v), REFERENCE_DIGITS) for z, v in zip(zs, column, strict=True)}
+        return float(e.evalf(REFERENCE_DIGITS, subs=subs))
+
+    reference = np.array([[at(f, col) for col in columns.T] for f in formula])
+    value = _quiet_eval(activation.numpy_fn, columns)
+    error = _entrywise_error(value, reference, np.finfo(np.float64).tiny)
+    rows = [
+        Check(
+            "activation softmax",
+            measured(error <= FORMULA_TOL),
+            error,
+            FORMULA_TOL,
+            "NumPy vs SymPy e^{z_j} / Σ e^{z_k}, columns with ±1e4, entrywise",
+        )
+    ]
+    # The Jacobian s_j (δ_jk − s_k) that backpropagation uses, vs central differences.
+    point = np.array([[0.3], [-1.2], [2.0]])
+    s = activation.numpy_fn(point)[:, 0]
+    jacobian = np.diag(s) - np.outer(s, s)
+    h = 1e-6
+    fd = np.column_stack(
+        [
+            (
+                activation.numpy_fn(point + h * e[:, None])
+                - activation.numpy_fn(point - h * e[:, None])
+            )[:, 0]
+            / (2 * h)
+            for e in np.eye(3)
+        ]
+    )
+    error = _entrywise_error(fd, jacobian, 1.0)
+    rows.append(
+        Check(
+            "derivative softmax (FD)",
+            measured(error <= FD_TOL),
+            error,
+            FD_TOL,
+            "Jacobian s_j (δ_jk − s_k) vs central differences",
+        )
+    )
+    return rows
+
+
+# The registry: each takes a concrete network and a generator and returns its rows. Append to
+# it (e.g. gradient checks) and `check` runs the new rows for every spec and every instance.
+CHECKS: list[CheckFunction] = [
+    check_forward,
+    check_collapse,
+    check_activations,
+    check_cost,
+]
+
+
+def instances(network: Network) -> list[tuple[str | None, Network]]:
+    """The network itself, or one copy per concrete activation in place of each generic g."""
+    if not network.has_generic:
+        return [(None, network)]
+    out: list[tuple[str | None, Network]] = []
+    for name in CONCRETE:
+        concrete = ActivationChoice(
+            name, alpha=DEFAULT_LEAKY_ALPHA if name == "leaky_relu" else None
+        )
+        layers = tuple(
+            dataclasses.replace(layer, activation=concrete)
+            if layer.activation.name == "generic"
+            else layer
+            for layer in network.layers
+        )
+        out.append((f"g = {name}", dataclasses.replace(network, layers=layers)))
+    return out
+
+
+def check(network: Network, seed: int = 0) -> Report:
+    """Run every check on ``network``; the same seed gives the same report.
+
+    >>> from nndiagram import Network
+    >>> report = check(Network.from_sizes([2, 2, 1], "relu"))
+    >>> report.passed
+    True
+    >>> print(report.to_text())  # doctest: +SKIP
+    """
+    rows = check_connectivity(network, np.random.default_rng(seed))
+    reason = _needs_numeric(network)
+    if reason is not None:
+        rows += [Check(fn.__name__.removeprefix("check_"), "skip", detail=reason) for fn in CHECKS]
+        return Report(network.source, tuple(rows), seed)
+    for instance, concrete in instances(network):
+        for fn in CHECKS:
+            rng = np.random.default_rng(seed)
+            rows += [dataclasses.replace(row, instance=instance) for row in fn(concrete, rng)]
+    return Report(network.source, tuple(rows), seed)
+
+
+def check_files(paths: Iterable[str], fmt: str = "text", seed: int = 0) -> int:
+    """The ``check`` command: 0 when every check of every spec passes, 1 when any fails.
+
+    A spec that cannot be read raises ``SpecError`` (exit 2) before anything is printed.
+    """
+    from .spec import load_spec
+
+    networks = [load_spec(path) for path in paths]
+    reports = [check(network, seed) for network in networks]
+    if fmt == "json":
+        document = {
+            "passed": all(r.passed for r in reports),
+            "reports": [r.to_json() for r in reports],
+        }
+        sys.stdout.write(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+    else:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        sys.stdout.write("\n".join(report.to_text(color) for report in reports))
+    return 0 if all(report.passed for report in reports) else 1
