@@ -1,0 +1,236 @@
+"""``derive(network)``: the whole derivation, wired in one place, and its printed forms.
+
+spec → ``Network`` → symbols (entries or blocks) → equations → proof (collapse or
+counterexample) → LaTeX / text / JSON. Explicit entries are used up to ``EXPLICIT_MAX_WIDTH``
+units per layer (and a bounded number of paths through the network, which is what the
+entry-level proof costs); larger networks get the same equations with shapes, proved at block
+level.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cached_property
+from typing import Any
+
+import sympy
+
+from ..errors import InvalidNetworkError
+from ..model import Network
+from . import equations as eqs
+from . import printing as pr
+from .collapse import Counterexample, find_counterexample, prove_blocks, prove_entries
+from .entries import (
+    BlockSymbols,
+    EntrySymbols,
+    block_symbols,
+    entry_symbols,
+    forward,
+    path_terms,
+    polynomial,
+)
+
+EXPLICIT_MAX_WIDTH = 32  # entries beyond this are unreadable and the proof grows fast
+EXPLICIT_MAX_PATHS = 2**16  # product of the sizes: monomials the entry-level proof expands
+SMALL_MAX_PATHS = 32  # expanded output and W, B entry by entry up to this many paths
+BLOCK_LIMIT = 4  # block form: neurons 0, 1, ⋮, last; sums w_0 x_0 + w_1 x_1 + ⋯ + last
+
+
+def wants_entries(network: Network) -> bool:
+    return (
+        max(network.sizes) <= EXPLICIT_MAX_WIDTH and math.prod(network.sizes) <= EXPLICIT_MAX_PATHS
+    )
+
+
+def is_small(network: Network) -> bool:
+    return math.prod(network.sizes) <= SMALL_MAX_PATHS
+
+
+class Derivation:
+    """The derived equations of one network, with the collapse proof or a counterexample.
+
+    ``explicit`` tells entries from block form. ``input_symbols``, ``weight_symbols`` and
+    ``bias_symbols`` are SymPy matrices of entries (block form: ``MatrixSymbol`` s); ``output`` is
+    ``a^{[L]}`` in the entries with the concrete activations (explicit only, else None).
+    ``collapsible`` is True when every activation is the identity; then ``collapse_W`` and
+    ``collapse_B`` give the single ``W x + B`` (entries, or block products). ``proof_holds`` is
+    True when the derivation's conclusion is proved: for a linear stack, the identity
+    ``a^{[L]} = W x + B``; otherwise, that ``counterexample`` certifies the output is not affine.
+    """
+
+    def __init__(self, network: Network, *, explicit: bool | None = None) -> None:
+        if network.graph is not None and not network.graph.is_valid:
+            problems = network.graph.problems()
+            raise InvalidNetworkError(
+                f"not a valid network, no equations: {'; '.join(problems)}",
+                path=network.source,
+                problems=problems,
+            )
+        self.network = network
+        self.explicit = wants_entries(network) if explicit is None else explicit
+        self.names = pr.Names()
+        self.blocks: BlockSymbols = block_symbols(network, self.names)
+        self.entries: EntrySymbols | None = (
+            entry_symbols(network, self.names) if self.explicit else None
+        )
+        self.collapsible = network.is_linear
+        self.counterexample: Counterexample | None = None
+        if self.collapsible:
+            self.proof_holds = prove_blocks(network, self.blocks) and (
+                not self.explicit or prove_entries(network)
+            )
+        else:
+            self.counterexample = find_counterexample(network)
+            self.proof_holds = self.counterexample is not None
+        self.equations = self._equations()
+
+    def _equations(self) -> list[pr.Equation]:
+        net = self.network
+        ctx = eqs.Context(
+            net,
+            self.names,
+            self.blocks,
+            self.entries,
+            small=is_small(net),
+            limit=max(net.max_neurons, 3) if self.explicit else BLOCK_LIMIT,
+        )
+        out = eqs.inputs(ctx)
+        for layer in net.layers:
+            out += eqs.layer(ctx, layer.index)
+        if len(net.layers) > 1:
+            out += eqs.composition(ctx)
+        if self.collapsible:
+            out += eqs.collapse(ctx, self.proof_holds)
+        else:
+            out += eqs.nonlinear(ctx, self.counterexample)
+        out += eqs.activations(ctx)
+        out += eqs.cost(ctx)
+        return out
+
+    # --- the agreed attributes --------------------------------------------------------------
+
+    @property
+    def input_symbols(self) -> Any:
+        return self.entries.x if self.entries else self.blocks.x
+
+    @property
+    def weight_symbols(self) -> list[Any]:
+        return list(self.entries.w if self.entries else self.blocks.w)
+
+    @property
+    def bias_symbols(self) -> list[Any]:
+        return list(self.entries.b if self.entries else self.blocks.b)
+
+    @cached_property
+    def output(self) -> sympy.ImmutableMatrix | None:
+        return forward(self.network, self.entries) if self.entries else None
+
+    @cached_property
+    def _collapse(self) -> tuple[Any, Any] | None:
+        if not self.collapsible:
+            return None
+        if self.entries is None:
+            blocks = self.blocks
+            W = sympy.MatMul(*reversed(blocks.w)) if len(blocks.w) > 1 else blocks.w[0]
+            B = sympy.MatAdd(*eqs.collapse_terms(blocks)[1:])
+            return W, B
+        W_terms, B_terms = path_terms(self.network, self.entries)
+        W = sympy.ImmutableMatrix([[polynomial(e) for e in row] for row in W_terms])
+        B = sympy.ImmutableMatrix([[polynomial(e)] for e in B_terms])
+        return W, B
+
+    @property
+    def collapse_W(self) -> Any:
+        return self._collapse[0] if self._collapse else None
+
+    @property
+    def collapse_B(self) -> Any:
+        return self._collapse[1] if self._collapse else None
+
+    # --- printed forms ----------------------------------------------------------------------
+
+    def _sections(self) -> list[tuple[str, list[pr.Equation]]]:
+        sections: list[tuple[str, list[pr.Equation]]] = []
+        for eq in self.equations:
+            if not sections or sections[-1][0] != eq.section:
+                sections.append((eq.section, []))
+            sections[-1][1].append(eq)
+        return sections
+
+    def _heading(self) -> str:
+        net = self.network
+        sizes = "-".join(str(s) for s in net.sizes)
+        return f"{net.title or net.name} ({sizes}, {'entries' if self.explicit else 'block form'})"
+
+    def to_latex(self) -> str:
+        """Display equations ``\\[ … \\]``, one per line, under ``% Section`` comments."""
+        lines = [f"% {self._heading()}"]
+        for title, equations in self._sections():
+            lines += ["", f"% {title}"]
+            lines += [rf"\[ {eq.latex} \]" for eq in equations]
+        return "\n".join(lines) + "\n"
+
+    def to_text(self) -> str:
+        lines = [self._heading()]
+        for title, equations in self._sections():
+            lines += ["", title]
+            lines += [f"  {eq.text}" for eq in equations]
+        return "\n".join(lines) + "\n"
+
+    def _matrix_json(self, value: Any) -> dict[str, str]:
+        if isinstance(value, sympy.MatrixBase):
+            body_latex, body_text = pr.matrix_of(value, self.names)
+            return {"latex": body_latex, "text": body_text, "srepr": pr.srepr(value)}
+        return {
+            "latex": pr.latex(value, self.names),
+            "text": pr.text(value, self.names),
+            "srepr": pr.srepr(value),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        net = self.network
+        out: dict[str, Any] = {
+            "network": {
+                "title": net.title,
+                "sizes": list(net.sizes),
+                "activations": [layer.activation.name for layer in net.layers],
+                "loss": net.loss,
+                "numbering": net.naming.base,
+            },
+            "explicit": self.explicit,
+            "collapsible": self.collapsible,
+            "proof_holds": self.proof_holds,
+            "equations": [eq.to_json() for eq in self.equations],
+            "counterexample": None,
+        }
+        if self.collapsible:
+            out["W"] = self._matrix_json(self.collapse_W)
+            out["B"] = self._matrix_json(self.collapse_B)
+        example = self.counterexample
+        if example is not None:
+            out["counterexample"] = {
+                # Sparse: a 784-wide layer has one non-zero weight here, not 100 352 zeros.
+                "params": {
+                    name: {
+                        "shape": list(m.shape),
+                        "nonzero": [[i, j, str(v)] for i, j, v in m.row_list()],
+                    }
+                    for name, m in example.params.items()
+                },
+                "inputs": [[str(v) for v in x] for x in example.inputs],
+                "outputs": [[str(v) for v in y] for y in example.outputs],
+                "unit": example.unit,
+                "difference": str(example.difference),
+                "value": example.value,
+                "method": example.method,
+                "substituted": {str(k): v for k, v in sorted(example.substituted.items())},
+            }
+        return out
+
+    def _repr_latex_(self) -> str:
+        return "\n".join(f"$${eq.latex}$$" for eq in self.equations)
+
+
+def derive(network: Network, *, explicit: bool | None = None) -> Derivation:
+    """Derive ``network``'s equations; ``explicit`` forces entries (True) or block form (False)."""
+    return Derivation(network, explicit=explicit)

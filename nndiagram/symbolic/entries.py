@@ -1,0 +1,194 @@
+"""The network's symbols: entry matrices (``w_{00}`` …) and block symbols (``w^{[0]}`` as a whole).
+
+Every SymPy name is a ``notation.Sym.key`` and every printed form comes from ``notation``, so the
+equations spell symbols exactly as the diagrams do. This module builds symbols and forward passes;
+it proves nothing (``collapse.py``) and prints nothing (``printing.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import sympy
+from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
+
+from .. import notation
+from ..activations import activation_for
+from ..model import Network
+from .printing import Names
+
+Term = tuple[sympy.Symbol, ...]  # one monomial as its factors, in the order a reader multiplies
+
+
+def unmarked(sym: notation.Sym) -> notation.Sym:
+    """An entry as the tutorial prints it inside its matrix: ``w^{[0]}`` holds ``w_{00}``."""
+    return dataclasses.replace(sym, layer=None)
+
+
+@dataclass(frozen=True)
+class EntrySymbols:
+    """``x``, ``w^{[l]}``, ``b^{[l]}`` with explicit entries (SymPy ``ImmutableMatrix``)."""
+
+    x: sympy.ImmutableMatrix
+    w: tuple[sympy.ImmutableMatrix, ...]
+    b: tuple[sympy.ImmutableMatrix, ...]
+    names: Names
+
+
+def entry_symbols(network: Network, names: Names) -> EntrySymbols:
+    def symbol(sym: notation.Sym) -> sympy.Symbol:
+        return sympy.Symbol(names.add(sym), real=True)
+
+    x = sympy.ImmutableMatrix(
+        [[symbol(notation.layer_input(network, 0, k))] for k in range(network.inputs)]
+    )
+    ws, bs = [], []
+    for layer in network.layers:
+        ws.append(
+            sympy.ImmutableMatrix(
+                layer.units,
+                layer.fan_in,
+                lambda j, k, i=layer.index: symbol(notation.weight(network, i, j, k)),
+            )
+        )
+        bs.append(
+            sympy.ImmutableMatrix(
+                [
+                    [symbol(notation.bias(network, layer.index, j, in_matrix=True))]
+                    for j in range(layer.units)
+                ]
+            )
+        )
+    return EntrySymbols(x, tuple(ws), tuple(bs), names)
+
+
+def layer_function(network: Network, layer: int, names: Names) -> Any:
+    """The tutorial's unspecified ``g^{[l]}``: an undefined SymPy function printed by name."""
+    sym = notation.vector(network, "g", layer)
+    return sympy.Function(names.add(sym))
+
+
+def activate(network: Network, layer: int, z: sympy.MatrixBase, names: Names) -> Any:
+    """``a^{[l]} = g^{[l]}(z^{[l]})`` in the entries, with the layer's concrete formula."""
+    choice = network.layers[layer].activation
+    if choice.is_identity:
+        return z
+    if choice.name == "generic":
+        g = layer_function(network, layer, names)
+        return z.applyfunc(g)
+    if choice.name == "softmax":
+        exps = [sympy.exp(v) for v in z]
+        total = sympy.Add(*exps)
+        return sympy.ImmutableMatrix([[e / total] for e in exps])
+    formula = activation_for(choice).sympy_expr
+    return z.applyfunc(formula)
+
+
+def forward(network: Network, symbols: EntrySymbols) -> sympy.ImmutableMatrix:
+    """``a^{[L]}`` in the entries: ``z^{[l]} = w^{[l]} a^{[l-1]} + b^{[l]}``, then ``g^{[l]}``."""
+    a: Any = symbols.x
+    for layer in network.layers:
+        z = symbols.w[layer.index] * a + symbols.b[layer.index]
+        a = activate(network, layer.index, z, symbols.names)
+    return sympy.ImmutableMatrix(a)
+
+
+def nested_entries(network: Network, symbols: EntrySymbols) -> list[Any]:
+    """The output entries as the reader composes them: ``g^{[1]}(w^{[1]}_{00} g^{[0]}(…) + …)``.
+
+    Terms stay in input order (built unevaluated); activations print as ``g^{[l]}``.
+    """
+    a: list[Any] = list(symbols.x)
+    for layer in network.layers:
+        w, b = symbols.w[layer.index], symbols.b[layer.index]
+        z = [
+            sympy.Add(
+                *[sympy.Mul(w[j, k], a[k], evaluate=False) for k in range(layer.fan_in)],
+                b[j],
+                evaluate=False,
+            )
+            for j in range(layer.units)
+        ]
+        if not layer.activation.is_identity:
+            g = layer_function(network, layer.index, symbols.names)
+            z = [g(v) for v in z]
+        a = z
+    return a
+
+
+def path_terms(
+    network: Network, symbols: EntrySymbols
+) -> tuple[list[list[list[Term]]], list[list[Term]]]:
+    """``W = w^{[L]}⋯w^{[0]}`` and ``B = Σ_l w^{[L]}⋯w^{[l+1]} b^{[l]} `` as monomials per entry.
+
+    Each monomial lists its factors from the last layer back to the first (one path through
+    the network), so a printed entry reads like the product ``w^{[1]} w^{[0]}`` it came from.
+    """
+    W: list[list[list[Term]]] = [[[(v,)] for v in row] for row in symbols.w[0].tolist()]
+    B: list[list[Term]] = [[(v,)] for v in symbols.b[0]]
+    for layer in network.layers[1:]:
+        w, b = symbols.w[layer.index], symbols.b[layer.index]
+        cols = len(W[0])
+        W = [
+            [[(w[j, i], *t) for i in range(layer.fan_in) for t in W[i][k]] for k in range(cols)]
+            for j in range(layer.units)
+        ]
+        B = [
+            [*((w[j, i], *t) for i in range(layer.fan_in) for t in B[i]), (b[j],)]
+            for j in range(layer.units)
+        ]
+    return W, B
+
+
+def polynomial(terms: list[Term], evaluate: bool = True) -> Any:
+    """A sum of monomials; unevaluated keeps the path order for printing."""
+    if not evaluate:
+        if len(terms) == 1:
+            return sympy.Mul(*terms[0], evaluate=False) if len(terms[0]) > 1 else terms[0][0]
+        return sympy.Add(*(sympy.Mul(*t, evaluate=False) for t in terms), evaluate=False)
+    return sympy.Add(*(sympy.Mul(*t) for t in terms))
+
+
+@dataclass(frozen=True)
+class BlockSymbols:
+    """``x``, ``w^{[l]}``, ``b^{[l]}`` as ``MatrixSymbol`` of the right shapes: any size."""
+
+    x: sympy.MatrixSymbol
+    w: tuple[sympy.MatrixSymbol, ...]
+    b: tuple[sympy.MatrixSymbol, ...]
+    z: tuple[sympy.MatrixSymbol, ...]
+    a: tuple[sympy.MatrixSymbol, ...]
+
+
+def block_symbols(network: Network, names: Names) -> BlockSymbols:
+    def block(base: str, layer: int, rows: int, cols: int) -> sympy.MatrixSymbol:
+        return sympy.MatrixSymbol(names.add(notation.vector(network, base, layer)), rows, cols)
+
+    x = sympy.MatrixSymbol(names.add(notation.Sym("x")), network.inputs, 1)
+    return BlockSymbols(
+        x,
+        tuple(block("w", i.index, i.units, i.fan_in) for i in network.layers),
+        tuple(block("b", i.index, i.units, 1) for i in network.layers),
+        tuple(block("z", i.index, i.units, 1) for i in network.layers),
+        tuple(block("a", i.index, i.units, 1) for i in network.layers),
+    )
+
+
+def apply_layer_function(network: Network, layer: int, arg: Any, names: Names) -> Any:
+    """``g^{[l]}(arg)`` element-wise on a block expression (a SymPy ``MatrixExpr``)."""
+    g = layer_function(network, layer, names)
+    z = sympy.Symbol("z")
+    return ElementwiseApplyFunction(sympy.Lambda(z, g(z)), arg)
+
+
+def nested_block(network: Network, blocks: BlockSymbols, names: Names) -> Any:
+    """``g^{[1]}(w^{[1]} g^{[0]}(w^{[0]} x + b^{[0]}) + b^{[1]})``, kept as written."""
+    a: Any = blocks.x
+    for layer in network.layers:
+        i = layer.index
+        a = sympy.MatAdd(sympy.MatMul(blocks.w[i], a, evaluate=False), blocks.b[i], evaluate=False)
+        if not layer.activation.is_identity:
+            a = apply_layer_function(network, i, a, names)
+    return a
