@@ -7,7 +7,7 @@ import pytest
 import sympy
 
 from nndiagram.model import Network
-from nndiagram.numeric import forward, init_params
+from nndiagram.numeric import forward, init_params, param_shapes
 from nndiagram.symbolic import collapse_function, derive, output_function
 
 
@@ -39,6 +39,8 @@ def test_nonlinear_network_has_an_exact_counterexample(activation: str, sizes: l
     example = derivation.counterexample
     assert not derivation.collapsible and derivation.proof_holds and example is not None
     assert all(v.is_Rational for m in example.params.values() for v in m)
+    arrays = example.arrays()
+    assert {k: v.shape for k, v in arrays.items()} == param_shapes(network)
     assert all(v.is_Rational for x in example.inputs for v in x)
     # Re-evaluate with the derived output itself: f(x1) + f(x2) - 2 f(midpoint) is not zero.
     subs: dict[sympy.Symbol, sympy.Expr] = {}

@@ -91,13 +91,14 @@ def collapse_terms(blocks: BlockSymbols) -> list[Any]:
 class Counterexample:
     """Exact parameters and two inputs where the network's output is not affine.
 
-    ``params`` uses ``P.npz`` names (``W0``, ``b0``, …; ``b`` is a column here, flatten it for a
-    ``.npz``); ``inputs`` holds x¹ and x² (columns); ``outputs`` f(x¹), f(x²), f((x¹+x²)/2);
+    ``params`` uses ``P.npz`` names and shapes: ``W{l}`` a (sparse) SymPy matrix, ``b{l}`` a 1-D
+    SymPy ``Array`` of shape (units,), so ``np.asarray(v, dtype=float)`` gives the ``.npz`` arrays;
+    ``inputs`` holds x¹ and x² (columns); ``outputs`` f(x¹), f(x²), f((x¹+x²)/2);
     ``difference`` is ``f(x¹) + f(x²) − 2 f((x¹+x²)/2)`` at output ``unit``, proved nonzero by
     ``method``. ``substituted`` names the concrete activation a generic ``g^{[l]}`` was given.
     """
 
-    params: dict[str, sympy.MatrixBase]
+    params: dict[str, Any]
     inputs: tuple[sympy.ImmutableMatrix, sympy.ImmutableMatrix]
     outputs: tuple[sympy.ImmutableMatrix, sympy.ImmutableMatrix, sympy.ImmutableMatrix]
     unit: int
@@ -110,22 +111,17 @@ class Counterexample:
         """``params`` as float64 arrays in the ``P.npz`` shapes (``b{l}`` of shape (units,))."""
         import numpy as np
 
-        return {
-            name: np.asarray(m.tolist(), dtype=np.float64).reshape(
-                m.shape if name.startswith("W") else (m.shape[0],)
-            )
-            for name, m in self.params.items()
-        }
+        return {name: np.asarray(v.tolist(), dtype=np.float64) for name, v in self.params.items()}
 
 
 def _sparse_forward(
-    network: Network, params: dict[str, sympy.MatrixBase], x: Sequence[Any], choices: list[Any]
+    network: Network, params: dict[str, Any], x: Sequence[Any], choices: list[Any]
 ) -> list[Any]:
     """The exact forward pass, touching only non-zero weights (a 784-wide layer stays cheap)."""
     a = list(x)
     for layer in network.layers:
         W, b = params[f"W{layer.index}"], params[f"b{layer.index}"]
-        z = [b[j, 0] for j in range(layer.units)]
+        z = list(b)
         for j, k, v in W.row_list():
             z[j] += v * a[k]
         choice = choices[layer.index]
@@ -160,12 +156,12 @@ def find_counterexample(network: Network) -> Counterexample | None:
     choices = [
         ActivationChoice("relu") if i.index in substituted else i.activation for i in network.layers
     ]
-    params: dict[str, sympy.MatrixBase] = {}
+    params: dict[str, Any] = {}
     for layer in network.layers:
         params[f"W{layer.index}"] = sympy.ImmutableSparseMatrix(
             layer.units, layer.fan_in, {(0, 0): sympy.Integer(1)}
         )
-        params[f"b{layer.index}"] = sympy.ImmutableSparseMatrix(layer.units, 1, {})
+        params[f"b{layer.index}"] = sympy.ImmutableDenseNDimArray([0] * layer.units)
     n = network.inputs
     for t1, t2 in CANDIDATES:
         points = [sympy.Rational(t1), sympy.Rational(t2), sympy.Rational(t1 + t2, 2)]

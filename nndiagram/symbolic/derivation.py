@@ -210,13 +210,7 @@ class Derivation:
         if example is not None:
             out["counterexample"] = {
                 # Sparse: a 784-wide layer has one non-zero weight here, not 100 352 zeros.
-                "params": {
-                    name: {
-                        "shape": list(m.shape),
-                        "nonzero": [[i, j, str(v)] for i, j, v in m.row_list()],
-                    }
-                    for name, m in example.params.items()
-                },
+                "params": {name: _sparse_json(v) for name, v in example.params.items()},
                 "inputs": [[str(v) for v in x] for x in example.inputs],
                 "outputs": [[str(v) for v in y] for y in example.outputs],
                 "unit": example.unit,
@@ -229,6 +223,15 @@ class Derivation:
 
     def _repr_latex_(self) -> str:
         return "\n".join(f"$${eq.latex}$$" for eq in self.equations)
+
+
+def _sparse_json(value: Any) -> dict[str, Any]:
+    """A parameter as its shape and non-zero entries: ``[[i, j, "1"]]`` (``[[i, "1"]]`` for b)."""
+    if isinstance(value, sympy.MatrixBase):
+        nonzero = [[i, j, str(v)] for i, j, v in value.row_list()]
+    else:
+        nonzero = [[i, str(v)] for i, v in enumerate(value) if v != 0]
+    return {"shape": list(value.shape), "nonzero": nonzero}
 
 
 def derive(network: Network, *, explicit: bool | None = None) -> Derivation:
