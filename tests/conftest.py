@@ -52,3 +52,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         for item in items:
             if "exe" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This repository's own site, built once per session with --strict into a temporary folder
+    (the repository's site/ is left alone). Shared by the docs-content and browser tests."""
+    site = tmp_path_factory.mktemp("built-site")
+    mkdocs = Path(sys.executable).parent / "mkdocs"
+    done = subprocess.run(
+        [str(mkdocs), "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"},
+    )
+    assert done.returncode == 0, f"site build failed:\n{done.stderr[-4000:]}"
+    return site
