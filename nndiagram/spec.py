@@ -25,7 +25,6 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from . import spec_readers
-from .activations import DEFAULT_LEAKY_ALPHA, NAMES
 from .errors import SpecError
 from .graph import MAX_EDGES, analyse, check_duplicates, edges_from_pairs, parse_edges
 from .model import (
@@ -41,6 +40,10 @@ from .model import (
 )
 from .spec_readers import KeyPath, Locations, format_key
 
+# activations.NAMES and DEFAULT_LEAKY_ALPHA (equal by test); not imported, because that
+# module loads NumPy and `validate` needs no NumPy.
+NAMES = ("custom", "generic", "identity", "leaky_relu", "relu", "sigmoid", "softmax", "tanh")
+DEFAULT_LEAKY_ALPHA = 0.01
 MAX_UNITS = 10**6
 MAX_LAYERS = 1_000
 MAX_TEXT = 10_000  # title, description
@@ -163,7 +166,7 @@ _ACTIVATION: TypeAdapter[Any] = TypeAdapter(Activation)
 
 
 class LayerSpec(_Model):
-    """One layer: ``z = W a_prev + b``, ``a = g(z)``."""
+    """One layer: z = W a_prev + b, then a = g(z)."""
 
     units: int = Field(ge=1, le=MAX_UNITS, description="Number of neurons.")
     activation: Activation = "identity"
@@ -198,14 +201,16 @@ EdgePair = Annotated[list[str], Field(min_length=2, max_length=2)]
 
 
 class SpecFile(_Model):
-    """A network spec, version 1: ``inputs`` and ``layers``, or an explicit ``graph``/``edges``."""
+    """A network spec, version 1: inputs and layers, or an explicit graph (or edges)."""
 
     title: str | None = Field(None, max_length=MAX_TEXT, description="Shown above the diagram.")
     description: str | None = Field(
         None, max_length=MAX_TEXT, description="Markdown shown on the page."
     )
     inputs: Annotated[
-        int | list[str] | None,
+        Annotated[int, Field(ge=1, le=MAX_UNITS)]
+        | list[Annotated[str, Field(pattern=f"^{INPUT_NAME.pattern}$")]]
+        | None,
         BeforeValidator(lambda v: v if v is None else _check_inputs(v)),
         Field(description="A count, or a list of input names such as [x_0, x_1]."),
     ] = None
@@ -242,7 +247,7 @@ class SpecFile(_Model):
                 f"give only one of layers, graph and edges (got {', '.join(given)})", given[1]
             )
         if given == ["layers"] and self.inputs is None:
-            raise _fail("missing required key 'inputs' (a count or a list of names)")
+            raise _fail("missing required key 'inputs' (a count or a list of names)", "inputs")
         if given != ["layers"] and self.inputs is not None:
             raise _fail("inputs are inferred from the graph; remove 'inputs'", "inputs")
         return self
@@ -353,6 +358,14 @@ def _spec_error(error: ValidationError, path: str, locations: Locations) -> Spec
         message = f"at most {MAX_UNITS:,} units per layer, got {first['input']}"
     elif kind == "too_long" and loc == ("layers",):
         message = f"at most {MAX_LAYERS:,} layers, got {len(first['input'])}"
+    elif kind == "too_short" and loc == ("layers",):
+        message = "a network needs at least one layer"
+    elif kind in ("too_short", "too_long") and loc[:1] == ("edges",) and len(loc) == 2:
+        message = f"an edge is a [source, target] pair, got {_describe(first['input'])}"
+    elif kind in ("greater_than_equal", "less_than_equal"):
+        bound = "at least" if kind == "greater_than_equal" else "at most"
+        limit = ctx.get("ge", ctx.get("le"))
+        message = f"must be {bound} {limit}, got {_describe(first['input'])}"
     elif kind == "too_long" and loc == ("edges",):
         message = f"more than {MAX_EDGES:,} edges"
     else:
@@ -393,7 +406,7 @@ def _network(spec: SpecFile, path: str, locations: Locations, text: str, base: i
         graph = _explicit_graph(spec, path, locations, text)
         return _graph_network(graph, base, options)
     names = tuple(spec.inputs) if isinstance(spec.inputs, list) else ()
-    inputs = len(names) or int(spec.inputs or 0)
+    inputs = spec.inputs if isinstance(spec.inputs, int) else len(names)
     fan_in = inputs
     layers = []
     for index, layer in enumerate(spec.layers):

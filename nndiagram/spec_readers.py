@@ -59,7 +59,9 @@ class Locations:
 
 
 def format_key(path: KeyPath) -> str | None:
-    """``("layers", 1, "units")`` -> ``layers[1].units``."""
+    """``("layers", 1, "units")`` -> ``layers[1].units``; very deep paths keep both ends."""
+    if len(path) > 12:
+        return f"{format_key(path[:6])}...{format_key(path[-3:])}"
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
@@ -110,9 +112,14 @@ def read_yaml(text: str, path: str) -> tuple[Any, Locations]:
     instead of copying them, so an alias bomb is cheap to compose; the conversion below counts
     every node it visits with aliases expanded and stops at ``YAML_NODE_BUDGET``.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(error, text, path) from None
     try:
         node = loader.get_single_node()
+    except yaml.reader.ReaderError as error:
+        raise _reader_error(error, text, path) from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         message = " ".join(str(m) for m in (error.context, error.problem) if m)
@@ -133,6 +140,16 @@ def read_yaml(text: str, path: str) -> tuple[Any, Locations]:
     locations = Locations()
     converter = _YamlConverter(loader, path, locations)
     return converter.convert(node, (), 0), locations
+
+
+def _reader_error(error: yaml.reader.ReaderError, text: str, path: str) -> SpecError:
+    line, column = _text_position(text, error.position)
+    return SpecError(
+        f"invalid YAML: character U+{error.character:04X} is not allowed (control or unprintable)",
+        path=path,
+        line=line,
+        column=column,
+    )
 
 
 class _YamlConverter:

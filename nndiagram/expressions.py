@@ -1,0 +1,327 @@
+"""Custom activations: an expression in ``z`` from the spec, parsed by a whitelist over ``ast``.
+
+User text is never evaluated: ``ast.parse`` only builds a syntax tree, every node of which must
+be a number, the name ``z``, ``+ - * / **``, unary minus, or a call of one of ``FUNCTIONS``.
+The SymPy expression is built from that tree node by node (no ``sympify``/``eval``), and the
+NumPy functions are ``lambdify`` of the SymPy tree built here. Work is bounded: expression
+length, nesting depth, node count, literal sizes and exponents (small literal numbers only,
+so ``9**9**9**9`` is refused before anything is computed).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .errors import SpecError
+
+MAX_LENGTH = 500
+MAX_DEPTH = 20
+MAX_NODES = 100
+MAX_ARGUMENTS = 8  # of max/min
+MAX_LITERAL = 1e9
+MAX_EXPONENT = 16  # |literal exponent|, and the product of nested exponents
+Array = np.ndarray
+
+# name -> (smallest, largest) number of arguments
+FUNCTIONS: dict[str, tuple[int, int]] = {
+    "abs": (1, 1),
+    "cos": (1, 1),
+    "erf": (1, 1),
+    "exp": (1, 1),
+    "log": (1, 1),
+    "max": (2, MAX_ARGUMENTS),
+    "min": (2, MAX_ARGUMENTS),
+    "sigmoid": (1, 1),
+    "sin": (1, 1),
+    "sqrt": (1, 1),
+    "tanh": (1, 1),
+}
+_OPERATORS: dict[type[ast.operator], str] = {
+    ast.Add: "+",
+    ast.Sub: "-",
+    ast.Mult: "*",
+    ast.Div: "/",
+    ast.Pow: "**",
+}
+_FORBIDDEN_OPERATORS: dict[type[ast.operator], str] = {
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.MatMult: "@",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+    ast.BitOr: "|",
+    ast.BitAnd: "&",
+    ast.BitXor: "^",
+}
+_CONSTRUCTS: dict[type[ast.AST], str] = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "indexing",
+    ast.Lambda: "lambda",
+    ast.ListComp: "a comprehension",
+    ast.SetComp: "a comprehension",
+    ast.DictComp: "a comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.Compare: "a comparison",
+    ast.BoolOp: "and/or",
+    ast.IfExp: "a conditional expression",
+    ast.NamedExpr: "an assignment (:=)",
+    ast.List: "a list",
+    ast.Tuple: "a tuple",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.Starred: "unpacking (*)",
+    ast.JoinedStr: "a string",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.Slice: "a slice",
+}
+
+
+@dataclass(frozen=True)
+class CompiledActivation:
+    """One checked expression in every form ``activations.py`` needs."""
+
+    source: str
+    latex: str
+    derivative_latex: str
+    sympy_expr: Callable[[Any], Any]  # z (a SymPy symbol or expression) -> expression
+    numpy_fn: Callable[[Array], Array]
+    numpy_derivative: Callable[[Array], Array]
+
+
+def compile_activation(text: str) -> CompiledActivation:
+    """Check and compile ``text`` (e.g. ``max(0.01*z, z)``); any problem is a ``SpecError``."""
+    if not isinstance(text, str):
+        raise SpecError(f"a custom activation is a text expression in z, not {type(text).__name__}")
+    return _compile(text)
+
+
+@lru_cache(maxsize=256)
+def _compile(text: str) -> CompiledActivation:
+    import sympy
+
+    tree = parse_expression(text)
+    z = sympy.Symbol("z", real=True)
+    expr = _Builder(z).build(tree)
+    if not expr.has(z):
+        raise SpecError(f"the expression {text!r} does not depend on z")
+    derivative = sympy.diff(expr, z)
+    for form, what in ((expr, "expression"), (derivative, "derivative")):
+        if form.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            raise SpecError(f"the {what} of {text!r} is undefined (division by zero?)")
+        if form.has(sympy.I):
+            raise SpecError(f"the {what} of {text!r} has complex values")
+
+    def sympy_expr(argument: Any) -> Any:
+        return _Builder(argument).build(tree)
+
+    return CompiledActivation(
+        source=text,
+        latex=sympy.latex(expr),
+        derivative_latex=sympy.latex(derivative),
+        sympy_expr=sympy_expr,
+        numpy_fn=_vectorised(z, expr),
+        numpy_derivative=_vectorised(z, derivative),
+    )
+
+
+def parse_expression(text: str) -> ast.expr:
+    """The syntax tree of ``text``, after every whitelist and size check."""
+    if len(text) > MAX_LENGTH:
+        raise SpecError(f"the expression is longer than {MAX_LENGTH} characters")
+    if not text.strip():
+        raise SpecError("the expression is empty")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as error:
+        where = f" at character {error.offset}" if error.offset else ""
+        raise SpecError(f"invalid expression{where}: {error.msg}") from None
+    except (ValueError, RecursionError, MemoryError, OverflowError) as error:
+        raise SpecError(f"invalid expression: {error}") from None
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES:
+        raise SpecError(f"the expression is too complex ({nodes} parts, at most {MAX_NODES})")
+    _Checker().check(tree.body, depth=0, power=1)
+    return tree.body
+
+
+class _Checker:
+    def fail(self, node: ast.AST, message: str) -> SpecError:
+        column = getattr(node, "col_offset", None)
+        where = f" at character {column + 1}" if column is not None else ""
+        return SpecError(f"{message}{where}")
+
+    def check(self, node: ast.AST, *, depth: int, power: float) -> None:
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"the expression is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, ast.Constant):
+            self.constant(node)
+        elif isinstance(node, ast.Name):
+            if node.id != "z":
+                known = ", ".join(FUNCTIONS)
+                hint = " (call it with parentheses)" if node.id in FUNCTIONS else ""
+                raise self.fail(
+                    node,
+                    f"unknown name {node.id!r}{hint}: the variable is z, the functions are {known}",
+                )
+        elif isinstance(node, ast.UnaryOp):
+            if not isinstance(node.op, ast.USub | ast.UAdd):
+                raise self.fail(node, "only unary minus and plus are allowed")
+            self.check(node.operand, depth=depth + 1, power=power)
+        elif isinstance(node, ast.BinOp):
+            self.binary(node, depth=depth, power=power)
+        elif isinstance(node, ast.Call):
+            self.call(node, depth=depth, power=power)
+        else:
+            construct = _CONSTRUCTS.get(type(node), type(node).__name__)
+            raise self.fail(node, f"{construct} is not allowed in an activation expression")
+
+    def constant(self, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            what = "a string" if isinstance(value, str | bytes) else repr(value)
+            raise self.fail(node, f"{what} is not allowed in an activation expression")
+        if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+            raise self.fail(node, f"the number {value:g} is too large (at most {MAX_LITERAL:g})")
+
+    def binary(self, node: ast.BinOp, *, depth: int, power: float) -> None:
+        if type(node.op) in _FORBIDDEN_OPERATORS:
+            symbol = _FORBIDDEN_OPERATORS[type(node.op)]
+            raise self.fail(node, f"the operator {symbol} is not allowed (use + - * / **)")
+        if isinstance(node.op, ast.Pow):
+            exponent = _literal_number(node.right)
+            if exponent is None:
+                raise self.fail(node.right, "an exponent must be a literal number such as 2 or 0.5")
+            power *= max(abs(exponent), 1)
+            if abs(exponent) > MAX_EXPONENT or power > MAX_EXPONENT:
+                raise self.fail(node.right, f"exponents may be at most {MAX_EXPONENT} in size")
+            self.check(node.left, depth=depth + 1, power=power)
+            return
+        self.check(node.left, depth=depth + 1, power=power)
+        self.check(node.right, depth=depth + 1, power=power)
+
+    def call(self, node: ast.Call, *, depth: int, power: float) -> None:
+        if not isinstance(node.func, ast.Name):
+            construct = _CONSTRUCTS.get(type(node.func), "this call")
+            raise self.fail(node, f"{construct} is not allowed: call a function by its name")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            raise self.fail(
+                node, f"unknown function {name!r} (must be one of: {', '.join(FUNCTIONS)})"
+            )
+        if node.keywords:
+            raise self.fail(node, f"{name}() takes no keyword arguments")
+        smallest, largest = FUNCTIONS[name]
+        if not smallest <= len(node.args) <= largest:
+            count = str(smallest) if smallest == largest else f"{smallest} to {largest}"
+            raise self.fail(node, f"{name}() takes {count} argument(s), got {len(node.args)}")
+        for argument in node.args:
+            self.check(argument, depth=depth + 1, power=power)
+
+
+def _literal_number(node: ast.AST) -> float | None:
+    """``2``, ``-1``, ``0.5`` (a possibly negated int/float literal), else None."""
+    sign = 1
+    while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        sign *= -1 if isinstance(node.op, ast.USub) else 1
+        node = node.operand
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float):
+        value = float(node.value)  # type: ignore[arg-type]
+        return sign * value if math.isfinite(value) else None
+    return None
+
+
+class _Builder:
+    """SymPy expression of a checked tree, with ``z`` standing for the given argument."""
+
+    def __init__(self, z: Any) -> None:
+        self.z = z
+
+    def build(self, node: ast.AST) -> Any:
+        import sympy
+
+        if isinstance(node, ast.Constant):
+            # Integers stay exact; floats keep their written digits (0.01, not 1/100).
+            if isinstance(node.value, int):
+                return sympy.Integer(node.value)
+            return sympy.Float(repr(node.value))
+        if isinstance(node, ast.Name):
+            return self.z
+        if isinstance(node, ast.UnaryOp):
+            operand = self.build(node.operand)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp):
+            left = self.build(node.left)
+            if isinstance(node.op, ast.Pow):
+                exponent = _literal_number(node.right)
+                assert exponent is not None
+                return left ** sympy.Rational(repr(exponent)).limit_denominator(1000)
+            right = self.build(node.right)
+            if isinstance(node.op, ast.Add):
+                return left + right
+            if isinstance(node.op, ast.Sub):
+                return left - right
+            if isinstance(node.op, ast.Mult):
+                return left * right
+            return left / right
+        assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+        args = [self.build(argument) for argument in node.args]
+        return _SYMPY_FUNCTIONS[node.func.id](*args)
+
+
+def _sympy_sigmoid(x: Any) -> Any:
+    import sympy
+
+    return 1 / (1 + sympy.exp(-x))
+
+
+def _sympy_function(name: str) -> Callable[..., Any]:
+    def apply(*args: Any) -> Any:
+        import sympy
+
+        return getattr(sympy, name)(*args)
+
+    return apply
+
+
+_SYMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "abs": _sympy_function("Abs"),
+    "cos": _sympy_function("cos"),
+    "erf": _sympy_function("erf"),
+    "exp": _sympy_function("exp"),
+    "log": _sympy_function("log"),
+    "max": _sympy_function("Max"),
+    "min": _sympy_function("Min"),
+    "sigmoid": _sympy_sigmoid,
+    "sin": _sympy_function("sin"),
+    "sqrt": _sympy_function("sqrt"),
+    "tanh": _sympy_function("tanh"),
+}
+
+
+def _vectorised(z: Any, expr: Any) -> Callable[[Array], Array]:
+    """NumPy function of ``expr``: element-wise, same shape as its argument, float.
+
+    Out-of-domain inputs (``log`` of a negative number) give nan/inf like NumPy itself, without
+    a warning: the numeric checks report such values, a warning would only be noise.
+    """
+    import sympy
+
+    erf = np.vectorize(math.erf, otypes=[float])
+    fn = sympy.lambdify(z, expr, modules=[{"erf": erf}, "numpy"])
+
+    def evaluate(values: Array) -> Array:
+        values = np.asarray(values, dtype=float)
+        with np.errstate(all="ignore"):
+            result = np.asarray(fn(values), dtype=float)
+        return np.broadcast_to(result, values.shape).copy()
+
+    return evaluate
