@@ -217,3 +217,11 @@ class Network:
         last = layer.index == len(self.layers) - 1
         kind = "output layer" if last else f"hidden layer {layer.index + 1}"
         return f"{kind} · {layer.units} · {layer.activation.describe()}"
+
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None, **_: object
+    ) -> dict[str, str]:
+        """Jupyter: the network shows as its diagram (SVG); equations as LaTeX on request."""
+        from .diagram.jupyter import NetworkDisplay, mimebundle
+
+        return mimebundle(NetworkDisplay(self), include, exclude)

@@ -17,7 +17,6 @@ Conventions taken from the tutorial:
 
 from __future__ import annotations
 
-import html as _html
 from dataclasses import dataclass
 
 from .model import Network
@@ -49,8 +48,13 @@ class Sym:
         return f"{self.base}{sup}" + (f"_{sub}" if sub else "")
 
     def html(self) -> str:
-        """Graphviz HTML-like label text with real sub/superscripts (already escaped)."""
-        out = _html.escape(self.base)
+        """Graphviz HTML-like label text with real sub/superscripts (already escaped); a
+        one-letter name is italic, as printed mathematics sets variables."""
+        from .diagram.quoting import escape_html  # the one place that escapes for Graphviz
+
+        out = str(escape_html(self.base))
+        if len(self.base) == 1 and self.base.isalpha():
+            out = f"<I>{out}</I>"
         if self.layer is not None:
             out += f"<SUP>[{self.layer}]</SUP>"
         if self.sub:
@@ -144,17 +148,23 @@ def layer_input(network: Network, layer: int, k: int) -> Sym:
 
 @dataclass(frozen=True)
 class NeuronEquation:
-    """``lhs = Σ_k weight_k · input_k + bias`` for one neuron, printable in every style."""
+    """``lhs = Σ_k weight_k · input_k + bias`` for one neuron, printable in every style.
+
+    ``elided`` means the terms skip the middle inputs: the last term follows a ``…``.
+    """
 
     lhs: Sym
     terms: tuple[tuple[Sym, Sym], ...]  # (weight, input) pairs in input order
     bias: Sym | None
+    elided: bool = False
 
     def _join(self, render: str, times: str = " ") -> str:
         def r(s: Sym) -> str:
             return str(getattr(s, render)())
 
         parts = [f"{r(w)}{times}{r(x)}" for w, x in self.terms]
+        if self.elided:
+            parts.insert(len(parts) - 1, "\\dots" if render == "latex" else "…")
         if self.bias is not None:
             parts.append(r(self.bias))
         return f"{r(self.lhs)} = " + " + ".join(parts)
@@ -174,12 +184,107 @@ class NeuronEquation:
 
 
 def neuron_equation(
-    network: Network, layer: int, unit: int, *, with_bias: bool = True
+    network: Network,
+    layer: int,
+    unit: int,
+    *,
+    with_bias: bool = True,
+    max_terms: int | None = None,
 ) -> NeuronEquation:
-    """The entry-wise equation of neuron ``unit`` in layer ``layer`` (0-based positions)."""
+    """The entry-wise equation of neuron ``unit`` in layer ``layer`` (0-based positions).
+
+    With ``max_terms``, a wider fan-in keeps its first ``max_terms - 1`` terms and its last
+    one (``elided``), so the cost follows what is printed, not the layer's width.
+    """
     fan_in = network.layers[layer].fan_in
-    terms = tuple(
-        (weight(network, layer, unit, k), layer_input(network, layer, k)) for k in range(fan_in)
-    )
+    elided = max_terms is not None and fan_in > max(max_terms, 2)
+    shown = [*range(max(max_terms or 2, 2) - 1), fan_in - 1] if elided else range(fan_in)
+    terms = tuple((weight(network, layer, unit, k), layer_input(network, layer, k)) for k in shown)
     b = bias(network, layer, unit) if with_bias else None
-    return NeuronEquation(pre_activation(network, layer, unit), terms, b)
+    return NeuronEquation(pre_activation(network, layer, unit), terms, b, elided)
+
+
+def vector(network: Network, base: str, layer: int) -> Sym:
+    """A whole layer's matrix or vector: ``W^{[0]}``, ``b^{[0]}``, ``z^{[1]}``, ``a^{[1]}``."""
+    return Sym(base, (), _layer_mark(network, layer))
+
+
+def network_node(network: Network, base: str, layer: int, unit: int) -> str:
+    """Node name of a neuron in the network view: ``z_0_1``, ``a_1_0`` (``Naming``); a
+    one-layer network drops the layer, as the tutorial's three-neuron figure writes ``z_2``."""
+    n = network.naming
+    if len(network.layers) == 1:
+        return f"{base}_{n.index(unit)}"
+    return n.neuron(layer, unit) if base == "z" else n.activation(layer, unit)
+
+
+# The element-wise formula of each activation, right-hand side of ``a = …`` with ``{z}`` the
+# pre-activation; ``generic`` is the tutorial's ``g``.
+_FORMULAS_PLAIN = {
+    "identity": "{z}",
+    "sigmoid": "σ({z})",
+    "tanh": "tanh({z})",
+    "relu": "max(0, {z})",
+}
+
+
+@dataclass(frozen=True)
+class ActivationEquation:
+    """``a = g(z)`` for one neuron, or the activation's own formula: ``a = max(0, z)``."""
+
+    lhs: Sym
+    z: Sym
+    g: Sym  # the generic function name, with the layer mark: g^{[0]}
+    z_vector: Sym  # for softmax, which reads the whole layer
+    name: str
+    alpha: float | None = None
+    expression: str | None = None
+
+    def _rhs(self, render: str) -> str:
+        def r(s: Sym) -> str:
+            return str(getattr(s, render)())
+
+        z = r(self.z)
+        if self.name == "generic":
+            return f"{r(self.g)}({z})"
+        if self.name == "leaky_relu":
+            return f"max({self.alpha:g}{z}, {z})"
+        if self.name == "softmax":
+            unit = ",".join(str(s) for s in self.lhs.sub)
+            sub = f"<SUB>{unit}</SUB>" if render == "html" else f"_{unit}"
+            return f"softmax({r(self.z_vector)})" + (sub if unit else "")
+        if self.name == "custom" and self.expression is not None:
+            # The expression was validated by the spec parser; only the name z is replaced.
+            import re
+
+            if render == "html":
+                from .diagram.quoting import escape_html
+
+                text = str(escape_html(self.expression))
+            else:
+                text = self.expression
+            return re.sub(r"\bz\b", lambda _: z, text)
+        return _FORMULAS_PLAIN[self.name].format(z=z)
+
+    def plain(self) -> str:
+        return f"{self.lhs.plain()} = {self._rhs('plain')}"
+
+    def html(self) -> str:
+        return f"{self.lhs.html()} = {self._rhs('html')}"
+
+    def text(self) -> str:
+        return f"{self.lhs.text()} = {self._rhs('text')}"
+
+
+def activation_equation(network: Network, layer: int, unit: int) -> ActivationEquation:
+    """``a = g(z)`` for neuron ``unit`` of layer ``layer``, in the layer's activation."""
+    choice = network.layers[layer].activation
+    return ActivationEquation(
+        lhs=activation(network, layer, unit),
+        z=pre_activation(network, layer, unit),
+        g=vector(network, "g", layer),
+        z_vector=vector(network, "z", layer),
+        name=choice.name,
+        alpha=choice.alpha,
+        expression=choice.expression,
+    )

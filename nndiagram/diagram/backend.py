@@ -1,0 +1,43 @@
+"""The only place that runs Graphviz's ``dot``: list arguments, a time limit, clear errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from ..errors import ExecutableNotFound, GraphvizError
+
+TIMEOUT_SECONDS = 10.0
+FORMATS: dict[str, tuple[str, ...]] = {
+    "svg": ("-Tsvg",),
+    "png": ("-Tpng", "-Gdpi=144"),  # crisp on high-density screens and in print
+    "pdf": ("-Tpdf",),
+}
+
+
+def run_dot(source: str, fmt: str, *, timeout: float = TIMEOUT_SECONDS) -> bytes:
+    """Lay out and render DOT ``source``; returns the output bytes of format ``fmt``."""
+    try:
+        args = ["dot", *FORMATS[fmt]]
+    except KeyError:
+        raise GraphvizError(
+            f"unknown output format {fmt!r} (must be one of: {', '.join(FORMATS)})"
+        ) from None
+    # SOURCE_DATE_EPOCH makes cairo write a fixed creation date into PDFs: same input, same bytes.
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0"}
+    try:
+        done = subprocess.run(
+            args, input=source.encode("utf-8"), capture_output=True, timeout=timeout, env=env
+        )
+    except FileNotFoundError:
+        raise ExecutableNotFound() from None
+    except subprocess.TimeoutExpired:
+        raise GraphvizError(
+            f"Graphviz 'dot' took longer than {timeout:g} s and was stopped"
+        ) from None
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace").strip() or "(no message)"
+        raise GraphvizError(
+            f"Graphviz 'dot' failed (exit {done.returncode}): {' '.join(stderr.split())}"
+        )
+    return done.stdout

@@ -1,0 +1,141 @@
+"""A tiny DOT writer: nodes, edges and subgraphs as lines, every value through ``quoting``.
+
+Views speak in logical keys (``("z", 0, 1)``) and preferred names (``z_0_1``); the writer turns
+a name into a DOT ID once and keeps IDs unique, so a user input called ``output`` can never
+merge with the output node. It also counts what is drawn, for the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+
+from .quoting import Html, Value, attr_list, dot_id, escape_html, quote
+from .theme import Theme
+
+Label = str | Html
+
+
+class Drawing:
+    def __init__(self, theme: Theme, labels: str) -> None:
+        self.theme = theme
+        self.labels = labels  # "math" or "plain"
+        self.label: Label | None = None  # the graph's own label, drawn under the figure
+        self.layout: dict[str, Value | None] = {}  # graph attributes a view adds
+        self.captions: list[Hashable] = []  # text nodes, not counted as drawn network parts
+        self.nodes = 0
+        self.edges = 0
+        self._body: list[str] = []
+        self._depth = 1
+        self._ids: dict[Hashable, str] = {}
+        self._taken: set[str] = set()
+
+    # --- ids ---------------------------------------------------------------------------------
+
+    def id(self, key: Hashable) -> str:
+        return self._ids[key]
+
+    def _new_id(self, key: Hashable, name: str) -> str:
+        candidate, n = dot_id(name), 1
+        while candidate in self._taken:
+            candidate, n = dot_id(f"{name}~{n}"), n + 1
+        self._taken.add(candidate)
+        self._ids[key] = candidate
+        return candidate
+
+    # --- statements --------------------------------------------------------------------------
+
+    def line(self, text: str) -> None:
+        self._body.append("  " * self._depth + text)
+
+    def attrs(self, **attrs: Value | None) -> None:
+        """Attributes of the current graph or subgraph, one per line."""
+        for key, value in attrs.items():
+            if value is not None:
+                self.line(f"{key}={quote(value)}")
+
+    def node(
+        self, key: Hashable, name: str, label: Label | None = None, **attrs: Value | None
+    ) -> str:
+        """Declare a node; the label is left out when DOT's default (the name) already says it."""
+        node_id = self._new_id(key, name)
+        if label is not None and not isinstance(label, Html) and label == node_id:
+            label = None
+        self.nodes += 1
+        self.line(node_id + attr_list({"label": label, **attrs}))
+        return node_id
+
+    def invisible(self, key: Hashable, name: str) -> str:
+        node_id = self._new_id(key, name)
+        self.line(node_id + attr_list({"style": "invis", "width": 0, "label": ""}))
+        return node_id
+
+    def edge(self, tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
+        if attrs.get("style") != "invis":
+            self.edges += 1
+        self.line(f"{self.id(tail)} -> {self.id(head)}" + attr_list(attrs))
+
+    @contextmanager
+    def subgraph(self, name: str | None = None, **attrs: Value | None) -> Iterator[None]:
+        self.line(f"subgraph {name} {{" if name else "subgraph {")
+        self._depth += 1
+        self.attrs(**attrs)
+        yield
+        self._depth -= 1
+        self.line("}")
+
+    # --- labels ------------------------------------------------------------------------------
+
+    def text(self, math: str, plain: str) -> Label:
+        """Pick the label for the current style; ``math`` is finished HTML, ``plain`` raw text."""
+        return Html(math) if self.labels == "math" else plain
+
+    def user_text(self, text: str) -> Label:
+        """Raw user text (titles, captions) in either style, always shown literally."""
+        return escape_html(text) if self.labels == "math" else text
+
+    # --- the whole graph ---------------------------------------------------------------------
+
+    def source(self) -> str:
+        t = self.theme
+        font = t.math_font if self.labels == "math" else t.font
+        head = [
+            "digraph G {",
+            "  graph"
+            + attr_list(
+                {
+                    "rankdir": "LR",
+                    "bgcolor": "transparent",
+                    "fontname": t.font,
+                    "fontsize": t.font_size,
+                    "fontcolor": t.text,
+                    "nodesep": 0.22,
+                    "ranksep": 0.55,
+                    **self.layout,
+                    "label": self.label,
+                    "labelloc": "b" if self.label is not None else None,
+                }
+            ),
+            "  node"
+            + attr_list(
+                {
+                    "fontname": font,
+                    "fontsize": t.font_size,
+                    "fontcolor": t.text,
+                    "color": t.text,
+                    "penwidth": t.pen,
+                }
+            ),
+            "  edge"
+            + attr_list(
+                {
+                    "fontname": font,
+                    "fontsize": t.edge_font_size,
+                    "fontcolor": t.text,
+                    "color": t.edge,
+                    "penwidth": t.pen,
+                    "arrowsize": 0.6,
+                }
+            ),
+        ]
+        return "\n".join([*head, *self._body, "}"]) + "\n"

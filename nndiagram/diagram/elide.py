@@ -1,0 +1,34 @@
+"""Which units of a column are drawn: all of a small layer; of a large one the first units, a
+``⋮`` and the last unit, as textbooks write ``x_0, x_1, x_2, …, x_n``. Everything here is
+O(max_neurons), never O(units)."""
+
+from __future__ import annotations
+
+import itertools
+
+DOTS = None  # the position of the ⋮ node in a column
+HEAD = 3  # units drawn before the ⋮: enough to show the pattern, few enough to stay legible
+
+Column = tuple[int | None, ...]
+
+
+def column(units: int, max_neurons: int) -> Column:
+    """Unit positions to draw, ``None`` standing for the ⋮ node.
+
+    >>> column(3, 8)
+    (0, 1, 2)
+    >>> column(128, 8)
+    (0, 1, 2, None, 127)
+    >>> column(10**6, 3)
+    (0, None, 999999)
+    """
+    if units <= max_neurons:
+        return tuple(range(units))
+    head = max(min(HEAD, max_neurons - 2), 1)
+    return (*range(head), DOTS, units - 1)
+
+
+def drawn_edges(sizes: tuple[int, ...], max_neurons: int) -> int:
+    """How many weight edges the network view draws for these column sizes."""
+    shown = [len(column(n, max_neurons)) for n in sizes]
+    return sum(a * b for a, b in itertools.pairwise(shown))

@@ -1,0 +1,116 @@
+"""The layers view: the vectorised picture, one node per layer with its shapes and equations.
+
+``x ∈ ℝ²`` → [``W^[0] ∈ ℝ^{2×2}``, ``b^[0] ∈ ℝ²``, ``z^[0] = W^[0]x + b^[0]``,
+``a^[0] = g^[0](z^[0])``] → … → output. Its size depends only on the number of layers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+from .. import notation
+from ..model import Layer, Network
+from ..notation import Sym
+from .dot import Drawing, Label
+from .quoting import Html, escape_html
+
+_FUNCTION_NAMES = {"relu": "ReLU", "sigmoid": "σ", "tanh": "tanh", "softmax": "softmax"}
+
+
+def draw(drawing: Drawing, network: Network) -> None:
+    n, t = network, drawing.theme
+    x = Sym("x")
+    drawing.node(
+        "x",
+        "x",
+        _line(drawing, [(x, ""), (None, " ∈ "), *_space(n.inputs)]),
+        shape="plaintext",
+    )
+    previous: Hashable = "x"
+    for layer in n.layers:
+        key = ("layer", layer.index)
+        drawing.node(
+            key,
+            f"layer_{n.naming.index(layer.index)}",
+            _box(drawing, n, layer),
+            shape="box",
+            style="rounded,filled",
+            fillcolor=t.neuron_fill,
+            margin="0.12,0.06",
+        )
+        drawing.edge(previous, key, label=_line(drawing, [(_input(n, layer.index), "")]))
+        previous = key
+    drawing.node("out", "output", "output", shape="plaintext")
+    last = n.layers[-1]
+    drawing.edge(previous, "out", label=_line(drawing, [(_value(n, last), "")]))
+
+
+def _input(network: Network, layer: int) -> Sym:
+    if layer == 0:
+        return Sym("x")
+    return notation.vector(network, notation.layer_input_base(network, layer), layer - 1)
+
+
+def _value(network: Network, layer: Layer) -> Sym:
+    base = "z" if layer.activation.is_identity else "a"
+    return notation.vector(network, base, layer.index)
+
+
+def _space(*dims: int) -> list[tuple[Sym | None, str]]:
+    """``ℝ^{2×3}``: real numbers with the shape as superscript."""
+    return [(None, "ℝ"), (None, "^" + "×".join(str(d) for d in dims))]
+
+
+Piece = tuple[Sym | None, str]
+
+
+def _line(drawing: Drawing, pieces: list[Piece]) -> Label:
+    """Join symbols and literal text; a literal starting with ``^`` is a superscript."""
+    math = drawing.labels == "math"
+    out = []
+    for sym, text in pieces:
+        if sym is not None:
+            out.append(sym.html() if math else sym.plain())
+        elif text.startswith("^"):
+            sup = text[1:]
+            out.append(f"<SUP>{escape_html(sup)}</SUP>" if math else f"^{sup}")
+        else:
+            out.append(str(escape_html(text)) if math else text)
+    return Html("".join(out)) if math else "".join(out)
+
+
+def _box(drawing: Drawing, network: Network, layer: Layer) -> Label:
+    n, i = network, layer.index
+    w, b, z = (notation.vector(n, base, i) for base in ("W", "b", "z"))
+    rows = [
+        [(w, ""), (None, " ∈ "), *_space(layer.units, layer.fan_in)],
+        [(b, ""), (None, " ∈ "), *_space(layer.units)],
+        [(z, ""), (None, " = "), (w, ""), (_input(n, i), ""), (None, " + "), (b, "")],
+    ]
+    choice = layer.activation
+    if not choice.is_identity:
+        g: Sym | None = notation.vector(n, "g", i)
+        name = _FUNCTION_NAMES.get(choice.name)
+        if choice.name == "leaky_relu":
+            name = f"LeakyReLU({choice.alpha:g})"
+        function: list[Piece] = [(g, "")] if name is None else [(None, name)]
+        rows.append(
+            [
+                (notation.vector(n, "a", i), ""),
+                (None, " = "),
+                *function,
+                (None, "("),
+                (z, ""),
+                (None, ")"),
+            ]
+        )
+    caption = n.layer_caption(layer)
+    if drawing.labels != "math":
+        return "\n".join([caption, *(str(_line(drawing, r)) for r in rows)])
+    t = drawing.theme
+    cells = [
+        f'<TR><TD><FONT FACE="{t.font}" POINT-SIZE="{t.edge_font_size:g}" COLOR="{t.muted}">'
+        f"{escape_html(caption)}</FONT></TD></TR>",
+        *(f"<TR><TD>{_line(drawing, r)}</TD></TR>" for r in rows),
+    ]
+    return Html('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1">' + "".join(cells) + "</TABLE>")

@@ -1,0 +1,61 @@
+"""Light and dark themes: muted textbook colours on a transparent background.
+
+Both palettes keep every stroke and text colour readable on white *and* on a dark page, so a
+figure pasted into the wrong theme still reads; the dark one only lifts the contrast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+
+@dataclass(frozen=True)
+class Theme:
+    name: str
+    text: str  # labels and node outlines
+    muted: str  # captions, bias circles, elided parts
+    edge: str
+    neuron_fill: str  # z boxes and neuron circles (translucent: works on any background)
+    activation_fill: str
+    missing: str  # edges a fully connected network would need
+    skipping: str  # edges that skip or go back a layer
+    font: str = "DejaVu Sans"
+    math_font: str = "DejaVu Serif"
+    font_size: float = 12.0
+    edge_font_size: float = 10.0
+    pen: float = 0.8
+
+
+THEMES: dict[str, Theme] = {
+    "light": Theme(
+        name="light",
+        text="#262626",
+        muted="#6b6b6b",
+        edge="#4d4d4d",
+        neuron_fill="#3b78b533",
+        activation_fill="#3a9a5f33",
+        missing="#c62828",
+        skipping="#d9730d",
+    ),
+    "dark": Theme(
+        name="dark",
+        text="#e6e6e6",
+        muted="#a6a6a6",
+        edge="#bdbdbd",
+        neuron_fill="#6fa8dc40",
+        activation_fill="#6fcf9740",
+        missing="#ff6b5e",
+        skipping="#ffb04a",
+    ),
+}
+
+
+def theme_for(name: str) -> Theme:
+    try:
+        return THEMES[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown theme {name!r} (must be one of: {', '.join(sorted(THEMES))})"
+        ) from None

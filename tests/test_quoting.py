@@ -1,0 +1,94 @@
+"""Quoting: the doctests are the rules; hostile names and labels go through the real ``dot``
+and come out as literal text."""
+
+from __future__ import annotations
+
+import doctest
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from nndiagram.diagram import elide, quoting, render
+from nndiagram.model import Edge as GraphEdge
+from nndiagram.model import ExplicitGraph, Naming, Network
+
+SVG = "{http://www.w3.org/2000/svg}"
+HOSTILE = [
+    '"]; evil [label="x',
+    "<b>bold</b>",
+    "a & b",
+    "&amp; &#60;",
+    "back\\slash",
+    "ends with \\",
+    "\\N \\G \\n",
+    'quote "inside"',
+    "} -> node { graph",
+    "]]> <!-- -->",
+    "θ₁ ψ ℝ ⋮ 中",
+    "node",
+    "1.5",
+    'a\\"b',
+]
+
+
+@pytest.mark.parametrize("module", [quoting, elide], ids=lambda m: m.__name__)
+def test_doctests(module: object) -> None:
+    result = doctest.testmod(module)  # type: ignore[arg-type]
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def _texts(svg: bytes) -> str:
+    """All text the SVG shows, lines joined by spaces."""
+    root = ET.fromstring(svg)
+    return " ".join("".join(t.itertext()) for t in root.iter(f"{SVG}text"))
+
+
+def _network(names: tuple[str, ...]) -> Network:
+    sizes = [len(names), 2]
+    return Network.from_sizes(sizes, naming=Naming(input_names=names), max_neurons=len(names))
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain"])
+@pytest.mark.parametrize("view", ["network", "neuron"])
+def test_hostile_input_names_render_literally(view: str, labels: str) -> None:
+    network = _network(tuple(HOSTILE))
+    shown = _texts(render(network, "svg", view=view, labels=labels))
+    for name in HOSTILE:
+        assert name in shown, name
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain"])
+def test_newlines_become_line_breaks_not_dot_syntax(labels: str) -> None:
+    network = _network(("two\nlines", "x"))
+    svg = render(network, "svg", view="network", labels=labels)
+    texts = ["".join(t.itertext()) for t in ET.fromstring(svg).iter(f"{SVG}text")]
+    assert "two" in texts and "lines" in texts
+
+
+@pytest.mark.exe
+def test_hostile_explicit_graph_names_render_literally() -> None:
+    names = ('"a"', "<b>", "c\\")
+    edges = (GraphEdge(names[0], names[1]), GraphEdge(names[1], names[2]))
+    graph = ExplicitGraph(edges=edges, layers=((names[0],), (names[1],), (names[2],)))
+    network = Network(inputs=1, layers=_network(("x",)).layers, graph=graph)
+    for labels in ("math", "plain"):
+        shown = _texts(render(network, "svg", labels=labels))
+        assert all(name in shown for name in names)
+
+
+def test_ids_of_different_names_never_collide() -> None:
+    names = [*HOSTILE, "x_0", "X_0", "_x", "~x", "Node", "a b", "a_20_b"]
+    ids = {quoting.dot_id(n) for n in names}
+    assert len(ids) == len(names)
+
+
+@pytest.mark.exe
+def test_a_user_input_called_output_stays_its_own_node() -> None:
+    network = Network.from_sizes([2, 1], naming=Naming(input_names=("output", "bias")))
+    svg = render(network, "svg", view="neuron", labels="plain")
+    titles = [t.text for t in ET.fromstring(svg).iter(f"{SVG}title")]
+    nodes = [t for t in titles if t and "->" not in t and t != "G"]
+    assert len(nodes) == len(set(nodes)) == 5  # two inputs, z, bias, output: nothing merged
