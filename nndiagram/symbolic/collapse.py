@@ -190,10 +190,9 @@ def find_counterexample(network: Network) -> Counterexample | None:
 def describe_counterexample(network: Network, example: Counterexample) -> tuple[str, str]:
     """The counterexample as one LaTeX line and one text line."""
     n = network.naming
-    first = ",".join(str(n.index(0)) for _ in range(2))
-    marks = [notation.vector(network, "w", i.index) for i in network.layers]
-    weights_latex = ", ".join(f"{w.latex()}_{{{first.replace(',', '')}}}" for w in marks)
-    weights_text = ", ".join(f"{w.text()}[{first}]" for w in marks)
+    firsts = [notation.weight(network, i.index, 0, 0) for i in network.layers]
+    weights_latex = ", ".join(w.latex() for w in firsts)
+    weights_text = ", ".join(w.text() for w in firsts)
     x0 = notation.layer_input(network, 0, 0)
     t1, t2 = example.inputs[0][0, 0], example.inputs[1][0, 0]
     mid = (t1 + t2) / 2
@@ -202,7 +201,7 @@ def describe_counterexample(network: Network, example: Counterexample) -> tuple[
     value = "" if example.difference.is_Rational else rf" \approx {example.value}"
     latex = (
         rf"\text{{with }} {weights_latex} = 1 \text{{, every other weight and bias }} 0"
-        rf"\text{{, and }} f(t) = a(x) \text{{ at }} {x0.latex()} = t"
+        rf"\text{{, and }} f(t) \text{{ the output at }} {x0.latex()} = t"
         rf"\text{{, the other inputs }} 0:\quad "
         rf"{f.latex()}({t1}) + {f.latex()}({t2}) - 2\,{f.latex()}({sympy.latex(mid)})"
         rf" = {exact}{value} \neq 0"

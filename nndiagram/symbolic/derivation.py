@@ -231,7 +231,7 @@ def _sparse_json(value: Any) -> dict[str, Any]:
         nonzero = [[i, j, str(v)] for i, j, v in value.row_list()]
     else:
         nonzero = [[i, str(v)] for i, v in enumerate(value) if v != 0]
-    return {"shape": list(value.shape), "nonzero": nonzero}
+    return {"shape": [int(s) for s in value.shape], "nonzero": nonzero}
 
 
 def derive(network: Network, *, explicit: bool | None = None) -> Derivation:

@@ -238,7 +238,7 @@ def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
         x_latex, x_text = pr.latex(blocks.x, names), pr.text(blocks.x, names)
         associated = (
             rf"\left({pr.latex(W_expr, names)}\right) {x_latex} + {B_latex}",
-            f"({pr.text(W_expr, names)}) {x_text} + {B_text}",
+            f"({pr.text(W_expr, names)})·{x_text} + {B_text}",
         )
         out.append(
             pr.chain(section, "associate", [lhs, associated], names, sympy.Eq(lhs, distributed))
@@ -317,22 +317,29 @@ def activations(ctx: Context) -> list[pr.Equation]:
         g = notation.vector(net, "g", layer.index)
         mark = net.naming.layer(layer.index)
         formula: Any = act.sympy_expr(z) if act.elementwise else sympy.Symbol("softmax")
+        # Softmax reads the whole layer: g_j(z) and the Jacobian ∂g_j/∂z_k.
+        lhs = f"{g.latex()}(z)" if act.elementwise else f"{g.latex()}_j(z)"
+        prime = "g'" if g.layer is None else rf"g^{{[{g.layer}]\prime}}"
+        if not act.elementwise:
+            prime = rf"\frac{{\partial {g.latex()}_j}}{{\partial z_k}}"
+        derivative = act.derivative_latex
+        for unit in ("", "_j", "_k"):
+            derivative = derivative.replace(f"g{unit}(z)", f"{g.latex()}{unit}(z)")
         out.append(
             pr.Equation(
                 f"g{mark}",
                 section,
-                f"{g.latex()}(z) = {act.latex}",
+                f"{lhs} = {act.latex}",
                 f"{g.text()}(z) = "
                 + (pr.text(formula, ctx.names) if act.elementwise else "exp(z_j) / Σₖ exp(z_k)"),
                 pr.srepr(formula),
             )
         )
-        derivative = act.derivative_latex.replace("g(z)", f"{g.latex()}(z)")
         out.append(
             pr.Equation(
                 f"g'{mark}",
                 section,
-                rf"{g.latex()}{{}}'(z) = {derivative}",
+                f"{prime}{'(z)' if act.elementwise else ''} = {derivative}",
                 f"{g.text()}′(z) = "
                 + (
                     pr.text(sympy.diff(formula, z), ctx.names)

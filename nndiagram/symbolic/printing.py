@@ -111,7 +111,7 @@ def matrix_latex(
 def matrix_text(
     rows: int, cols: int, entry: Callable[[int, int], str], limit: int = 1_000_000
 ) -> str:
-    """``[w₀₀ w₀₁; w₁₀ w₁₁]`` on one line, elided like ``matrix_latex``."""
+    """``[w₀₀, w₀₁; w₁₀, w₁₁]`` on one line, elided like ``matrix_latex``."""
     lines = []
     for i in elided(rows, limit):
         cells = []
@@ -120,7 +120,7 @@ def matrix_text(
                 cells.append("⋱" if j is None else "⋮")
             else:
                 cells.append("⋯" if j is None else entry(i, j))
-        lines.append(" ".join(cells))
+        lines.append(", ".join(cells))
     return "[" + "; ".join(lines) + "]"
 
 

@@ -1,0 +1,101 @@
+"""``nndiagram equations`` through the real console script."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from nndiagram.model import Naming, Network
+from nndiagram.symbolic import derive
+from tests.conftest import DIAGRAMS, RunCli
+
+GOLDEN = Path(__file__).parent / "golden" / "latex"
+
+
+def test_latex_on_stdout_matches_golden(run_cli: RunCli) -> None:
+    result = run_cli("equations", str(DIAGRAMS / "multilayer.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (GOLDEN / "multilayer.tex").read_text(encoding="utf-8")
+
+
+def test_text_is_unicode_for_terminals(run_cli: RunCli) -> None:
+    result = run_cli("equations", str(DIAGRAMS / "multilayer.yaml"), "--format", "text")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "  w⁽⁰⁾ = [w₀₀, w₀₁; w₁₀, w₁₁]" in lines
+    assert "  z⁽⁰⁾₀ = w⁽⁰⁾₀₀·x₀ + w⁽⁰⁾₀₁·x₁ + b⁽⁰⁾₀" in lines
+    assert "  z⁽¹⁾ = W·x + B" in lines
+    assert "\\" not in result.stdout  # no LaTeX leaks into the text form
+
+
+def test_json_has_every_equation_and_the_collapse(run_cli: RunCli, tmp_path: Path) -> None:
+    out = tmp_path / "eq.json"
+    result = run_cli(
+        "equations", str(DIAGRAMS / "deep-linear.yaml"), "--format", "json", "-o", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["collapsible"] is True and data["proof_holds"] is True and data["explicit"] is True
+    assert data["network"]["sizes"] == [3, 4, 4, 2]
+    assert {"latex", "text", "srepr"} <= set(data["W"]) and {"latex", "text", "srepr"} <= set(
+        data["B"]
+    )
+    assert data["W"]["latex"].startswith(r"\begin{bmatrix}")
+    for equation in data["equations"]:
+        assert set(equation) == {"name", "section", "latex", "text", "srepr"}
+        assert equation["latex"] and equation["text"] and equation["srepr"]
+    names = [e["name"] for e in data["equations"]]
+    assert names[:3] == ["x", "w[0]", "b[0]"] and "proof" in names and "cost" in names
+
+
+def test_json_of_a_nonlinear_network_carries_the_counterexample(run_cli: RunCli) -> None:
+    result = run_cli("equations", str(DIAGRAMS / "mnist-mlp.yaml"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["collapsible"] is False and data["explicit"] is False and "W" not in data
+    example = data["counterexample"]
+    assert example["params"]["W0"] == {"shape": [128, 784], "nonzero": [[0, 0, "1"]]}
+    assert example["params"]["b2"] == {"shape": [10], "nonzero": []}
+    assert example["method"].startswith("certified evalf")
+    shapes = [e["latex"] for e in data["equations"] if e["name"] == "w[0]"]
+    assert shapes == [r"w^{[0]} \in \mathbb{R}^{128 \times 784}"]
+
+
+def test_numbering_from_one_changes_every_symbol(run_cli: RunCli) -> None:
+    result = run_cli("equations", str(DIAGRAMS / "multilayer.yaml"), "--numbering", "1")
+    assert result.returncode == 0, result.stderr
+    latex = result.stdout
+    assert r"x = \begin{bmatrix} x_1 \\ x_2 \end{bmatrix}" in latex
+    assert r"w^{[1]} = \begin{bmatrix} w_{11} & w_{12} \\ w_{21} & w_{22} \end{bmatrix}" in latex
+    assert r"z^{[2]} = w^{[2]} z^{[1]} + b^{[2]}" in latex
+    assert r"z^{[1]}_1 = w^{[1]}_{11} x_1 + w^{[1]}_{12} x_2 + b^{[1]}_1" in latex
+    assert "w^{[0]}" not in latex and "x_0" not in latex and "_{0" not in latex
+
+
+def test_numbering_one_in_the_library() -> None:
+    network = Network.from_sizes([2, 2, 1], naming=Naming(base=1))
+    names = {eq.name for eq in derive(network).equations}
+    assert {"w[1]", "w[2]", "z1_1", "z2_1"} <= names
+
+
+def test_output_is_byte_identical_across_processes(run_cli: RunCli) -> None:
+    for fmt in ("latex", "json"):
+        runs = [run_cli("equations", str(DIAGRAMS / "xor.yaml"), "--format", fmt) for _ in range(2)]
+        assert runs[0].returncode == 0, runs[0].stderr
+        assert runs[0].stdout == runs[1].stdout
+
+
+def test_bad_spec_is_one_line_and_exit_2(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("inputs: 2\nlayers:\n  - units: 2\n    activation: relu6\n", encoding="utf-8")
+    result = run_cli("equations", str(spec))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "relu6" in result.stderr
+    assert result.stdout == ""
+
+
+def test_invalid_network_exits_1(run_cli: RunCli) -> None:
+    result = run_cli("equations", str(DIAGRAMS / "not-fully-connected.yaml"))
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "missing edge x_0 -> z_0_1" in result.stderr
