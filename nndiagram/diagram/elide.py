@@ -24,8 +24,17 @@ def column(units: int, max_neurons: int) -> Column:
     """
     if units <= max_neurons:
         return tuple(range(units))
-    head = max(min(HEAD, max_neurons - 2), 1)
-    return (*range(head), DOTS, units - 1)
+    return (*range(head(max_neurons)), DOTS, units - 1)
+
+
+def head(max_neurons: int) -> int:
+    """How many units an elided column draws before its ⋮."""
+    return max(min(HEAD, max_neurons - 2), 1)
+
+
+def terms(fan_in: int, max_neurons: int) -> int | None:
+    """How many terms a neuron's equation keeps: those of the inputs drawn (``None``: all)."""
+    return None if fan_in <= max_neurons else head(max_neurons) + 1
 
 
 def drawn_edges(sizes: tuple[int, ...], max_neurons: int) -> int:

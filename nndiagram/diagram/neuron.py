@@ -130,7 +130,11 @@ def _connect(
         drawing.edge(tail, z_key, label=weight, **parts.edge_style(drawing, k))
 
     equation = notation.neuron_equation(
-        n, layer, unit, with_bias=n.show.bias, max_terms=n.max_neurons
+        n,
+        layer,
+        unit,
+        with_bias=n.show.bias,
+        max_terms=elide.terms(n.layers[layer].fan_in, n.max_neurons),
     )
     label = drawing.text(equation.html(), equation.plain()) if n.show.equations else None
     source: Hashable = z_key

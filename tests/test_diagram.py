@@ -1,0 +1,281 @@
+"""Diagram views, elision, themes, determinism, inline SVG, Jupyter and the dot backend."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from conftest import DIAGRAMS, REFERENCE
+
+from nndiagram.diagram import (
+    build_dot,
+    choose_view,
+    draw,
+    gv,
+    render,
+    render_svg_inline,
+)
+from nndiagram.diagram.backend import run_dot
+from nndiagram.errors import ExecutableNotFound, GraphvizError, UsageError
+from nndiagram.model import Edge, ExplicitGraph, Network, Show
+from nndiagram.spec import load_spec
+
+SPECS = sorted(DIAGRAMS.glob("*.yaml"))
+MNIST = Network.from_sizes([784, 128, 64, 10], ["relu", "relu", "softmax"])
+
+
+def _edges(source: str) -> list[str]:
+    return [line for line in source.splitlines() if "->" in line and "invis" not in line]
+
+
+# --- choosing the view ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sizes", "view"),
+    [
+        ([2, 1], "neuron"),
+        ([2, 2], "neuron"),
+        ([2, 3], "network"),
+        ([5, 1], "network"),
+        ([2, 2, 1], "network"),
+        ([784, 128, 64, 10], "network"),  # elided: 5 drawn per column
+        ([4] * 8, "layers"),  # seven layers: too deep to draw neuron by neuron
+    ],
+)
+def test_auto_view(sizes: list[int], view: str) -> None:
+    assert choose_view(Network.from_sizes(sizes)) == view
+
+
+def test_auto_view_falls_back_to_layers_when_the_elided_drawing_is_too_big() -> None:
+    wide = Network.from_sizes([30, 30, 30, 30], max_neurons=30)  # 2,700 drawn edges
+    assert choose_view(wide) == "layers"
+
+
+def test_spec_view_and_override() -> None:
+    net = replace(Network.from_sizes([2, 2, 1]), view="layers")
+    assert choose_view(net) == "layers"
+    assert choose_view(net, "neuron") == "neuron"
+    with pytest.raises(UsageError, match="must be one of"):
+        choose_view(net, "sideways")
+
+
+# --- what each view draws ---------------------------------------------------------------------
+
+
+def test_neuron_view_of_one_neuron_is_the_tutorial_figure_in_math_style() -> None:
+    source = build_dot(Network.from_sizes([2, 1]), labels="math")
+    assert 'z [label=<<I>z</I>>, shape="box3d"' in source
+    assert "bias -> z [label=<<I>b</I>>" in source
+    assert "x_0 -> z [label=<<I>w</I><SUB>0</SUB>>]" in source
+    assert "<I>z</I> = <I>w</I><SUB>0</SUB> <I>x</I><SUB>0</SUB> + " in source
+
+
+def test_neuron_view_with_a_concrete_activation_prints_its_formula() -> None:
+    source = build_dot(Network.from_sizes([2, 1], "relu"), view="neuron", labels="plain")
+    assert 'a -> output [label="a = max(0, z)"]' in source
+
+
+def test_neuron_view_elides_a_wide_equation() -> None:
+    source = build_dot(Network.from_sizes([784, 1]), view="neuron", labels="plain")
+    assert "z = w_0 x_0 + w_1 x_1 + w_2 x_2 + … + w_783 x_783 + b" in source
+    assert "w_783" in source and "w_500" not in source
+
+
+def test_show_switches_remove_bias_weights_and_equations() -> None:
+    net = replace(
+        Network.from_sizes([2, 1]),
+        show=Show(bias=False, weights=False, activations=True, equations=False),
+    )
+    source = build_dot(net, view="neuron", labels="plain")
+    assert "bias" not in source and "label=" not in source.split("edge [")[1]
+
+
+def test_network_view_labels_weights_only_while_legible() -> None:
+    small = build_dot(Network.from_sizes([2, 2, 1]), view="network", labels="plain")
+    assert 'x_0 -> z_0_0 [label="w^[0]_0,0"]' in small
+    big = build_dot(Network.from_sizes([4, 4, 4]), view="network", labels="plain")
+    assert 'label="w' not in big
+
+
+def test_network_view_draws_activation_nodes_only_for_nonlinear_layers() -> None:
+    source = build_dot(Network.from_sizes([2, 2, 1], ["relu", "identity"]), view="network")
+    assert "a_0_0" in source and "a_1_0" not in source
+    assert "a_0_0 -> z_1_0" in source and "z_1_0 -> output" in source
+
+
+def test_math_captions_name_each_layer() -> None:
+    source = build_dot(MNIST, view="network", labels="math")
+    for caption in ("input · 784", "hidden layer 1 · 128 · ReLU", "output layer · 10 · softmax"):
+        assert caption in source
+    assert "caption" not in build_dot(MNIST, view="network", labels="plain")
+
+
+def test_large_layers_are_elided_with_dashed_edges_to_the_dots() -> None:
+    source = build_dot(MNIST, view="network", labels="plain")
+    assert "x_783" in source and "x_3 " not in source and "x_dots" in source
+    assert "z_0_127" in source and "z_0_dots" in source
+    dashed = [e for e in _edges(source) if "dots" in e]
+    assert dashed and all('style="dashed"' in e for e in dashed)
+    assert all("dashed" not in e for e in _edges(source) if "dots" not in e)
+
+
+def test_drawing_cost_does_not_depend_on_layer_size() -> None:
+    million = draw(Network.from_sizes([10**6, 10**6, 10]), view="network")
+    ten = draw(Network.from_sizes([10, 10, 10]), view="network")
+    assert (million.nodes, million.edges) == (ten.nodes, ten.edges)
+    neuron = draw(Network.from_sizes([10**6, 1]), view="neuron")
+    assert neuron.edges < 10
+
+
+def test_layers_view_shows_shapes_and_equations() -> None:
+    source = build_dot(MNIST, view="layers", labels="math")
+    assert "ℝ<SUP>128×784</SUP>" in source
+    assert (
+        "<I>z</I><SUP>[0]</SUP> = <I>W</I><SUP>[0]</SUP><I>x</I> + <I>b</I><SUP>[0]</SUP>" in source
+    )
+    assert "softmax(<I>z</I><SUP>[2]</SUP>)" in source
+    plain = build_dot(MNIST, view="layers", labels="plain")
+    assert "W^[1] ∈ ℝ^64×128" in plain and "a^[1] = ReLU(z^[1])" in plain
+    generic = build_dot(Network.from_sizes([2, 2, 1], "generic"), view="layers", labels="plain")
+    assert "a^[0] = g^[0](z^[0])" in generic
+
+
+def test_explicit_graph_highlights_skipping_edges_and_cycles() -> None:
+    edges = (Edge("x_0", "z_0_0"), Edge("z_0_0", "z_1_0"), Edge("x_0", "z_1_0", line=3))
+    graph = ExplicitGraph(
+        edges=edges,
+        layers=(("x_0",), ("z_0_0",), ("z_1_0",)),
+        skipping=(Edge("x_0", "z_1_0", line=3),),
+    )
+    net = Network(inputs=1, layers=Network.from_sizes([1, 1]).layers, graph=graph)
+    source = build_dot(net, labels="plain")
+    assert re.search(r'x_0 -> z_1_0 \[color="#d9730d", penwidth=2.0, class="skipping"\]', source)
+    assert "1 edge skipping or going back a layer" in source
+    cyclic = replace(graph, skipping=(), cycles=(("z_0_0", "z_1_0"),))
+    assert "1 cycle" in build_dot(replace(net, graph=cyclic))
+
+
+def test_valid_explicit_graph_has_no_legend() -> None:
+    graph = ExplicitGraph(edges=(Edge("x_0", "z_0_0"),), layers=(("x_0",), ("z_0_0",)))
+    net = Network(inputs=1, layers=Network.from_sizes([1, 1]).layers, graph=graph)
+    assert "fully connected" not in build_dot(net)
+
+
+# --- themes and determinism -------------------------------------------------------------------
+
+
+def test_themes_are_transparent_and_differ_in_colour() -> None:
+    net = Network.from_sizes([2, 2, 1])
+    light, dark = build_dot(net, theme="light"), build_dot(net, theme="dark")
+    assert 'bgcolor="transparent"' in light and 'bgcolor="transparent"' in dark
+    assert "#262626" in light and "#e6e6e6" in dark and "#262626" not in dark
+    with pytest.raises(UsageError, match="dark, light"):
+        build_dot(net, theme="sepia")
+
+
+def test_dot_is_deterministic() -> None:
+    for spec in SPECS:
+        network = load_spec(spec)
+        assert build_dot(network) == build_dot(load_spec(spec))
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("fmt", ["svg", "png", "pdf"])
+def test_rendering_is_byte_identical_across_runs(fmt: str) -> None:
+    network = load_spec(DIAGRAMS / "xor.yaml")
+    first = render(network, fmt)
+    assert render(network, fmt) == first
+    assert b"graphviz version" not in first
+
+
+# --- every spec, every format -----------------------------------------------------------------
+
+MAGIC = {"svg": b"<?xml", "png": b"\x89PNG\r\n\x1a\n", "pdf": b"%PDF-"}
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_every_spec_renders_to_svg_png_and_pdf(spec: Path) -> None:
+    network = load_spec(spec)
+    for fmt, magic in MAGIC.items():
+        out = render(network, fmt)
+        assert out.startswith(magic), fmt
+    for theme in ("light", "dark"):
+        ET.fromstring(render(network, "svg", theme=theme))  # well-formed XML
+
+
+@pytest.mark.exe
+def test_inline_svg_is_embeddable_and_ids_do_not_clash() -> None:
+    a = render_svg_inline(load_spec(DIAGRAMS / "xor.yaml"), theme="light")
+    b = render_svg_inline(load_spec(DIAGRAMS / "xor.yaml"), theme="dark")
+    for svg in (a, b):
+        assert svg.startswith("<svg") and "<?xml" not in svg and "DOCTYPE" not in svg
+        assert 'role="img" aria-label="XOR"' in svg and "<title>XOR</title>" in svg
+        ET.fromstring(svg)
+    ids_a = set(re.findall(r'id="([^"]+)"', a))
+    ids_b = set(re.findall(r'id="([^"]+)"', b))
+    assert ids_a and ids_b and not ids_a & ids_b
+    page = f"<div>{a}{b}</div>"
+    assert len(re.findall(r'id="([^"]+)"', page)) == len(ids_a) + len(ids_b)
+
+
+# --- the tutorial's own cells, Jupyter --------------------------------------------------------
+
+
+def test_gv_wraps_like_fastbook() -> None:
+    assert gv("a -> b").source == 'digraph G{ rankdir="LR" a -> b}'
+
+
+@pytest.mark.exe
+def test_every_tutorial_cell_runs_through_gv() -> None:
+    cells = re.findall(r"gv\('''(.*?)'''\)", REFERENCE.read_text(encoding="utf-8"), flags=re.S)
+    assert len(cells) == 10
+    for cell in cells:
+        bundle = gv(cell)._repr_mimebundle_()
+        assert set(bundle) == {"image/svg+xml"}
+        ET.fromstring(bundle["image/svg+xml"])
+
+
+@pytest.mark.exe
+def test_network_shows_itself_as_svg_in_jupyter() -> None:
+    network = load_spec(DIAGRAMS / "multilayer.yaml")
+    bundle = network._repr_mimebundle_()
+    assert set(bundle) == {"image/svg+xml"}
+    assert "z_1_0" in bundle["image/svg+xml"]
+    assert network._repr_mimebundle_(exclude=["image/svg+xml"]) == {}
+
+
+def test_network_equations_as_latex_on_request() -> None:
+    pytest.importorskip("nndiagram.symbolic")
+    bundle = Network.from_sizes([2, 1])._repr_mimebundle_(include=["text/latex"])
+    assert set(bundle) == {"text/latex"} and "w" in bundle["text/latex"]
+
+
+# --- the backend ------------------------------------------------------------------------------
+
+
+def test_missing_dot_raises_with_an_install_hint(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ExecutableNotFound, match="apt-get install graphviz"):
+        render(Network.from_sizes([2, 1]), "svg")
+
+
+@pytest.mark.exe
+def test_graphviz_failure_shows_its_stderr() -> None:
+    with pytest.raises(GraphvizError, match=r"syntax error"):
+        run_dot("digraph { a -> }", "svg")
+
+
+@pytest.mark.exe
+def test_dot_is_stopped_after_the_time_limit() -> None:
+    with pytest.raises(GraphvizError, match="longer than"):
+        run_dot("digraph { a -> b }", "svg", timeout=0.000001)
+
+
+def test_unknown_format_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="svg, png, pdf, dot"):
+        render(Network.from_sizes([2, 1]), "gif")
