@@ -153,3 +153,14 @@ def test_new_checks_can_be_registered(monkeypatch: pytest.MonkeyPatch) -> None:
     report = check(load_spec(DIAGRAMS / "neuron-activation.yaml"))
     assert seen == list(CONCRETE)
     assert sum(row.name == "gradient" for row in report.checks) == len(CONCRETE)
+
+
+def test_public_api_from_the_package() -> None:
+    import nndiagram
+
+    network = nndiagram.Network.from_sizes([2, 2, 1], ["tanh", "sigmoid"], loss="bce")
+    report = nndiagram.check(network, seed=1)
+    assert report.passed
+    assert {row.name for row in report.checks} >= {"forward", "collapse", "cost"}
+    params = {"W0": [[1, 0], [0, 1]], "b0": [0, 0], "W1": [[0, 0]], "b1": [0]}
+    np.testing.assert_array_equal(nndiagram.evaluate(network, params, [[1], [2]]), [[0.5]])
