@@ -74,3 +74,110 @@ def test_collapse_function_gives_the_product_chain() -> None:
     W, B = collapse_function(derive(network))(params)
     np.testing.assert_allclose(W, params["W1"] @ params["W0"], rtol=1e-12)
     np.testing.assert_allclose(B, params["W1"] @ params["b0"] + params["b1"], rtol=1e-12)
+
+
+def _equations(network: Network) -> dict[str, str]:
+    return {eq.name: eq.latex for eq in derive(network).equations}
+
+
+def test_single_neuron_reads_like_the_tutorial() -> None:
+    latex = _equations(Network.from_sizes([2, 1]))
+    assert latex["w[0]"] == r"w = \begin{bmatrix} w_0 & w_1 \end{bmatrix}"
+    assert latex["b[0]"] == r"b = \begin{bmatrix} b_0 \end{bmatrix}"
+    assert latex["z[0]"] == "z = w x + b"
+    assert latex["z"] == "z = w_0 x_0 + w_1 x_1 + b"
+    assert not any("^{[" in text for text in latex.values())
+
+
+def test_nested_composition_with_activations() -> None:
+    latex = _equations(Network.from_sizes([2, 2, 1], "generic"))
+    assert latex["a[1]"] == r"a^{[1]} = g^{[1]}(z^{[1]})"
+    assert latex["composition"] == (
+        r"a^{[1]} = g^{[1]}\left(w^{[1]} g^{[0]}\left(w^{[0]} x + b^{[0]}\right) + b^{[1]}\right)"
+    )
+    assert latex["z[1]"] == r"z^{[1]} = w^{[1]} a^{[0]} + b^{[1]}"
+
+
+def test_collapse_steps_in_the_tutorials_words() -> None:
+    latex = _equations(Network.from_sizes([2, 2, 1]))
+    assert latex["distribute"] == (
+        r"z^{[1]} = w^{[1]} \left(w^{[0]} x + b^{[0]}\right) + b^{[1]}"
+        r" = w^{[1]} w^{[0]} x + w^{[1]} b^{[0]} + b^{[1]}"
+    )
+    assert latex["associate"] == (
+        r"z^{[1]} = \left(w^{[1]} w^{[0]}\right) x + \left(w^{[1]} b^{[0]} + b^{[1]}\right)"
+    )
+    assert latex["W="] == r"W = w^{[1]} w^{[0]}"
+    assert latex["B="] == r"B = w^{[1]} b^{[0]} + b^{[1]}"
+    assert latex["collapsed"] == r"z^{[1]} = W x + B"
+    assert latex["W"] == (
+        r"W = \begin{bmatrix} w^{[1]}_{00} w^{[0]}_{00} + w^{[1]}_{01} w^{[0]}_{10} & "
+        r"w^{[1]}_{00} w^{[0]}_{01} + w^{[1]}_{01} w^{[0]}_{11} \end{bmatrix}"
+    )
+
+
+def test_large_explicit_matrices_are_elided() -> None:
+    latex = _equations(Network.from_sizes([16, 16, 8]))
+    assert latex["x"].startswith(r"x = \begin{bmatrix} x_0 \\ x_1 \\")
+    assert latex["x"].endswith(r"x_5 \\ \vdots \\ x_{15} \end{bmatrix}")
+    w = latex["w[0]"]
+    assert r"w_{05} & \cdots & w_{0,15} \\" in w
+    assert r"\vdots & \ddots & \vdots \\ w_{15,0}" in w
+    assert r"w_{15,15} \end{bmatrix}" in w
+    assert "W" not in latex  # W, B entry by entry only for small networks
+
+
+def test_block_form_shows_shapes_and_elided_neurons() -> None:
+    derivation = derive(Network.from_sizes([784, 128, 64, 10], ["relu", "relu", "softmax"]))
+    assert not derivation.explicit and derivation.output is None
+    latex = {eq.name: eq.latex for eq in derivation.equations}
+    assert latex["x"] == r"x \in \mathbb{R}^{784}"
+    assert latex["w[0]"] == r"w^{[0]} \in \mathbb{R}^{128 \times 784}"
+    assert latex["b[2]"] == r"b^{[2]} \in \mathbb{R}^{10}"
+    assert latex["z0_127"] == (
+        r"z^{[0]}_{127} = w^{[0]}_{127,0} x_0 + w^{[0]}_{127,1} x_1 + \dots"
+        r" + w^{[0]}_{127,783} x_{783} + b^{[0]}_{127}"
+    )
+    assert "z0_2" not in latex  # neurons 0, 1, ⋮, 127
+    assert latex["g[2]"] == r"g^{[2]}_j(z) = \frac{e^{z_j}}{\sum_{k} e^{z_k}}"
+    assert derivation.counterexample is not None and derivation.proof_holds
+
+
+def test_affine_custom_activation_is_not_claimed_nonlinear() -> None:
+    from nndiagram.model import ActivationChoice, Layer
+
+    network = Network(
+        inputs=2,
+        layers=(Layer(0, 2, 2, ActivationChoice("custom", expression="2*z + 1")), Layer(1, 1, 2)),
+    )
+    derivation = derive(network)
+    assert derivation.counterexample is None and not derivation.proof_holds
+    names = [eq.name for eq in derivation.equations]
+    assert "undecided" in names and "nonlinear" not in names
+
+
+def test_repr_latex_for_jupyter() -> None:
+    derivation = derive(Network.from_sizes([2, 2, 1]))
+    shown = derivation._repr_latex_()
+    assert shown.count("$$") == 2 * len(derivation.equations)
+    assert (
+        r"$$w^{[0]} = \begin{bmatrix} w_{00} & w_{01} \\ w_{10} & w_{11} \end{bmatrix}$$" in shown
+    )
+
+
+def test_sympy_engine_refuses_block_form_and_generic() -> None:
+    from nndiagram.errors import UsageError
+
+    with pytest.raises(UsageError, match="block form"):
+        output_function(derive(Network.from_sizes([64, 64, 64])))
+    with pytest.raises(UsageError, match="generic"):
+        output_function(derive(Network.from_sizes([2, 2], "generic")))
+
+
+def test_softmax_output_matches_numpy() -> None:
+    network = Network.from_sizes([3, 4, 3], ["leaky_relu", "softmax"])
+    params = init_params(network, seed=2)
+    X = np.random.default_rng(4).normal(size=(3, 6))
+    Y = output_function(derive(network))(params, X)
+    np.testing.assert_allclose(Y, forward(network, params, X), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(Y.sum(axis=0), 1.0, rtol=1e-12)

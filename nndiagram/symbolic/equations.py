@@ -281,8 +281,21 @@ def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
 def nonlinear(ctx: Context, example: Counterexample | None) -> list[pr.Equation]:
     """The output is not ``W x + B``, shown by an exact counterexample."""
     net = ctx.network
-    section = "No collapse"
     out_sym = output_sym(net)
+    if example is None:
+        # e.g. an affine custom g, or a one-unit softmax (constant 1): claim nothing false.
+        return [
+            pr.Equation(
+                "undecided",
+                "Collapse",
+                rf"{out_sym.latex()} \overset{{?}}{{=}} W x + B \quad \text{{(not every activation"
+                r" is the identity, and no counterexample was found)}",
+                f"{out_sym.text()} =? W x + B  (not every activation is the identity, and no "
+                "counterexample was found)",
+                pr.srepr(None),
+            )
+        ]
+    section = "No collapse"
     claim = pr.Equation(
         "nonlinear",
         section,
@@ -290,8 +303,6 @@ def nonlinear(ctx: Context, example: Counterexample | None) -> list[pr.Equation]
         f"{out_sym.text()} ≠ W x + B  (not affine in x)",
         pr.srepr(None),
     )
-    if example is None:
-        return [claim]
     latex, text = describe_counterexample(net, example)
     if example.substituted:
         layers = ", ".join(notation.vector(net, "g", i).latex() for i in example.substituted)
