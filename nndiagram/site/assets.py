@@ -1,0 +1,75 @@
+"""MathJax for offline math: the local ``tex-svg-full.js`` from npm, and its configuration.
+
+MathJax is installed by ``npm ci`` into the project's ``node_modules`` and copied into the built
+site; it is never committed. When the local copy is missing the plugin falls back to the CDN
+and says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+ASSET_DIR = "assets/nndiagram"
+MATHJAX_FILE = "tex-svg-full.js"
+MATHJAX_PACKAGE_PATH = Path("node_modules/mathjax/es5") / MATHJAX_FILE
+MATHJAX_CDN = "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg-full.js"
+CONFIG_FILE = "mathjax-config.js"
+
+# pymdownx.arithmatex (generic) wraps math in .arithmatex with \( \) and \[ \]; MathJax is told
+# to look only there. Material's instant navigation swaps the page without reloading scripts,
+# so every new document$ is typeset again, queued behind any typesetting still running. The
+# first document$ comes before MathJax has loaded; MathJax typesets that page by itself.
+MATHJAX_CONFIG_JS = """\
+// nndiagram: MathJax 3 configuration for pymdownx.arithmatex (generic mode).
+window.MathJax = {
+  tex: {
+    inlineMath: [["\\\\(", "\\\\)"]],
+    displayMath: [["\\\\[", "\\\\]"]],
+    processEscapes: true,
+    processEnvironments: true
+  },
+  options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
+  svg: { fontCache: "local" }
+};
+(function () {
+  function retypeset() {
+    var mathjax = window.MathJax;
+    if (!mathjax || !mathjax.startup || !mathjax.startup.promise || !mathjax.typesetPromise) {
+      return;
+    }
+    mathjax.startup.promise = mathjax.startup.promise.then(function () {
+      if (mathjax.startup.output && mathjax.startup.output.clearCache) {
+        mathjax.startup.output.clearCache();
+      }
+      mathjax.typesetClear();
+      mathjax.texReset();
+      return mathjax.typesetPromise();
+    });
+  }
+  if (typeof document$ !== "undefined") {
+    document$.subscribe(retypeset);
+  }
+})();
+"""
+
+
+def find_mathjax(starts: Iterable[Path]) -> Path | None:
+    """``node_modules/mathjax/es5/tex-svg-full.js`` in a start folder or one of its parents
+    (npm's own lookup), or ``$NNDIAGRAM_MATHJAX`` when it names the file."""
+    override = os.environ.get("NNDIAGRAM_MATHJAX")
+    if override:
+        path = Path(override)
+        return path if path.is_file() else None
+    for start in starts:
+        for folder in (start.resolve(), *start.resolve().parents):
+            candidate = folder / MATHJAX_PACKAGE_PATH
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def mentions_mathjax(scripts: Iterable[object]) -> bool:
+    """Whether the site already loads MathJax (then the plugin leaves math alone)."""
+    return any("mathjax" in str(script).lower() for script in scripts)

@@ -1,0 +1,132 @@
+"""The gallery: one page per spec, each with its diagram (light and dark), equations, check
+report and source, plus an index. Pages are plain Markdown holding ready-made HTML, so MkDocs,
+ProperDocs and Zensical build them with no plugin; the math needs MathJax on the site (the
+plugin adds it; otherwise see the guide). ``nndiagram generate`` writes the files; the plugin
+serves the same files from memory.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import SpecError, UsageError
+from ..output import write_atomic
+from .cache import ArtefactCache
+from .html import PALETTE_STYLE, PARTS, bundle_html, inline_svg
+from .render import SPEC_FORMATS, RenderJob, prerender, render_cached, spec_format
+
+
+@dataclass(frozen=True)
+class GalleryEntry:
+    spec: Path  # the spec file
+    label: str  # the spec path as pages show it
+    slug: str  # file-name stem of its page and SVGs
+
+
+def spec_files(specs_dir: Path) -> list[Path]:
+    """Spec files in the folder (not sub-folders), in name order."""
+    if not specs_dir.is_dir():
+        raise UsageError(f"specs folder not found: {specs_dir}")
+    return sorted(p for p in specs_dir.iterdir() if p.is_file() and p.suffix in SPEC_FORMATS)
+
+
+def slugify(stem: str) -> str:
+    """A safe file-name stem: lower-case letters, digits, ``-`` and ``_`` only."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")
+    return slug or "spec"
+
+
+def gallery_entries(specs_dir: Path, root: Path | None = None) -> list[GalleryEntry]:
+    entries: list[GalleryEntry] = []
+    used = {"index"}
+    for spec in spec_files(specs_dir):
+        slug = base = slugify(spec.stem)
+        number = 2
+        while slug in used:
+            slug, number = f"{base}-{number}", number + 1
+        used.add(slug)
+        label = spec.as_posix()
+        if root is not None and spec.resolve().is_relative_to(root.resolve()):
+            label = spec.resolve().relative_to(root.resolve()).as_posix()
+        entries.append(GalleryEntry(spec, label, slug))
+    return entries
+
+
+def job_for(entry: GalleryEntry) -> RenderJob:
+    try:
+        text = entry.spec.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SpecError(f"not UTF-8: {error}", path=entry.label) from None
+    return RenderJob(text, entry.label, spec_format(entry.spec))
+
+
+def _markdown_text(text: str) -> str:
+    """Plain text safe in a Markdown heading or link text: HTML as entities, the characters
+    that start links, emphasis, code or math (``$``, ``\\(``) backslash-escaped."""
+    return re.sub(r"([\\`*_\[\]$])", r"\\\1", html.escape(text, quote=False))
+
+
+def page_markdown(entry: GalleryEntry, bundle: dict[str, object]) -> str:
+    title = str(bundle.get("title") or entry.slug)
+    body = bundle_html(bundle, include=PARTS, prefix=f"nnd-{entry.slug}", source_label=entry.label)
+    # The page title as front matter: generators put it in <title> and the navigation as is.
+    return (
+        f"---\ntitle: {json.dumps(html.escape(title), ensure_ascii=False)}\n---\n\n"
+        f"# {_markdown_text(title)}\n\n"
+        f"{PALETTE_STYLE}\n\n{body}\n\n"
+        f"Download: [SVG (light)]({entry.slug}.light.svg) · [SVG (dark)]({entry.slug}.dark.svg)\n"
+    )
+
+
+def index_markdown(entries: list[GalleryEntry], bundles: list[dict[str, object]]) -> str:
+    lines = ["# Gallery", "", "One page per spec, each checked against its equations.", ""]
+    for entry, bundle in zip(entries, bundles, strict=True):
+        title = _markdown_text(str(bundle.get("title") or entry.slug))
+        lines.append(f"- [{title}]({entry.slug}.md) — `{entry.label}`")
+    return "\n".join(lines) + "\n"
+
+
+def gallery_files(
+    specs_dir: Path,
+    cache: ArtefactCache,
+    *,
+    root: Path | None = None,
+    workers: int | None = None,
+) -> dict[str, str]:
+    """Every gallery file by its path relative to the gallery folder: pages, SVGs, index."""
+    entries = gallery_entries(specs_dir, root)
+    jobs = [job_for(entry) for entry in entries]
+    prerender(jobs, cache, workers)
+    files: dict[str, str] = {}
+    bundles = []
+    for entry, job in zip(entries, jobs, strict=True):
+        bundle = render_cached(job, cache)  # raises the spec's error, with file and line
+        bundles.append(bundle)
+        files[f"{entry.slug}.md"] = page_markdown(entry, bundle)
+        for variant in ("light", "dark"):
+            svg = inline_svg(str(bundle[f"svg_{variant}"]), f"{entry.slug}-{variant}")
+            files[f"{entry.slug}.{variant}.svg"] = svg + "\n"
+    files["index.md"] = index_markdown(entries, bundles)
+    return files
+
+
+def generate_gallery(
+    specs_dir: Path, docs_dir: Path, *, cache_dir: Path | None = None
+) -> list[Path]:
+    """``nndiagram generate``: write the gallery into ``docs_dir``; returns the pages written."""
+    cache = ArtefactCache(cache_dir if cache_dir is not None else Path(".nndiagram-cache"))
+    files = gallery_files(specs_dir, cache, root=Path.cwd())
+    target = docs_dir.resolve()
+    written: list[Path] = []
+    for name, content in files.items():
+        path = (target / name).resolve()
+        if not path.is_relative_to(target):  # slugify makes this impossible; keep it so
+            raise UsageError(f"refusing to write outside {docs_dir}: {name}")
+        write_atomic(path, content)
+        if name.endswith(".md"):
+            written.append(path)
+    return written

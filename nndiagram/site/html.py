@@ -1,0 +1,215 @@
+"""A rendered bundle -> the HTML of one diagram block. Spec text is escaped here and only here.
+
+Everything a spec author wrote (title, description, names inside the SVG) reaches the page
+through this module: titles with :func:`html.escape`, the description through a Markdown
+converter that cannot emit raw HTML or ``javascript:`` links, the SVG through
+:func:`inline_svg`, which drops scripts and event handlers Graphviz would never write anyway.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from xml.etree import ElementTree
+
+import markdown
+from markdown.treeprocessors import Treeprocessor
+
+PARTS = ("diagram", "equations", "check", "source")
+
+# Material switches palettes by setting data-md-color-scheme on <body>; without Material the
+# light variant shows. Emitted once per page by the fence, and by every generated page.
+PALETTE_CSS = (
+    ".nndiagram-dark{display:none}"
+    '[data-md-color-scheme="slate"] .nndiagram-light{display:none}'
+    '[data-md-color-scheme="slate"] .nndiagram-dark{display:block}'
+    ".nndiagram-svg svg{max-width:100%;height:auto}"
+    ".nndiagram-check td,.nndiagram-check th{font-variant-numeric:tabular-nums}"
+)
+PALETTE_STYLE = f"<style>{PALETTE_CSS}</style>"
+
+_SAFE_SCHEMES = ("http", "https", "mailto")
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+
+
+def safe_url(url: str) -> bool:
+    """Relative URLs and http(s)/mailto only; entities and control characters can't hide a
+    ``javascript:`` scheme because the check runs on the decoded, stripped text."""
+    decoded = re.sub(r"[\x00-\x20\x7f]+", "", html.unescape(url)).lower()
+    scheme = _SCHEME.match(decoded)
+    return scheme is None or scheme.group(1) in _SAFE_SCHEMES
+
+
+class _DropUnsafeLinks(Treeprocessor):
+    def run(self, root: ElementTree.Element) -> None:
+        for element in root.iter():
+            for attribute in ("href", "src"):
+                value = element.get(attribute)
+                if value is not None and not safe_url(value):
+                    del element.attrib[attribute]
+
+
+def description_html(text: str) -> str:
+    """Render a spec's description as Markdown with raw HTML shown as text, not obeyed."""
+    extensions: list[Any] = []
+    try:
+        from pymdownx.arithmatex import ArithmatexExtension
+
+        extensions.append(ArithmatexExtension(generic=True))
+    except ImportError:  # pragma: no cover - pymdown-extensions is a dependency
+        pass
+    md = markdown.Markdown(extensions=extensions)
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    md.treeprocessors.register(_DropUnsafeLinks(md), "nndiagram_safe_links", 1)
+    return md.convert(text)
+
+
+_SVG_DROPPED = re.compile(
+    r"<(script|foreignObject|iframe|object|embed)\b.*?(</\1\s*>|/>)", re.DOTALL | re.IGNORECASE
+)
+_TAG = re.compile(r"<[^!?/][^>]*>")
+_EVENT_ATTRIBUTE = re.compile(r"""\s+on[a-z]+\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_HREF = re.compile(r"""(\s(?:xlink:)?href\s*=\s*)("[^"]*"|'[^']*')""", re.IGNORECASE)
+
+
+def _clean_tag(match: re.Match[str]) -> str:
+    tag = _EVENT_ATTRIBUTE.sub("", match.group(0))
+    return _HREF.sub(lambda m: m.group(0) if safe_url(m.group(2)[1:-1]) else "", tag)
+
+
+def inline_svg(svg: str, prefix: str) -> str:
+    """A Graphviz SVG document -> an ``<svg>`` element safe to inline, its ids made unique."""
+    start = svg.find("<svg")
+    if start < 0:
+        raise ValueError("not an SVG document")
+    body = re.sub(r"<!--.*?-->", "", svg[start:], flags=re.DOTALL)
+    body = _SVG_DROPPED.sub("", body)
+    body = _TAG.sub(_clean_tag, body)
+    body = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', body)
+    return re.sub(r'(href="#|url\(#)([^")]+)', rf"\1{prefix}-\2", body).strip()
+
+
+def equations_html(latex: str) -> str:
+    """``Derivation.to_latex()`` as HTML: each ``% Section`` comment a caption, each display
+    equation ``\\[ … \\]`` an arithmatex-generic block that MathJax typesets."""
+    parts: list[str] = []
+    comments = 0
+    for line in latex.splitlines():
+        line = line.strip()
+        if line.startswith("%"):
+            comments += 1
+            if comments > 1:  # the first comment names the network, the caption does that
+                title = html.escape(line.lstrip("% "))
+                parts.append(f'<p class="nndiagram-section"><strong>{title}</strong></p>')
+        elif line.startswith("\\[") and line.endswith("\\]"):
+            body = html.escape(line[2:-2].strip(), quote=False)
+            parts.append(f'<div class="arithmatex">\\[{body}\\]</div>')
+        elif line:
+            parts.append(f'<div class="arithmatex">\\[{html.escape(line, quote=False)}\\]</div>')
+    return "".join(parts)
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, (int, float)):
+        return f"{value:.1e}"
+    return html.escape(str(value))
+
+
+_STATUS = {"pass": "✔ pass", "fail": "✘ FAIL", "skip": "– skip"}
+
+
+def check_html(report: Mapping[str, Any]) -> str:
+    """``verify.Report.to_json()`` as a table: each check, its measured error and tolerance."""
+    rows = list(report.get("checks", []))
+    passed = bool(report.get("passed", all(r.get("status") != "fail" for r in rows)))
+    counts = report.get("counts", {})
+    summary = ", ".join(f"{counts[k]} {k}" for k in ("pass", "fail", "skip") if counts.get(k))
+    verdict = "all checks pass" if passed else "a check FAILED"
+    body = "".join(
+        f'<tr class="nndiagram-{html.escape(str(row.get("status", "")))}">'
+        f"<td>{html.escape(str(row.get('name', '')))}"
+        + (f" <em>[{html.escape(str(row['instance']))}]</em>" if row.get("instance") else "")
+        + f"</td><td>{_STATUS.get(str(row.get('status')), html.escape(str(row.get('status'))))}"
+        f"</td><td>{_number(row.get('error'))}</td><td>{_number(row.get('tolerance'))}</td>"
+        f"<td>{html.escape(str(row.get('detail') or ''))}</td></tr>"
+        for row in rows
+    )
+    status = "passed" if passed else "failed"
+    return (
+        f'<div class="nndiagram-check nndiagram-check-{status}">'
+        f"<p><strong>Checked numerically:</strong> {verdict}"
+        f"{f' ({html.escape(summary)})' if summary else ''}.</p>"
+        "<table><thead><tr><th>check</th><th>status</th><th>measured error</th>"
+        f"<th>tolerance</th><th>detail</th></tr></thead><tbody>{body}</tbody></table></div>"
+    )
+
+
+def source_html(source: str, label: str, language: str) -> str:
+    return (
+        f'<details class="nndiagram-source"><summary>Spec: {html.escape(label)}</summary>'
+        f'<pre><code class="language-{html.escape(language)}">{html.escape(source)}</code>'
+        "</pre></details>"
+    )
+
+
+def diagram_html(bundle: Mapping[str, Any], prefix: str, theme: str) -> str:
+    variants = ("light", "dark") if theme == "auto" else (theme,)
+    svgs = "".join(
+        f'<div class="nndiagram-svg nndiagram-{variant if theme == "auto" else "only"}">'
+        f"{inline_svg(bundle['svg_' + variant], f'{prefix}-{variant}')}</div>"
+        for variant in variants
+    )
+    title = bundle.get("title")
+    caption = f"<figcaption>{html.escape(title)}</figcaption>" if title else ""
+    return f'<figure class="nndiagram-diagram">{svgs}{caption}</figure>'
+
+
+def bundle_html(
+    bundle: Mapping[str, Any],
+    *,
+    include: Iterable[str],
+    prefix: str,
+    theme: str = "auto",
+    source_label: str = "",
+) -> str:
+    """The whole block, parts in the order of :data:`PARTS`."""
+    wanted = set(include)
+    parts: list[str] = []
+    if "diagram" in wanted:
+        parts.append(diagram_html(bundle, prefix, theme))
+        if bundle.get("description"):
+            description = description_html(bundle["description"])
+            parts.append(f'<div class="nndiagram-description">{description}</div>')
+    if "equations" in wanted:
+        parts.append(equations_section(bundle))
+    if "check" in wanted:
+        parts.append(check_section(bundle))
+    if "source" in wanted:
+        parts.append(source_html(bundle["source"], source_label, bundle["source_format"]))
+    name = html.escape(bundle.get("name", "network"))
+    return f'<div class="nndiagram" data-nndiagram="{name}">{"".join(parts)}</div>'
+
+
+def problems_html(problems: Iterable[str]) -> str:
+    items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
+    return (
+        '<div class="nndiagram-problems"><p><strong>Not a valid network</strong> — a layered, '
+        f"fully connected network would need:</p><ul>{items}</ul></div>"
+    )
+
+
+def equations_section(bundle: Mapping[str, Any]) -> str:
+    if bundle.get("problems"):
+        return problems_html(bundle["problems"])
+    return f'<div class="nndiagram-equations">{equations_html(bundle["equations"])}</div>'
+
+
+def check_section(bundle: Mapping[str, Any]) -> str:
+    if bundle.get("problems"):
+        return "" if bundle.get("equations") is None else problems_html(bundle["problems"])
+    return check_html(bundle["check"])

@@ -1,0 +1,194 @@
+"""The ``nndiagram`` MkDocs plugin (MkDocs 1.6 and ProperDocs): what only a plugin can add.
+
+``plugins: [search, nndiagram]`` is all a site needs. The plugin
+
+- adds pymdownx.arithmatex (generic) and pymdownx.superfences with the ``nndiagram``,
+  ``derivation`` and ``activation`` fences when the site has not configured them;
+- adds MathJax 3 (the local npm copy, copied into the site; the CDN with a warning when it is
+  missing) and a script that re-typesets after Material's instant navigation;
+- generates the gallery (one page per spec in ``specs_dir``, with SVG files) in memory;
+- renders every spec the site uses in parallel, cached by content hash in ``cache_dir``;
+- watches ``specs_dir`` under ``mkdocs serve``.
+
+The fence itself lives in ``fence.py`` and works without this plugin.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+
+from ..errors import NNDiagramError
+from . import fence
+from .assets import (
+    ASSET_DIR,
+    CONFIG_FILE,
+    MATHJAX_CDN,
+    MATHJAX_CONFIG_JS,
+    MATHJAX_FILE,
+    find_mathjax,
+    mentions_mathjax,
+)
+from .cache import ArtefactCache
+from .gallery import gallery_files
+from .render import RenderJob, prerender
+
+log = logging.getLogger("mkdocs.plugins.nndiagram")
+
+
+class NNDiagramBuildError(fence.FenceError, PluginError):
+    """A fence or spec failed: MkDocs prints the message and aborts, no traceback."""
+
+
+class NNDiagramConfig(base.Config):
+    specs_dir = c.Type(str, default="diagrams")  # relative to the project root
+    gallery = c.Type(bool, default=True)
+    gallery_dir = c.Type(str, default="gallery")  # where the gallery goes in the site
+    cache = c.Type(bool, default=True)
+    cache_dir = c.Type(str, default=".nndiagram-cache")
+    mathjax = c.Choice(("auto", "local", "cdn", "off"), default="auto")
+    workers = c.Type(int, default=0)  # 0: one per CPU
+
+
+class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
+    def __init__(self) -> None:
+        self.root = Path.cwd()
+        self.cache = ArtefactCache(None)
+        self.mathjax_source: Path | None = None
+        self.rendered = 0  # specs rendered (not found in the cache) by the last build
+
+    # --- configuration ---------------------------------------------------------------------
+
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig | None:
+        self.root = Path(config.docs_dir).resolve().parent
+        cache_dir = (self.root / self.config.cache_dir) if self.config.cache else None
+        self.cache = ArtefactCache(cache_dir)
+        settings = fence.FenceSettings(
+            root=self.root,
+            cache_dir=cache_dir,
+            use_cache=self.config.cache,
+            error_type=NNDiagramBuildError,
+            caches={cache_dir: self.cache},
+        )
+        fence.configure(settings)
+        _add_markdown_extensions(config)
+        self._add_mathjax(config)
+        return config
+
+    def _add_mathjax(self, config: MkDocsConfig) -> None:
+        self.mathjax_source = None
+        choice = self.config.mathjax
+        if choice == "off":
+            return
+        if mentions_mathjax(config.extra_javascript):
+            log.info("the site loads MathJax itself; nndiagram leaves it alone")
+            return
+        local = find_mathjax([self.root, Path.cwd()]) if choice != "cdn" else None
+        if local is None and choice != "cdn":
+            log.warning(
+                "MathJax not found in node_modules (run `npm ci`); math loads from the CDN, "
+                "so it needs a network connection: %s",
+                MATHJAX_CDN,
+            )
+        self.mathjax_source = local
+        script = f"{ASSET_DIR}/{MATHJAX_FILE}" if local else MATHJAX_CDN
+        config.extra_javascript.extend([f"{ASSET_DIR}/{CONFIG_FILE}", script])
+
+    # --- files -----------------------------------------------------------------------------
+
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        jobs = _fence_jobs(files, Path(config.docs_dir), self.root)
+        gallery: dict[str, str] = {}
+        try:
+            if self.config.gallery and self._specs_dir().is_dir():
+                gallery = gallery_files(
+                    self._specs_dir(), self.cache, root=self.root, workers=self._workers()
+                )
+            # Specs named by fences in hand-written pages, rendered together in parallel.
+            self.rendered = prerender(jobs, self.cache, self._workers())
+        except NNDiagramError as error:
+            raise NNDiagramBuildError(str(error)) from error
+        for name, content in gallery.items():
+            _add_generated(files, config, f"{self.config.gallery_dir}/{name}", content)
+        _add_generated(files, config, f"{ASSET_DIR}/{CONFIG_FILE}", MATHJAX_CONFIG_JS)
+        if self.mathjax_source is not None:
+            src_uri = f"{ASSET_DIR}/{MATHJAX_FILE}"
+            if files.get_file_from_path(src_uri) is None:
+                files.append(File.generated(config, src_uri, abs_src_path=str(self.mathjax_source)))
+        return files
+
+    def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
+        if self._specs_dir().is_dir():
+            server.watch(str(self._specs_dir()))
+        return server
+
+    def on_shutdown(self) -> None:
+        fence.configure(None)
+
+    def _specs_dir(self) -> Path:
+        return self.root / self.config.specs_dir
+
+    def _workers(self) -> int | None:
+        return self.config.workers or None
+
+
+def _add_generated(files: Files, config: MkDocsConfig, src_uri: str, content: str) -> None:
+    """Add a file made in memory, unless the site has its own file there (the site wins)."""
+    if files.get_file_from_path(src_uri) is not None:
+        log.debug("keeping the site's own %s", src_uri)
+        return
+    files.append(File.generated(config, src_uri, content=content))
+
+
+def _add_markdown_extensions(config: MkDocsConfig) -> None:
+    extensions: list[Any] = config.markdown_extensions
+    configs: dict[str, Any] = config.mdx_configs
+    if "pymdownx.arithmatex" not in extensions:
+        extensions.append("pymdownx.arithmatex")
+        configs["pymdownx.arithmatex"] = {"generic": True}
+    elif not configs.get("pymdownx.arithmatex", {}).get("generic"):
+        log.warning("pymdownx.arithmatex without generic: true; MathJax may miss some math")
+    if "pymdownx.superfences" not in extensions:
+        extensions.append("pymdownx.superfences")
+    custom: list[dict[str, Any]] = configs.setdefault("pymdownx.superfences", {}).setdefault(
+        "custom_fences", []
+    )
+    present = {entry.get("name") for entry in custom}
+    custom.extend(entry for entry in fence.custom_fences() if entry["name"] not in present)
+
+
+_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<mark>`{3,}|~{3,})[ \t]*nndiagram\b[^\n]*\n(?P<body>.*?)"
+    r"^(?P=indent)(?P=mark)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _fence_jobs(files: Files, docs_dir: Path, root: Path) -> list[RenderJob]:
+    """The spec of every ``nndiagram`` fence in the site's pages, to render them in parallel.
+    A fence that cannot be read is skipped here; rendering the page reports it."""
+    jobs: list[RenderJob] = []
+    for file in files.documentation_pages():
+        try:
+            text = file.content_string
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "nndiagram" not in text:
+            continue
+        context = fence.PageContext(docs_dir, fence.shown_path(docs_dir, file.src_uri), text)
+        for match in _FENCE.finditer(text):
+            body = re.sub(rf"(?m)^{re.escape(match['indent'])}", "", match["body"])
+            try:
+                jobs.append(fence.parse_fence(body, {}, root, context).job)
+            except NNDiagramError:
+                continue
+    return jobs

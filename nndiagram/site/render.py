@@ -1,0 +1,114 @@
+"""Spec text -> a rendered bundle (SVGs, equations, check report), cached and in parallel.
+
+This is the one place the site calls the pipeline: ``spec -> diagram, symbolic, verify``. A
+bundle is plain JSON so it can be cached on disk and sent back from worker processes; the
+HTML is made from it later (``html.py``), per fence, with that fence's ``include``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import multiprocessing
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import NNDiagramError
+from .cache import ArtefactCache, cache_key
+
+SPEC_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """One spec to render: its text, the path errors name, its format, the diagram view."""
+
+    text: str
+    path: str
+    fmt: str = "yaml"
+    view: str | None = None
+
+    @property
+    def key(self) -> str:
+        options = {"path": self.path, "fmt": self.fmt, "view": self.view}
+        return cache_key(self.text.encode("utf-8"), options)
+
+
+def spec_format(path: str | Path) -> str:
+    return SPEC_FORMATS.get(Path(path).suffix.lower(), "yaml")
+
+
+def compute_bundle(job: RenderJob) -> dict[str, Any]:
+    """Run the pipeline on one spec. Raises ``SpecError`` (with file and line) on a bad spec."""
+    from ..diagram import render_svg_inline
+    from ..spec import load_spec_text
+
+    network = load_spec_text(job.text, job.path, job.fmt)
+    bundle: dict[str, Any] = {
+        "name": network.name,
+        "title": network.title,
+        "description": network.description,
+        "source": job.text,
+        "source_format": job.fmt,
+        "svg_light": render_svg_inline(network, view=job.view, theme="light"),
+        "svg_dark": render_svg_inline(network, view=job.view, theme="dark"),
+        "problems": [],
+        "equations": None,
+        "check": None,
+    }
+    if network.graph is not None and not network.graph.is_valid:
+        # The tutorial's counter-example: drawn, its missing edges named, nothing derived.
+        bundle["problems"] = list(network.graph.problems())
+        return bundle
+
+    from ..symbolic import derive
+    from ..verify import check
+
+    derivation = derive(network)
+    bundle["equations"] = derivation.to_latex()
+    bundle["check"] = check(network, seed=0).to_json()
+    return bundle
+
+
+def render_cached(job: RenderJob, cache: ArtefactCache) -> dict[str, Any]:
+    key = job.key
+    bundle = cache.get(key)
+    if bundle is None:
+        bundle = compute_bundle(job)
+        cache.put(key, bundle)
+    return bundle
+
+
+def _worker(job: RenderJob, cache_root: str | None) -> tuple[str, dict[str, Any]]:
+    cache = ArtefactCache(Path(cache_root) if cache_root else None)
+    return job.key, render_cached(job, cache)
+
+
+def prerender(jobs: Iterable[RenderJob], cache: ArtefactCache, workers: int | None = None) -> int:
+    """Render every job not yet cached, in parallel processes; returns how many were rendered.
+
+    Errors are not raised here: the page that uses the spec renders it again in the main
+    process and fails the build there, naming the spec's file and line.
+    """
+    todo = {job.key: job for job in jobs if job.key not in cache}
+    if not todo:
+        return 0
+    workers = max(1, min(len(todo), workers or os.cpu_count() or 1))
+    if workers == 1:
+        for job in todo.values():
+            with contextlib.suppress(NNDiagramError):  # reported by the page that uses it
+                render_cached(job, cache)
+        return len(todo)
+    # forkserver: workers start clean, not as forks of a process that runs a file watcher.
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    root = str(cache.root) if cache.root else None
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        futures = [pool.submit(_worker, job, root) for job in todo.values()]
+        for future in concurrent.futures.as_completed(futures):
+            if future.exception() is None:
+                cache.remember(*future.result())  # the worker has written it to disk
+    return len(todo)

@@ -1,0 +1,224 @@
+"""The ```nndiagram fence in plain Python-Markdown: output, options, errors, escaping, cache."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import markdown
+import pytest
+from conftest import DIAGRAMS, ROOT
+
+from nndiagram.site import fence, render
+from nndiagram.site.html import inline_svg, safe_url
+
+pytestmark = pytest.mark.exe
+
+INLINE = """\
+```nndiagram
+title: Two-two-one
+inputs: 2
+layers:
+  - units: 2
+    activation: relu
+  - units: 1
+include: [diagram, equations, check, source]
+```
+"""
+
+
+def convert(text: str, root: Path = ROOT, cache_dir: Path | None = None) -> str:
+    extension = fence.NNDiagramExtension(root=str(root), cache_dir=str(cache_dir or ""))
+    return markdown.Markdown(extensions=[extension]).convert(text)
+
+
+def as_superfences_custom_fence(text: str) -> str:
+    """The way a mkdocs.yml without the plugin configures it."""
+    md = markdown.Markdown(
+        extensions=["pymdownx.superfences"],
+        extension_configs={
+            "pymdownx.superfences": {
+                "custom_fences": [
+                    {
+                        "name": "nndiagram",
+                        "class": "nndiagram",
+                        "format": fence.fence_format,
+                        "validator": fence.fence_validator,
+                    }
+                ]
+            }
+        },
+    )
+    return md.convert(text)
+
+
+def test_inline_spec_renders_light_and_dark_svg_equations_check_and_source() -> None:
+    out = convert(INLINE)
+    light = re.search(r'<div class="nndiagram-svg nndiagram-light"><svg\b', out)
+    dark = re.search(r'<div class="nndiagram-svg nndiagram-dark"><svg\b', out)
+    assert light and dark
+    assert '[data-md-color-scheme="slate"] .nndiagram-light{display:none}' in out
+    assert "<figcaption>Two-two-one</figcaption>" in out
+    # equations as arithmatex-generic blocks, one per display equation
+    assert re.search(r'<div class="arithmatex">\\\[.*W.*\\\]</div>', out)
+    assert "measured error" in out and "all checks pass" in out
+    assert '<details class="nndiagram-source"><summary>Spec: inline</summary>' in out
+    assert "units: 2" in out  # the source is shown …
+    assert "include: [diagram" not in out  # … without the fence's own options
+
+
+def test_file_spec_renders_and_include_selects_parts() -> None:
+    out = convert("```nndiagram\nspec: diagrams/xor.yaml\ninclude: [source]\n```\n")
+    assert "Spec: diagrams/xor.yaml" in out
+    assert "activation: sigmoid" in out
+    assert "<svg" not in out and "arithmatex" not in out and "measured error" not in out
+    out = convert("```nndiagram\nspec: diagrams/xor.yaml\ninclude: [diagram]\n```\n")
+    assert out.count("<svg") == 2 and "arithmatex" not in out.split("</figure>", 1)[1][:50]
+
+
+def test_header_options_and_single_theme() -> None:
+    out = convert('```nndiagram include="diagram" theme="dark"\nspec: diagrams/xor.yaml\n```\n')
+    assert out.count("<svg") == 1
+    assert "nndiagram-only" in out and "nndiagram-light" not in out.replace(".nndiagram-light", "")
+
+
+def test_works_as_a_plain_superfences_custom_fence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # no generator, no root option: the working directory is the root
+    out = as_superfences_custom_fence("```nndiagram\nspec: diagrams/neuron.yaml\n```\n")
+    assert out.count("<svg") == 2 and 'class="arithmatex"' in out
+
+
+def test_view_option_changes_the_diagram() -> None:
+    neuron = convert(
+        "```nndiagram\nspec: diagrams/layer.yaml\nview: neuron\ninclude: [diagram]\n```"
+    )
+    network = convert(
+        "```nndiagram\nspec: diagrams/layer.yaml\nview: layers\ninclude: [diagram]\n```"
+    )
+    assert neuron != network
+
+
+def test_invalid_network_shows_its_missing_edges() -> None:
+    out = convert("```nndiagram\nspec: diagrams/not-fully-connected.yaml\n```\n")
+    assert "<svg" in out
+    assert "missing edge x_0 -&gt; z_0_1" in out
+
+
+def test_spec_file_error_names_file_and_line(tmp_path: Path) -> None:
+    (tmp_path / "diagrams").mkdir()
+    (tmp_path / "diagrams" / "bad.yaml").write_text("inputs: 2\nlayers:\n  - units: 0\n")
+    with pytest.raises(fence.FenceError, match=r"^diagrams/bad\.yaml:3:12: error: layers\[0\]"):
+        convert("```nndiagram\nspec: diagrams/bad.yaml\n```\n", root=tmp_path)
+
+
+def test_inline_error_names_the_line(tmp_path: Path) -> None:
+    text = "```nndiagram\ninputs: 2\nlayers:\n  - units: -1\n```\n"
+    with pytest.raises(fence.FenceError, match=r":3:\d+: error: layers\[0\]\.units"):
+        convert(text, root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("spec: ../outside.yaml", "leaves the project root"),
+        ("spec: /etc/passwd", "must be relative to the project root"),
+        ("spec: diagrams/missing.yaml", "spec file not found"),
+        ("spec: diagrams/xor.yaml\ninclude: [diagram, pictures]", "unknown include 'pictures'"),
+        ("spec: diagrams/xor.yaml\ntheme: sepia", "theme 'sepia'"),
+        ("spec: diagrams/xor.yaml\ncolour: red", "unknown option 'colour'"),
+    ],
+)
+def test_bad_fence_options_fail_clearly(tmp_path: Path, body: str, message: str) -> None:
+    project = tmp_path / "project"
+    (project / "diagrams").mkdir(parents=True)
+    shutil.copy(DIAGRAMS / "xor.yaml", project / "diagrams")
+    (tmp_path / "outside.yaml").write_text("inputs: 1\nlayers: [{units: 1}]\n")
+    with pytest.raises(fence.FenceError, match=re.escape(message)):
+        convert(f"```nndiagram\n{body}\n```\n", root=project)
+
+
+HOSTILE = """\
+```nndiagram
+title: "<script>alert('title')</script>"
+description: |
+  <img src=x onerror="alert('img')"> and <script>alert('desc')</script>
+  [click](javascript:alert('link')) [entity](&#106;avascript:alert('x'))
+  [fine](https://example.org) with *emphasis* and math $z = w x$.
+inputs: 2
+layers:
+  - units: 1
+include: [diagram, equations, check, source]
+```
+"""
+
+
+def test_spec_text_cannot_inject_html() -> None:
+    out = convert(HOSTILE)
+    assert "<script" not in out
+    assert not re.search(r"<[^>]*\son\w+\s*=", out)  # no event handler inside any tag
+    assert 'href="javascript' not in out.lower() and 'href="&#106;' not in out.lower()
+    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in out  # shown, not obeyed
+    assert "&lt;img src=x" in out
+    assert '<a href="https://example.org">fine</a>' in out
+    assert "<em>emphasis</em>" in out and '<span class="arithmatex">\\(z = w x\\)</span>' in out
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("https://example.org", True),
+        ("page.md#anchor", True),
+        ("mailto:a@b.c", True),
+        ("javascript:alert(1)", False),
+        (" JaVaScRiPt:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("&#106;avascript:alert(1)", False),
+        ("data:text/html;base64,PHNjcmlwdD4=", False),
+        ("vbscript:msgbox", False),
+    ],
+)
+def test_safe_url(url: str, safe: bool) -> None:
+    assert safe_url(url) is safe
+
+
+def test_inline_svg_drops_scripts_and_handlers_and_prefixes_ids() -> None:
+    svg = (
+        '<?xml version="1.0"?><!DOCTYPE svg><svg xmlns="http://www.w3.org/2000/svg" '
+        'onload="alert(1)"><script>alert(2)</script><g id="node1" onclick=\'x()\'>'
+        '<a xlink:href="javascript:alert(3)"><text>hi</text></a>'
+        '<use href="#node1"/></g></svg>'
+    )
+    out = inline_svg(svg, "p")
+    assert out.startswith("<svg") and "alert" not in out
+    assert 'id="p-node1"' in out and 'href="#p-node1"' in out
+
+
+def test_unchanged_spec_is_not_rendered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = render.compute_bundle
+
+    def counting(job: render.RenderJob) -> dict[str, object]:
+        calls.append(job.path)
+        return real(job)
+
+    monkeypatch.setattr(render, "compute_bundle", counting)
+    cache = tmp_path / "cache"
+    text = "```nndiagram\nspec: diagrams/xor.yaml\n```\n"
+    first = convert(text, cache_dir=cache)
+    assert calls == ["diagrams/xor.yaml"]
+    entries = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
+    assert len(entries) == 1
+    second = convert(text, cache_dir=cache)  # a new Markdown instance: only the disk cache helps
+    assert calls == ["diagrams/xor.yaml"]
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")} == entries
+    assert re.sub(r"nnd\w+?-", "", first) == re.sub(r"nnd\w+?-", "", second)
+    convert("```nndiagram\nspec: diagrams/xor.yaml\nview: layers\n```\n", cache_dir=cache)
+    assert len(calls) == 2  # another view is another artefact
+
+
+def test_activation_fence_is_registered() -> None:
+    out = convert("```activation\nrelu\n```\n")
+    assert "<svg" in out and "nndiagram-plot" in out

@@ -1,0 +1,230 @@
+"""The MkDocs plugin as a user site uses it: `theme: material`, `plugins: [search, nndiagram]`.
+
+Every build here is a real `mkdocs build` / `nndiagram build` subprocess on a throwaway project.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import CONSOLE_SCRIPT, DIAGRAMS, ROOT, RunCli
+
+pytestmark = [pytest.mark.exe, pytest.mark.site]
+
+MKDOCS = Path(sys.executable).parent / "mkdocs"
+USER_CONFIG = "site_name: My site\ntheme: material\nplugins: [search, nndiagram]\n"
+
+PAGE = """\
+# Networks
+
+Some text with math $a = g(z)$.
+
+```nndiagram
+spec: diagrams/xor.yaml
+include: [diagram, equations, check]
+```
+
+```nndiagram
+title: Inline
+inputs: 2
+layers:
+  - units: 1
+```
+"""
+
+HOSTILE_SPEC = """\
+title: "<script>alert('title')</script>"
+description: |
+  <img src=x onerror="alert('img')"> <script>alert('desc')</script>
+  [click](javascript:alert('link'))
+inputs: 2
+layers:
+  - units: 1
+"""
+
+
+def make_project(
+    root: Path,
+    page: str = PAGE,
+    config: str = USER_CONFIG,
+    specs: tuple[str, ...] = ("xor.yaml", "neuron.yaml"),
+    mathjax: bool = True,
+) -> Path:
+    (root / "docs").mkdir(parents=True)
+    (root / "diagrams").mkdir()
+    for name in specs:
+        shutil.copy(DIAGRAMS / name, root / "diagrams" / name)
+    (root / "docs" / "index.md").write_text(page)
+    (root / "mkdocs.yml").write_text(config)
+    if mathjax:  # as `npm ci` would have installed it in the project
+        (root / "node_modules").symlink_to(ROOT / "node_modules")
+    return root
+
+
+def mkdocs(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(MKDOCS), "build", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "DISABLE_MKDOCS_2_WARNING": "true", "NO_MKDOCS_2_WARNING": "1"},
+    )
+
+
+def test_user_site_builds_strict_with_diagrams_math_and_mathjax(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project")
+    done = mkdocs(project, "--strict")
+    assert done.returncode == 0, done.stderr
+    html = (project / "site" / "index.html").read_text()
+    assert len(re.findall(r'<div class="nndiagram-svg nndiagram-light"><svg', html)) == 2
+    assert len(re.findall(r'<div class="nndiagram-svg nndiagram-dark"><svg', html)) == 2
+    assert re.search(r'<div class="arithmatex">\\\[.*?\\\]</div>', html)  # fence equations
+    assert '<span class="arithmatex">\\(a = g(z)\\)</span>' in html  # arithmatex was added
+    assert "measured error" in html
+    # MathJax: the local copy and the re-typeset config, in that order, copied into the site
+    scripts = re.findall(r'<script src="([^"]+)"', html)
+    config_js, mathjax_js = "assets/nndiagram/mathjax-config.js", "assets/nndiagram/tex-svg-full.js"
+    assert scripts.index(config_js) < scripts.index(mathjax_js)
+    copied = project / "site" / mathjax_js
+    assert copied.read_bytes() == (ROOT / "node_modules/mathjax/es5/tex-svg-full.js").read_bytes()
+    assert "document$.subscribe" in (project / "site" / config_js).read_text()
+    # the gallery: one page per spec, SVG files beside them, an index
+    gallery = project / "site" / "gallery"
+    assert {"xor", "neuron"} <= {p.name for p in gallery.iterdir() if p.is_dir()}
+    xor = (gallery / "xor" / "index.html").read_text()
+    assert "<svg" in xor and 'class="arithmatex"' in xor and "activation: sigmoid" in xor
+    assert (gallery / "xor.dark.svg").read_text().startswith("<svg")
+    assert 'href="xor/"' in (gallery / "index.html").read_text()
+
+
+def test_spec_html_cannot_reach_the_page(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", specs=())
+    (project / "diagrams" / "hostile.yaml").write_text(HOSTILE_SPEC)
+    (project / "docs" / "index.md").write_text(
+        "# Hi\n\n```nndiagram\nspec: diagrams/hostile.yaml\n```\n"
+    )
+    done = mkdocs(project, "--strict")
+    assert done.returncode == 0, done.stderr
+    for page in (project / "site").rglob("*.html"):
+        html = page.read_text()
+        assert not re.search(r"<script[^>]*>\s*alert", html), page
+        assert not re.search(r"<img[^>]*\sonerror", html), page  # shown as text only
+        assert 'href="javascript:' not in html, page
+    gallery = (project / "site" / "gallery" / "hostile" / "index.html").read_text()
+    assert "&lt;script&gt;alert(&#x27;title&#x27;)&lt;/script&gt;" in gallery
+
+
+def test_spec_error_fails_the_build_with_file_and_line(tmp_path: Path) -> None:
+    page = "# Title\n\nText.\n\n```nndiagram\ninputs: 2\nlayers:\n  - units: 0\n```\n"
+    project = make_project(tmp_path / "project", page=page, specs=())
+    done = mkdocs(project)
+    assert done.returncode != 0
+    assert re.search(r"docs/index\.md:8:\d+: error: layers\[0\]\.units", done.stderr)
+    assert "Traceback" not in done.stderr  # a PluginError, reported in one line
+
+
+def test_bad_gallery_spec_fails_the_build_with_its_line(tmp_path: Path, run_cli: RunCli) -> None:
+    project = make_project(tmp_path / "project", page="# Hi\n")
+    (project / "diagrams" / "broken.yaml").write_text("inputs: 2\nlayers:\n  - units: two\n")
+    done = run_cli("build", cwd=project)
+    assert done.returncode == 1
+    assert "diagrams/broken.yaml:3:" in done.stderr
+
+
+def test_existing_superfences_config_is_extended(tmp_path: Path) -> None:
+    config = USER_CONFIG + (
+        "markdown_extensions:\n"
+        "  - pymdownx.superfences:\n"
+        "      custom_fences:\n"
+        "        - {name: mermaid, class: mermaid}\n"
+    )
+    project = make_project(tmp_path / "project", config=config)
+    done = mkdocs(project, "--strict")
+    assert done.returncode == 0, done.stderr
+    assert "<svg" in (project / "site" / "index.html").read_text()
+
+
+def test_missing_mathjax_falls_back_to_the_cdn_with_a_warning(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "project", mathjax=False)
+    done = mkdocs(project)
+    assert done.returncode == 0, done.stderr
+    assert "MathJax not found in node_modules" in done.stderr
+    assert (
+        "cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg-full.js"
+        in (project / "site" / "index.html").read_text()
+    )
+    assert mkdocs(project, "--strict").returncode != 0  # strict: offline math is required
+
+
+def test_second_build_renders_nothing(tmp_path: Path, run_cli: RunCli) -> None:
+    project = make_project(tmp_path / "project")
+    assert run_cli("build", "--strict", cwd=project).returncode == 0
+    cache = project / ".nndiagram-cache"
+    entries = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
+    assert len(entries) == 3  # xor, neuron (gallery and fence share xor) and the inline spec
+    first = (project / "site" / "index.html").read_text()
+    assert run_cli("build", "--strict", cwd=project).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")} == entries
+    assert (project / "site" / "index.html").read_text() == first
+    # one spec changed: exactly one new artefact
+    xor = project / "diagrams" / "xor.yaml"
+    xor.write_text(xor.read_text().replace("title: XOR", "title: XOR, again"))
+    assert run_cli("build", "--strict", cwd=project).returncode == 0
+    after = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
+    assert len(set(after) - set(entries)) == 1
+    assert all(after[p] == entries[p] for p in entries)
+
+
+SLOW_HOOK = """\
+import os, pathlib, time
+
+def on_post_build(config):
+    if os.environ.get("SLOW_BUILD"):
+        pathlib.Path(config.config_file_path).parent.joinpath("built.marker").touch()
+        time.sleep(120)
+"""
+
+
+def test_killed_or_failed_build_leaves_the_old_site(tmp_path: Path, run_cli: RunCli) -> None:
+    project = make_project(tmp_path / "project", page="# First version\n")
+    (project / "slow.py").write_text(SLOW_HOOK)
+    (project / "mkdocs.yml").write_text(USER_CONFIG + "hooks: [slow.py]\n")
+    assert run_cli("build", cwd=project).returncode == 0
+    index = project / "site" / "index.html"
+    old = index.read_text()
+    assert "First version" in old
+
+    (project / "docs" / "index.md").write_text("# Second version\n")
+    env = {**os.environ, "SLOW_BUILD": "1", "CI": "1"}
+    process = subprocess.Popen([str(CONSOLE_SCRIPT), "build"], cwd=project, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not (project / "built.marker").exists():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)  # the new site is complete but not swapped in
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert index.read_text() == old
+
+    (project / "docs" / "index.md").write_text("```nndiagram\ninputs: 0\n```\n")
+    failed = run_cli("build", cwd=project)
+    assert failed.returncode == 1
+    assert index.read_text() == old
+    assert not list(project.glob(".site.*"))  # the failed build cleaned up after itself
+
+    (project / "docs" / "index.md").write_text("# Third version\n")
+    assert run_cli("build", cwd=project).returncode == 0
+    assert "Third version" in index.read_text()
+    assert not list(project.glob(".site.*"))  # the killed build's leftovers are gone
