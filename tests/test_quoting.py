@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import doctest
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 
 import pytest
 
-from nndiagram.diagram import elide, quoting, render
+from nndiagram.diagram import elide, quoting, render, render_svg_inline
+from nndiagram.model import ActivationChoice, ExplicitGraph, Naming, Network
 from nndiagram.model import Edge as GraphEdge
-from nndiagram.model import ExplicitGraph, Naming, Network
 
 SVG = "{http://www.w3.org/2000/svg}"
 HOSTILE = [
@@ -92,3 +93,28 @@ def test_a_user_input_called_output_stays_its_own_node() -> None:
     titles = [t.text for t in ET.fromstring(svg).iter(f"{SVG}title")]
     nodes = [t for t in titles if t and "->" not in t and t != "G"]
     assert len(nodes) == len(set(nodes)) == 5  # two inputs, z, bias, output: nothing merged
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain"])
+@pytest.mark.parametrize("view", ["network", "neuron", "layers"])
+def test_hostile_captions_and_formulas_render_literally(view: str, labels: str) -> None:
+    expression = 'max(z, 0) <b>"]; & \\N'
+    layer = Network.from_sizes([2, 1]).layers[0]
+    custom = replace(layer, activation=ActivationChoice("custom", expression=expression))
+    network = Network(inputs=2, layers=(custom,))
+    shown = "".join(_texts(render(network, "svg", view=view, labels=labels)).split())
+    if view == "neuron":  # the formula, on the a -> output edge
+        assert "".join(f"a = {expression}".split()) in shown
+    elif view == "layers" or labels == "math":  # the caption (plain network view has none)
+        assert "".join(f"custom: {expression}".split()) in shown
+
+
+@pytest.mark.exe
+def test_hostile_title_in_inline_svg() -> None:
+    title = '</title><script>alert("x")</script> & \\'
+    svg = render_svg_inline(replace(Network.from_sizes([2, 1]), title=title))
+    root = ET.fromstring(svg)
+    assert root.get("aria-label") == title
+    assert root.find(f"{SVG}title") is not None and root.find(f"{SVG}title").text == title  # type: ignore[union-attr]
+    assert "<script>" not in svg

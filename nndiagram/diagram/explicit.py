@@ -12,6 +12,7 @@ import re
 
 from ..model import ExplicitGraph, Network
 from ..notation import Sym
+from . import parts
 from .dot import Drawing
 from .quoting import Html, Value, escape_html
 
@@ -27,6 +28,7 @@ def draw(drawing: Drawing, network: Network) -> None:
         with drawing.subgraph(rank="same"):
             for name in names:
                 _node(drawing, name, first=column == 0, last=column == last)
+            parts.keep_order(drawing, list(names))
     placed = {name for names in graph.layers for name in names}
     for edge in (*graph.edges, *graph.missing):
         for name in (edge.source, edge.target):
@@ -70,7 +72,8 @@ def legend(drawing: Drawing, graph: ExplicitGraph) -> Html | None:
     if graph.skipping or graph.cycles:
         rows.append((t.skipping, "━━  skips a layer, goes back, or closes a cycle"))
     cells = "".join(
-        f'<TR><TD ALIGN="LEFT"><FONT COLOR="{color}">{escape_html(text)}</FONT></TD></TR>'
+        f'<TR><TD ALIGN="LEFT"><FONT COLOR="{color}" POINT-SIZE="{t.edge_font_size:g}">'
+        f"{escape_html(text)}</FONT></TD></TR>"
         for color, text in rows
     )
     return Html(f'<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="1">{cells}</TABLE>')

@@ -7,6 +7,7 @@ drawing is small enough for them to stay legible; math style adds column caption
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable
 
 from .. import notation
@@ -15,7 +16,7 @@ from . import elide, parts
 from .dot import Drawing
 
 WEIGHT_LABELS_MAX_EDGES = 12  # more labelled edges than this is a wall of text
-BIAS_MAX_EDGES = 40  # bias edges double the edge count; beyond this they are clutter
+BIAS_MAX_EDGES = 24  # bias edges double the edge count; beyond this they are clutter
 
 
 def shows_activation(network: Network, layer: Layer) -> bool:
@@ -24,18 +25,22 @@ def shows_activation(network: Network, layer: Layer) -> bool:
 
 
 def draw(drawing: Drawing, network: Network) -> None:
-    n = network
+    n, t = network, drawing.theme
     columns = [elide.column(size, n.max_neurons) for size in n.sizes]
     drawn = elide.drawn_edges(n.sizes, n.max_neurons)
-    # Straight lines read as a textbook's fully connected layers; curves look like wiring.
-    drawing.layout["splines"] = "line"
     weights = n.show.weights and drawn <= WEIGHT_LABELS_MAX_EDGES
     biases = n.show.bias and drawn <= BIAS_MAX_EDGES
+    if not weights:
+        # Straight lines read as a textbook's fully connected layers; with labels, dot's
+        # curves are kept, since they pass through each label's place.
+        drawing.layout["splines"] = "line"
 
+    last = len(n.layers) - 1
     with drawing.subgraph(rank="same"):
         top = parts.caption(drawing, ("caption", "input"), f"input · {n.inputs}")
         parts.inputs(drawing, n, columns[0])
-        parts.keep_order(drawing, [*top, *(("x", k) for k in columns[0])])
+        bottom = _bias(drawing, n, 0) if biases else []
+        parts.keep_order(drawing, [*top, *(("x", k) for k in columns[0]), *bottom])
     feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in columns[0]]
 
     for layer in n.layers:
@@ -48,7 +53,11 @@ def draw(drawing: Drawing, network: Network) -> None:
                     top = parts.caption(drawing, ("caption", index), n.layer_caption(layer))
                 for unit in shown:
                     _neuron(drawing, n, base, index, unit)
-                parts.keep_order(drawing, [*top, *((base, index, unit) for unit in shown)])
+                # The next layer's bias sits under the column that feeds that layer.
+                feeds_next = base == ("a" if activation else "z") and index < last
+                bottom = _bias(drawing, n, index + 1) if biases and feeds_next else []
+                keys = [*top, *((base, index, unit) for unit in shown), *bottom]
+                parts.keep_order(drawing, keys)
         for unit in shown:
             for source, k in feeding:
                 label = None
@@ -58,7 +67,11 @@ def draw(drawing: Drawing, network: Network) -> None:
                     source, ("z", index, unit), label=label, **parts.edge_style(drawing, k, unit)
                 )
         if biases:
-            _bias(drawing, n, index, shown)
+            for unit in shown:
+                style = parts.edge_style(drawing, unit)
+                drawing.edge(
+                    ("b", index), ("z", index, unit), arrowsize=0.4, **{"color": t.muted, **style}
+                )
         if activation:
             for unit in shown:
                 drawing.edge(
@@ -69,6 +82,9 @@ def draw(drawing: Drawing, network: Network) -> None:
     for source, unit in feeding:
         parts.output(drawing, n, unit)
         drawing.edge(source, ("out", unit), **parts.edge_style(drawing, unit))
+    # Heavy invisible edges pull the captions onto one line above the columns.
+    for left, right in itertools.pairwise(drawing.captions):
+        drawing.edge(left, right, style="invis", weight=100)
 
 
 def _neuron(drawing: Drawing, network: Network, base: str, layer: int, unit: int | None) -> None:
@@ -89,25 +105,18 @@ def _neuron(drawing: Drawing, network: Network, base: str, layer: int, unit: int
     )
 
 
-def _bias(drawing: Drawing, network: Network, layer: int, shown: elide.Column) -> None:
+def _bias(drawing: Drawing, network: Network, layer: int) -> list[Hashable]:
+    """Layer ``layer``'s bias as one small circle; returns its key for the column order."""
     t = drawing.theme
-    sym = notation.vector(network, "b", layer)
     drawing.node(
         ("b", layer),
         f"bias_{layer}",
-        parts.sym_label(drawing, sym),
+        parts.sym_label(drawing, notation.vector(network, "b", layer)),
         shape="circle",
-        width=0.3,
+        width=0.42,
         fixedsize=True,
         fontsize=t.edge_font_size - 1,
         color=t.muted,
         fontcolor=t.muted,
     )
-    for unit in shown:
-        drawing.edge(
-            ("b", layer),
-            ("z", layer, unit),
-            color=t.muted,
-            arrowsize=0.4,
-            style="dashed" if unit is None else None,
-        )
+    return [("b", layer)]
