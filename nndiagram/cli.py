@@ -29,15 +29,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .errors import SpecError
+    from .graph import MAX_REPORTED_MISSING
     from .spec import load_spec
 
+    # Like a linter: every file is checked; the exit code is the worst (2 > 1 > 0).
     status = 0
     for path in args.specs:
-        network = load_spec(path)
+        try:
+            network = load_spec(path)
+        except SpecError as error:
+            if args.debug:
+                raise
+            print(error, file=sys.stderr)
+            status = 2
+            continue
         if network.graph is not None and not network.graph.is_valid:
-            status = 1
+            status = max(status, 1)
             problems = network.graph.problems()
-            print(f"{path}: not a valid network: {len(problems)} problem(s)", file=sys.stderr)
+            capped = len(network.graph.missing) >= MAX_REPORTED_MISSING
+            more = f" (only the first {MAX_REPORTED_MISSING:,} missing edges)" if capped else ""
+            print(f"{path}: not a valid network: {len(problems)} problem(s){more}", file=sys.stderr)
             for problem in problems:
                 print(f"{path}: {problem}", file=sys.stderr)
         else:

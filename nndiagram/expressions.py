@@ -111,14 +111,14 @@ def _compile(text: str) -> CompiledActivation:
     tree = parse_expression(text)
     z = sympy.Symbol("z", real=True)
     expr = _Builder(z).build(tree)
-    if not expr.has(z):
-        raise SpecError(f"the expression {text!r} does not depend on z")
     derivative = sympy.diff(expr, z)
     for form, what in ((expr, "expression"), (derivative, "derivative")):
         if form.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise SpecError(f"the {what} of {text!r} is undefined (division by zero?)")
         if form.has(sympy.I):
             raise SpecError(f"the {what} of {text!r} has complex values")
+    if not expr.has(z):
+        raise SpecError(f"the expression {text!r} does not depend on z")
 
     def sympy_expr(argument: Any) -> Any:
         return _Builder(argument).build(tree)
@@ -219,12 +219,12 @@ class _Checker:
             )
         if node.keywords:
             raise self.fail(node, f"{name}() takes no keyword arguments")
+        for argument in node.args:
+            self.check(argument, depth=depth + 1, power=power)
         smallest, largest = FUNCTIONS[name]
         if not smallest <= len(node.args) <= largest:
             count = str(smallest) if smallest == largest else f"{smallest} to {largest}"
             raise self.fail(node, f"{name}() takes {count} argument(s), got {len(node.args)}")
-        for argument in node.args:
-            self.check(argument, depth=depth + 1, power=power)
 
 
 def _literal_number(node: ast.AST) -> float | None:

@@ -47,6 +47,8 @@ def parse_edges(
             if statement.strip():
                 names = _ARROW.split(statement.strip())
                 where = {"path": path, "line": line_of(number), "column": start + 1, "key": "graph"}
+                if "--" in statement:
+                    _check_name("--", where)
                 if len(names) < 2:
                     raise SpecError(
                         f"expected an edge like 'x_0 -> z_0_0', found {statement.strip()!r}",

@@ -110,7 +110,9 @@ def test_missing_file_and_directory(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("validate", str(tmp_path / "nope.yaml"), str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"{tmp_path / 'nope.yaml'}:1:1: error: cannot read: No such file or directory"
+        f"{tmp_path / 'nope.yaml'}:1:1: error: cannot read: No such file or directory",
+        f"{tmp_path}:1:1: error: unknown spec file type '(none)' "
+        "(must be one of: .yaml, .yml, .json, .toml)",
     ]
 
 
@@ -198,3 +200,49 @@ def test_schema_is_json_schema_of_the_format(run_cli: RunCli) -> None:
     assert layer["properties"]["units"]["maximum"] == 1_000_000
     assert layer["required"] == ["units"]
     assert run_cli("schema").stdout == result.stdout  # deterministic
+
+
+def test_several_files_are_all_checked_and_the_worst_exit_code_wins(run_cli: RunCli) -> None:
+    result = run_cli(
+        "validate",
+        "diagrams/xor.yaml",
+        "tests/malformed/empty.yaml",
+        "diagrams/not-fully-connected.yaml",
+        "tests/malformed/units-zero.yaml",
+    )
+    assert result.returncode == 2
+    assert result.stdout == "diagrams/xor.yaml: ok (2-2-1)\n"
+    assert result.stderr.splitlines() == [
+        "tests/malformed/empty.yaml:1:1: error: the spec is empty",
+        "diagrams/not-fully-connected.yaml: not a valid network: 2 problem(s)",
+        "diagrams/not-fully-connected.yaml: missing edge x_0 -> z_0_1",
+        "diagrams/not-fully-connected.yaml: missing edge x_1 -> z_0_0",
+        "tests/malformed/units-zero.yaml:4:12: error: layers[1].units: must be at least 1, got 0",
+    ]
+
+
+def test_whole_corpus_in_one_run_gives_one_line_per_file(run_cli: RunCli) -> None:
+    names = sorted(TABLE)
+    result = run_cli("validate", *(f"tests/malformed/{name}" for name in names))
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(names)
+    for name, line in zip(names, lines, strict=True):
+        assert line.startswith(f"tests/malformed/{name}:{TABLE[name][0]}:")
+
+
+def test_debug_flag_shows_the_traceback(run_cli: RunCli) -> None:
+    result = run_cli("--debug", "validate", "tests/malformed/empty.yaml")
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "SpecError" in result.stderr
+
+
+def test_huge_graph_report_says_it_is_capped(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = tmp_path / "wide.yaml"
+    spec.write_text("graph: |\n" + "".join(f"  x{i} -> h{i}\n" for i in range(1100)))
+    result = run_cli("validate", str(spec))
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first == (
+        f"{spec}: not a valid network: 1000 problem(s) (only the first 1,000 missing edges)"
+    )

@@ -1,0 +1,156 @@
+"""expressions.py: custom activations through an ast whitelist, into SymPy and NumPy."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import pytest
+import sympy
+
+from nndiagram.activations import activation_for
+from nndiagram.errors import SpecError
+from nndiagram.expressions import compile_activation
+from nndiagram.model import ActivationChoice
+
+Z = np.array([[-3.0, -0.5, 0.0], [0.25, 1.0, 4.0]])  # a (units, samples) batch
+_erf = np.vectorize(math.erf)
+
+REFERENCES = {
+    "max(0.01*z, z)": lambda z: np.where(z > 0, z, 0.01 * z),
+    "0.5*z*(1 + erf(z/sqrt(2)))": lambda z: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
+    "log(1 + exp(z))": lambda z: np.log1p(np.exp(z)),
+    "z*sigmoid(z)": lambda z: z / (1 + np.exp(-z)),
+    "min(max(z, -1), 1)": lambda z: np.clip(z, -1, 1),
+    "z**2 - 2*z + 1": lambda z: (z - 1) ** 2,
+    "abs(z)/2 + -z": lambda z: np.abs(z) / 2 - z,
+    "tanh(z) + sin(z)*cos(z)": lambda z: np.tanh(z) + np.sin(z) * np.cos(z),
+    "(z**2 + 1)**0.5": lambda z: np.sqrt(z**2 + 1),
+    "z / 4 + +z": lambda z: z / 4 + z,
+    "max(z, 0, -z, 0.5*z)": lambda z: np.abs(z),
+}
+
+
+@pytest.mark.parametrize("text", sorted(REFERENCES))
+def test_numpy_function_matches_a_reference(text: str) -> None:
+    compiled = compile_activation(text)
+    result = compiled.numpy_fn(Z)
+    assert result.shape == Z.shape and result.dtype == np.float64
+    np.testing.assert_allclose(result, REFERENCES[text](Z), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("text", sorted(REFERENCES))
+def test_derivative_matches_central_differences(text: str) -> None:
+    compiled = compile_activation(text)
+    z = np.array([-2.3, -0.7, 0.4, 1.9])  # away from kinks
+    h = 1e-6
+    numeric = (compiled.numpy_fn(z + h) - compiled.numpy_fn(z - h)) / (2 * h)
+    np.testing.assert_allclose(compiled.numpy_derivative(z), numeric, rtol=1e-6, atol=1e-6)
+
+
+def test_sympy_expression_matches_numpy_and_takes_any_symbol() -> None:
+    compiled = compile_activation("max(0.01*z, z) + exp(-z**2)")
+    z = sympy.Symbol("z", real=True)
+    expr = compiled.sympy_expr(z)
+    for value in (-2.0, 0.5, 3.0):
+        assert float(expr.subs(z, value)) == pytest.approx(
+            float(compiled.numpy_fn(np.array([value]))[0]), rel=1e-12
+        )
+    w = sympy.Symbol("w")
+    assert compiled.sympy_expr(w).free_symbols == {w}
+
+
+def test_latex_forms() -> None:
+    leaky = compile_activation("max(0.01*z, z)")
+    assert leaky.latex == r"\max\left(0.01 z, z\right)"
+    square = compile_activation("z**2")
+    assert (square.latex, square.derivative_latex) == ("z^{2}", "2 z")
+    assert compile_activation("sigmoid(z)").latex == r"\frac{1}{1 + e^{- z}}"
+
+
+def test_constant_derivative_keeps_the_shape() -> None:
+    compiled = compile_activation("3*z")
+    assert compiled.numpy_derivative(Z).shape == Z.shape
+    np.testing.assert_array_equal(compiled.numpy_derivative(Z), np.full(Z.shape, 3.0))
+
+
+def test_out_of_domain_values_are_nan_without_warnings() -> None:
+    compiled = compile_activation("log(z)")
+    result = compiled.numpy_fn(np.array([-1.0, 0.0, 1.0]))
+    assert np.isnan(result[0]) and result[1] == -np.inf and result[2] == 0.0
+
+
+def test_registry_uses_the_compiled_expression() -> None:
+    activation = activation_for(ActivationChoice("custom", expression="max(0.01*z, z)"))
+    assert activation.numpy_fn is not None
+    np.testing.assert_allclose(activation.numpy_fn(np.array([-1.0, 2.0])), [-0.01, 2.0])
+    assert activation.latex == r"\max\left(0.01 z, z\right)"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("__import__('os')", "unknown function '__import__'"),
+        ("__import__('os').system('ls')", "attribute access is not allowed"),
+        ("z.__class__", "attribute access is not allowed"),
+        ("z.__class__.__bases__[0].__subclasses__()", "attribute access is not allowed"),
+        ("(lambda: 1)()", "lambda is not allowed"),
+        ("lambda z: z", "lambda is not allowed"),
+        ("[z for z in (1,)]", "a comprehension is not allowed"),
+        ("sum(z for z in ())", "unknown function 'sum'"),
+        ("max(*z)", "unpacking (*) is not allowed"),
+        ("'z'", "a string is not allowed"),
+        ("b'z'", "a string is not allowed"),
+        ("f'{z}'", "a string is not allowed"),
+        ("z[0]", "indexing is not allowed"),
+        ("exp(z, base=2)", "exp() takes no keyword arguments"),
+        ("max(z)", "max() takes 2 to 8 argument(s), got 1"),
+        ("exp(z, z)", "exp() takes 1 argument(s), got 2"),
+        ("x + 1", "unknown name 'x'"),
+        ("exp", "unknown name 'exp' (call it with parentheses)"),
+        ("z if z > 0 else 0", "a conditional expression is not allowed"),
+        ("z > 0", "a comparison is not allowed"),
+        ("z and 1", "and/or is not allowed"),
+        ("(y := z)", "an assignment (:=) is not allowed"),
+        ("z // 2", "the operator // is not allowed"),
+        ("z % 2", "the operator % is not allowed"),
+        ("z @ z", "the operator @ is not allowed"),
+        ("~z", "only unary minus and plus are allowed"),
+        ("not z", "only unary minus and plus are allowed"),
+        ("(z, z)", "a tuple is not allowed"),
+        ("{z: 1}", "a dict is not allowed"),
+        ("True * z", "True is not allowed"),
+        ("None", "None is not allowed"),
+        ("1j * z", "1j is not allowed"),
+        ("9**9**9**9", "an exponent must be a literal number"),
+        ("z**z", "an exponent must be a literal number"),
+        ("z**17", "exponents may be at most 16"),
+        ("((z**4)**4)**2", "exponents may be at most 16"),
+        ("1e10 * z", "the number 1e+10 is too large"),
+        ("1e999 * z", "the number inf is too large"),
+        ("max(z,", "invalid expression at character"),
+        ("z +", "invalid expression"),
+        ("", "the expression is empty"),
+        ("   ", "the expression is empty"),
+        ("z" + "+z" * 300, "longer than 500 characters"),
+        ("-" * 60 + "z", "too complex"),
+        ("exp(" * 21 + "z" + ")" * 21, "nested deeper than 20 levels"),
+        ("2 + 3", "does not depend on z"),
+        ("z/0", "undefined (division by zero?)"),
+        ("log(0*z)", "undefined"),
+        ("sqrt(-1) * z", "complex values"),
+        ("z\0", "invalid expression"),
+    ],
+)
+def test_rejected_expressions(text: str, message: str) -> None:
+    start = time.perf_counter()
+    with pytest.raises(SpecError) as info:
+        compile_activation(text)
+    assert message in info.value.message
+    assert time.perf_counter() - start < 1.0
+
+
+def test_non_text_is_refused() -> None:
+    with pytest.raises(SpecError, match="a text expression in z, not int"):
+        compile_activation(3)  # type: ignore[arg-type]

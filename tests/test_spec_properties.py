@@ -1,0 +1,195 @@
+"""Property tests: whatever text arrives, the loader and the expression parser either succeed
+or raise SpecError — never any other exception (hypothesis)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nndiagram.errors import SpecError
+from nndiagram.expressions import FUNCTIONS, compile_activation
+from nndiagram.model import Network
+from nndiagram.spec import load_spec, load_spec_text
+
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _loads_or_spec_error(text: str, fmt: str) -> None:
+    try:
+        network = load_spec_text(text, fmt=fmt)
+    except SpecError as error:
+        assert error.message
+        assert "\n" not in str(error).splitlines()[0]
+        return
+    assert isinstance(network, Network)
+
+
+# --- random text ----------------------------------------------------------------------------
+
+SPEC_ALPHABET = st.sampled_from(
+    [
+        *"{}[]:,-&*!|>'\"#\n\t %@`?=.\\0123456789abz_xyé\x00\x07\ufeff",
+        *["inputs", "layers", "units", "activation", "graph", "->", "custom", "<<", "---", "\n  "],
+    ]
+)
+
+
+@PROPERTY
+@given(st.text(), st.sampled_from(["yaml", "json", "toml"]))
+def test_random_text_never_escapes_as_anything_but_spec_error(text: str, fmt: str) -> None:
+    _loads_or_spec_error(text, fmt)
+
+
+@PROPERTY
+@given(st.lists(SPEC_ALPHABET, max_size=60).map("".join), st.sampled_from(["yaml", "json", "toml"]))
+def test_spec_like_token_soup(text: str, fmt: str) -> None:
+    _loads_or_spec_error(text, fmt)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=300), st.sampled_from([".yaml", ".json", ".toml"]))
+def test_random_bytes_in_a_file(data: bytes, suffix: str) -> None:
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / f"spec{suffix}"
+        path.write_bytes(data)
+        with contextlib.suppress(SpecError):
+            load_spec(path)
+
+
+# --- random structured specs ----------------------------------------------------------------
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**7), max_value=10**7),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["relu", "sigmoid", "leaky_relu", "custom", "generic", "x_0", "1"]),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+ACTIVATIONS = st.one_of(
+    st.sampled_from(["identity", "relu", "softmax", "relu6", "custom", "leaky_relu"]),
+    st.builds(lambda a: {"leaky_relu": {"alpha": a}}, SCALARS),
+    st.builds(lambda e: {"custom": e}, st.text(max_size=20) | st.just("max(0.01*z, z)")),
+    VALUES,
+)
+LAYER = st.fixed_dictionaries(
+    {"units": st.one_of(st.integers(min_value=-2, max_value=5), SCALARS)},
+    optional={"activation": ACTIVATIONS, "extra": VALUES},
+)
+SPEC = st.fixed_dictionaries(
+    {},
+    optional={
+        "inputs": st.one_of(st.integers(min_value=-1, max_value=4), st.lists(SCALARS, max_size=3)),
+        "layers": st.one_of(st.lists(LAYER, max_size=4), VALUES),
+        "graph": st.one_of(st.just("x_0 -> z_0_0\nx_1 -> z_0_0"), st.text(max_size=30)),
+        "edges": st.lists(
+            st.lists(st.sampled_from(["x_0", "z", "a_0", "1"]), max_size=3), max_size=4
+        ),
+        "loss": st.one_of(st.sampled_from(["mse", "bce", "ce", "hinge"]), SCALARS),
+        "view": st.one_of(st.sampled_from(["auto", "neuron"]), SCALARS),
+        "show": st.one_of(
+            st.dictionaries(st.sampled_from(["bias", "weights", "x"]), SCALARS), VALUES
+        ),
+        "max_neurons": SCALARS,
+        "numbering": st.one_of(st.sampled_from([0, 1, 2]), SCALARS),
+        "title": SCALARS,
+        "other": VALUES,
+    },
+)
+
+
+def _dump(spec: dict[str, Any], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(spec)  # NaN/Infinity included on purpose: they are not JSON
+    return yaml.safe_dump(spec, allow_unicode=True)
+
+
+@PROPERTY
+@given(SPEC, st.sampled_from(["yaml", "json"]))
+def test_random_structured_specs(spec: dict[str, Any], fmt: str) -> None:
+    _loads_or_spec_error(_dump(spec, fmt), fmt)
+
+
+@PROPERTY
+@given(st.lists(LAYER, min_size=1, max_size=4), st.integers(min_value=1, max_value=4))
+def test_valid_looking_layer_stacks_build_consistent_networks(
+    layers: list[dict[str, Any]], inputs: int
+) -> None:
+    try:
+        network = load_spec_text(_dump({"inputs": inputs, "layers": layers}, "yaml"))
+    except SpecError:
+        return
+    assert network.sizes == (inputs, *(layer["units"] for layer in layers))
+    assert [layer.fan_in for layer in network.layers] == list(network.sizes[:-1])
+
+
+# --- random expressions ---------------------------------------------------------------------
+
+EXPRESSION_TOKENS = st.sampled_from(
+    [
+        *FUNCTIONS,
+        "z",
+        "z",
+        "0",
+        "1",
+        "2",
+        "0.5",
+        "1e9",
+        "1e400",
+        "9",
+        "(",
+        ")",
+        ",",
+        "+",
+        "-",
+        "*",
+        "/",
+        "**",
+        "//",
+        ".",
+        "_",
+        "__class__",
+        "lambda",
+        ":",
+        "[",
+        "]",
+        "'",
+        "x",
+        " ",
+        "=",
+    ]
+)
+
+
+@PROPERTY
+@given(st.lists(EXPRESSION_TOKENS, max_size=25).map("".join))
+def test_random_expressions_from_tokens(text: str) -> None:
+    try:
+        compiled = compile_activation(text)
+    except SpecError:
+        return
+    import numpy as np
+
+    assert compiled.numpy_fn(np.array([-1.0, 0.5, 2.0])).shape == (3,)
+    assert compiled.latex
+
+
+@PROPERTY
+@given(st.text(max_size=60))
+def test_random_expression_text(text: str) -> None:
+    with contextlib.suppress(SpecError):
+        compile_activation(text)
