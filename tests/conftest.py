@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -54,11 +58,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(skip)
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class SiteServer:
+    site: Path  # the built site
+    url: str  # where it is served: http://127.0.0.1:<port>/
+
+
 @pytest.fixture(scope="session")
-def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def site_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteServer]:
     """This repository's own site, built once per session with --strict into a temporary folder
-    (the repository's site/ is left alone). Shared by the docs-content and browser tests."""
+    (the repository's site/ is left alone) and served from 127.0.0.1 by a stdlib server.
+
+    The port is bound before the build so the site is built for its real address: Material's
+    instant navigation only intercepts links that sitemap.xml lists, host and port included.
+    """
     site = tmp_path_factory.mktemp("built-site")
+    httpd = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(site))
+    )
+    url = f"http://127.0.0.1:{httpd.server_address[1]}/"
     mkdocs = Path(sys.executable).parent / "mkdocs"
     done = subprocess.run(
         [str(mkdocs), "build", "--strict", "-f", str(ROOT / "mkdocs.yml"), "-d", str(site)],
@@ -66,7 +89,27 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"},
+        env={
+            **os.environ,
+            "NNDIAGRAM_SITE_URL": url,  # mkdocs.yml reads site_url from it
+            "NO_MKDOCS_2_WARNING": "1",
+            "DISABLE_MKDOCS_2_WARNING": "true",
+        },
     )
-    assert done.returncode == 0, f"site build failed:\n{done.stderr[-4000:]}"
-    return site
+    if done.returncode != 0:
+        httpd.server_close()
+        pytest.fail(f"site build failed:\n{done.stderr[-4000:]}")
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield SiteServer(site, url)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def built_site(site_server: SiteServer) -> Path:
+    """The built site folder (see ``site_server``); shared by the docs and browser tests."""
+    return site_server.site

@@ -156,7 +156,7 @@ def test_fence_body_uses_the_spec_syntax() -> None:
 
 def test_fence_shows_the_registry_formulas_and_the_plot() -> None:
     html = activation_fence_format("tanh\n", "activation", "nndiagram-activation", {}, None)
-    assert html.startswith('<figure class="nndiagram-activation">')
+    assert html.startswith('<figure class="nndiagram-activation" style="width:100%">')
     blocks = re.findall(r'<div class="arithmatex">\\\[(.*?)\\\]</div>', html)
     assert blocks == [
         r"g(z) = \frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
@@ -176,5 +176,13 @@ def test_fence_works_through_python_markdown() -> None:
     import markdown
 
     page = markdown.markdown("```activation\nrelu\n```\n", extensions=["nndiagram"])
-    assert '<figure class="nndiagram-activation">' in page
+    assert '<figure class="nndiagram-activation"' in page
     assert r"g(z) = \max(0, z)" in page
+
+
+def test_plot_scales_with_the_column_on_any_site(plots: dict[str, str]) -> None:
+    # No width/height attributes (a fixed 300-odd points) but an inline style: the plot fills
+    # the column up to a readable maximum even on a site without this project's stylesheet.
+    root = ElementTree.fromstring(plots["relu"])
+    style = root.get("style") or ""
+    assert "width:100%" in style and "height:auto" in style and "max-width" in style

@@ -27,6 +27,8 @@ SAMPLES = 401  # odd, so z = 0 (the kink of ReLU) is a sample
 FUNCTION_COLOUR = "#3b82f6"
 DERIVATIVE_COLOUR = "#f97316"
 _FOREGROUND = "#010203"  # sentinel, replaced by currentColor after drawing
+# Inline, so the plot is sized right on any site, with or without this project's stylesheet.
+_SIZE = "display:block;width:100%;max-width:24rem;height:auto;margin:0 auto"
 _JUMP = 0.2  # a derivative step larger than this between neighbours is a discontinuity
 
 
@@ -125,7 +127,7 @@ def _inline_svg(document: str, prefix: str, title: str) -> str:
     label = html.escape(f"{title}: the function g(z) and its derivative g′(z)")
     return svg.replace(
         "<svg ",
-        f'<svg class="nndiagram-plot" role="img" aria-label="{label}" ',
+        f'<svg class="nndiagram-plot" role="img" aria-label="{label}" style="{_SIZE}" ',
         1,
     ).replace(">", f"><title>{label}</title>", 1)
 
@@ -159,6 +161,7 @@ def activation_fence_format(
         # fence as a plain code block and the build would go on.
         raise FenceError(f"```{language} fence: {error}") from error
     return (
-        f'<figure class="{html.escape(css_class)}">'
+        # Material sizes a figure to its content, which would leave a 100%-wide plot at 300px.
+        f'<figure class="{html.escape(css_class)}" style="width:100%">'
         f'<div class="nndiagram-formulas">{formulas}</div>{svg}</figure>'
     )
