@@ -7,7 +7,6 @@ deterministic DOT) and :func:`render` (run ``dot`` once through ``backend``). Vi
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -119,6 +118,8 @@ def render_svg_inline(
 ) -> str:
     """SVG to paste into HTML: no XML prolog or DOCTYPE, ids unique to this diagram and theme,
     and a title and ``aria-label`` for screen readers."""
+    import hashlib
+
     source = build_dot(network, view, theme, labels)
     svg = tidy_svg(run_dot(source, "svg")).decode("utf-8")
     prefix = "nnd-" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:10] + "-"
