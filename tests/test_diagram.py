@@ -190,6 +190,8 @@ def test_rendering_is_byte_identical_across_runs(fmt: str) -> None:
     first = render(network, fmt)
     assert render(network, fmt) == first
     assert b"graphviz version" not in first
+    if fmt == "pdf":  # runs a second apart would differ in a real date
+        assert b"/CreationDate (D:19700101000000" in first
 
 
 # --- every spec, every format -----------------------------------------------------------------
@@ -227,6 +229,9 @@ def test_inline_svg_is_embeddable_and_ids_do_not_clash() -> None:
 
 
 def test_gv_wraps_like_fastbook() -> None:
+    import nndiagram
+
+    assert nndiagram.gv is gv
     assert gv("a -> b").source == 'digraph G{ rankdir="LR" a -> b}'
 
 

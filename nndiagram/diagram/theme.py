@@ -1,7 +1,8 @@
 """Light and dark themes: muted textbook colours on a transparent background.
 
-Both palettes keep every stroke and text colour readable on white *and* on a dark page, so a
-figure pasted into the wrong theme still reads; the dark one only lifts the contrast.
+``light`` is for white pages and ``dark`` for dark ones (the site embeds both and shows the one
+that matches). Fills are translucent, so they tint whatever page is behind them; the accent
+colours (missing red, skipping orange) stay legible on either background.
 """
 
 from __future__ import annotations
