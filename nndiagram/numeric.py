@@ -316,7 +316,10 @@ def evaluate_files(
         )
     params = load_params(params_path, network)
     X = load_input(input_path, network)
-    Y = evaluate(network, params, X, engine=engine)
+    try:
+        Y = evaluate(network, params, X, engine=engine)
+    except UsageError as error:  # the contract's one line: path:line:col: error: message
+        raise UsageError(f"{spec}:1:1: error: {error}") from None
     write_atomic(output_path, npy_bytes(Y))
     return Y
 

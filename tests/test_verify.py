@@ -164,3 +164,17 @@ def test_public_api_from_the_package() -> None:
     assert {row.name for row in report.checks} >= {"forward", "collapse", "cost"}
     params = {"W0": [[1, 0], [0, 1]], "b0": [0, 0], "W1": [[0, 0]], "b1": [0]}
     np.testing.assert_array_equal(nndiagram.evaluate(network, params, [[1], [2]]), [[0.5]])
+
+
+def test_a_stage_that_refuses_the_network_is_a_failed_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nndiagram.errors import UsageError
+
+    def refuses(network: Network, rng: np.random.Generator) -> list[Check]:
+        raise UsageError("cannot do this one")
+
+    monkeypatch.setattr(verify, "CHECKS", [refuses, *verify.CHECKS])
+    report = check(load_spec(DIAGRAMS / "neuron.yaml"))
+    assert not report.passed
+    row = next(row for row in report.checks if row.name == "refuses")
+    assert (row.status, row.detail) == ("fail", "cannot do this one")
+    assert statuses(report)["forward"] == "pass"  # the other checks still ran
