@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 import sympy
@@ -181,3 +183,39 @@ def test_softmax_output_matches_numpy() -> None:
     Y = output_function(derive(network))(params, X)
     np.testing.assert_allclose(Y, forward(network, params, X), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(Y.sum(axis=0), 1.0, rtol=1e-12)
+
+
+def test_entry_proof_rejects_a_wrong_collapse(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nndiagram.symbolic import collapse
+
+    right = collapse.collapse_symengine
+    network = Network.from_sizes([3, 3, 2])
+    assert collapse.prove_entries(network)
+
+    def without_last_bias(ws: list[object], bs: list[object]) -> tuple[object, object]:
+        W, B = right(ws, bs)
+        return W, B - bs[-1]  # type: ignore[operator]
+
+    monkeypatch.setattr(collapse, "collapse_symengine", without_last_bias)
+    assert not collapse.prove_entries(network)
+
+
+def test_block_proof_rejects_a_wrong_collapse(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nndiagram.symbolic import collapse
+    from nndiagram.symbolic.entries import block_symbols
+    from nndiagram.symbolic.printing import Names
+
+    # Square layers, so the wrong order w0 w1 w2 still conforms: only non-commutativity rejects it.
+    network = Network.from_sizes([4, 4, 4, 4])
+    blocks = block_symbols(network, Names())
+    assert collapse.prove_blocks(network, blocks)
+    right = collapse.collapse_terms
+
+    def reversed_product(b: Any) -> list[Any]:
+        terms = right(b)
+        return [sympy.MatMul(*b.w, b.x), *terms[1:]]
+
+    monkeypatch.setattr(collapse, "collapse_terms", reversed_product)
+    assert not collapse.prove_blocks(network, blocks)
+    monkeypatch.setattr(collapse, "collapse_terms", lambda b: right(b)[:-1])
+    assert not collapse.prove_blocks(network, blocks)

@@ -40,14 +40,29 @@ CERTIFY_DIGITS = 60
 CERTIFY_FLOOR = sympy.Rational(1, 10**40)
 
 
+def collapse_symengine(ws: Sequence[Any], bs: Sequence[Any]) -> tuple[Any, Any]:
+    """``W = w^{[L]}⋯w^{[0]}`` and ``B = Σ_l (w^{[L]}⋯w^{[l+1]}) b^{[l]}`` as symengine matrices."""
+    import symengine as se
+
+    W = ws[0]
+    for w in ws[1:]:
+        W = w * W
+    B = se.zeros(ws[-1].rows, 1)
+    for i, b in enumerate(bs):
+        product = b
+        for w in ws[i + 1 :]:
+            product = w * product
+        B = B + product
+    return W, B
+
+
 def prove_entries(network: Network) -> bool:
     """symengine: the layer-by-layer output minus ``W x + B`` expands to zero in every entry."""
     import symengine as se
 
     def matrix(base: str, rows: int, cols: int) -> Any:
-        return se.Matrix(
-            rows, cols, [se.Symbol(f"{base}_{i}_{j}") for i in range(rows) for j in range(cols)]
-        )
+        names = [se.Symbol(f"{base}_{i}_{j}") for i in range(rows) for j in range(cols)]
+        return se.Matrix(rows, cols, names)
 
     x = matrix("x", network.inputs, 1)
     ws = [matrix(f"w{i.index}", i.units, i.fan_in) for i in network.layers]
@@ -55,15 +70,7 @@ def prove_entries(network: Network) -> bool:
     layered = x
     for w, b in zip(ws, bs, strict=True):
         layered = w * layered + b
-    W = ws[0]
-    for w in ws[1:]:
-        W = w * W
-    B = se.zeros(network.n_outputs, 1)
-    for i, b in enumerate(bs):
-        product = b
-        for w in ws[i + 1 :]:
-            product = w * product
-        B = B + product
+    W, B = collapse_symengine(ws, bs)
     difference = (layered - (W * x + B)).expand()
     return all(entry == 0 for entry in difference)
 

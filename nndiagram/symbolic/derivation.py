@@ -33,6 +33,7 @@ from .entries import (
 EXPLICIT_MAX_WIDTH = 32  # entries beyond this are unreadable and the proof grows fast
 EXPLICIT_MAX_PATHS = 2**16  # product of the sizes: monomials the entry-level proof expands
 SMALL_MAX_PATHS = 32  # expanded output and W, B entry by entry up to this many paths
+JSON_MAX_PATHS = 2**12  # JSON spells W and B entry by entry up to 16-16-8; products beyond
 BLOCK_LIMIT = 4  # block form: neurons 0, 1, ⋮, last; sums w_0 x_0 + w_1 x_1 + ⋯ + last
 
 
@@ -125,15 +126,18 @@ class Derivation:
     def output(self) -> sympy.ImmutableMatrix | None:
         return forward(self.network, self.entries) if self.entries else None
 
+    def _block_collapse(self) -> tuple[Any, Any]:
+        blocks = self.blocks
+        W = sympy.MatMul(*reversed(blocks.w)) if len(blocks.w) > 1 else blocks.w[0]
+        B = sympy.MatAdd(*eqs.collapse_terms(blocks)[1:])
+        return W, B
+
     @cached_property
     def _collapse(self) -> tuple[Any, Any] | None:
         if not self.collapsible:
             return None
         if self.entries is None:
-            blocks = self.blocks
-            W = sympy.MatMul(*reversed(blocks.w)) if len(blocks.w) > 1 else blocks.w[0]
-            B = sympy.MatAdd(*eqs.collapse_terms(blocks)[1:])
-            return W, B
+            return self._block_collapse()
         W_terms, B_terms = path_terms(self.network, self.entries)
         W = sympy.ImmutableMatrix([[polynomial(e) for e in row] for row in W_terms])
         B = sympy.ImmutableMatrix([[polynomial(e)] for e in B_terms])
@@ -204,8 +208,11 @@ class Derivation:
             "counterexample": None,
         }
         if self.collapsible:
-            out["W"] = self._matrix_json(self.collapse_W)
-            out["B"] = self._matrix_json(self.collapse_B)
+            # Entry by entry while that stays readable (16-16-8: 16 terms each), else products.
+            entries = self.explicit and math.prod(net.sizes) <= JSON_MAX_PATHS
+            W, B = (self.collapse_W, self.collapse_B) if entries else self._block_collapse()
+            out["W"] = self._matrix_json(W)
+            out["B"] = self._matrix_json(B)
         example = self.counterexample
         if example is not None:
             out["counterexample"] = {
