@@ -177,12 +177,7 @@ class _Analysis:
             if (u, v) in back or depth[v] != depth[u] + 1
             for e in originals
         ]
-        missing: list[Edge] = []
-        for before, after in pairwise(columns):
-            for u in before:
-                for v in after:
-                    if (u, v) not in links and len(missing) < MAX_REPORTED_MISSING:
-                        missing.append(Edge(self._out_name(u), v))
+        missing = self._missing(columns, links.keys())
         outputs = tuple(
             n
             for column in columns[1:]
@@ -197,6 +192,21 @@ class _Analysis:
             skipping=tuple(sorted(skipping, key=lambda e: (e.line or 0, natural_key(e.source)))),
             cycles=self.cycles(),
         )
+
+    def _missing(
+        self, columns: list[tuple[str, ...]], links: Iterable[tuple[str, str]]
+    ) -> list[Edge]:
+        """Edges a fully connected network would add, at most ``MAX_REPORTED_MISSING``."""
+        present = set(links)
+        missing: list[Edge] = []
+        for before, after in pairwise(columns):
+            for u in before:
+                for v in after:
+                    if (u, v) not in present:
+                        if len(missing) == MAX_REPORTED_MISSING:
+                            return missing
+                        missing.append(Edge(self._out_name(u), v))
+        return missing
 
     def _hanging_from(self, neuron: str) -> list[str]:
         """The a- and output nodes of one neuron, nearest first."""
@@ -226,11 +236,16 @@ def analyse(edges: tuple[Edge, ...]) -> ExplicitGraph:
     return _Analysis(edges).analyse()
 
 
+def analyse_layers(edges: tuple[Edge, ...]) -> tuple[ExplicitGraph, tuple[bool, ...]]:
+    """``analyse`` plus, for each neuron layer, whether it is drawn with ``a`` nodes."""
+    analysis = _Analysis(edges)
+    graph = analysis.analyse()
+    return graph, tuple(analysis.activated(column) for column in neuron_columns(graph)[1:])
+
+
 def layer_activations(graph: ExplicitGraph) -> tuple[bool, ...]:
     """For each neuron layer (columns after the inputs, before any output column): has a-nodes."""
-    analysis = _Analysis(graph.edges)
-    columns = neuron_columns(graph)
-    return tuple(analysis.activated(column) for column in columns[1:])
+    return analyse_layers(graph.edges)[1]
 
 
 def neuron_columns(graph: ExplicitGraph) -> tuple[tuple[str, ...], ...]:

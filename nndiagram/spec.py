@@ -26,7 +26,14 @@ from pydantic_core import PydanticCustomError
 
 from . import spec_readers
 from .errors import SpecError
-from .graph import MAX_EDGES, analyse, check_duplicates, edges_from_pairs, parse_edges
+from .graph import (
+    MAX_EDGES,
+    analyse_layers,
+    check_duplicates,
+    edges_from_pairs,
+    neuron_columns,
+    parse_edges,
+)
 from .model import (
     LABEL_STYLES,
     LOSSES,
@@ -403,8 +410,7 @@ def _network(spec: SpecFile, path: str, locations: Locations, text: str, base: i
         "source": path,
     }
     if spec.layers is None:
-        graph = _explicit_graph(spec, path, locations, text)
-        return _graph_network(graph, base, options)
+        return _graph_network(*_explicit_graph(spec, path, locations, text), base, options)
     names = tuple(spec.inputs) if isinstance(spec.inputs, list) else ()
     inputs = spec.inputs if isinstance(spec.inputs, int) else len(names)
     fan_in = inputs
@@ -424,7 +430,9 @@ def _choice(activation: str | LeakyReluSpec | CustomSpec) -> ActivationChoice:
     return ActivationChoice(activation, alpha=alpha)
 
 
-def _explicit_graph(spec: SpecFile, path: str, locations: Locations, text: str) -> ExplicitGraph:
+def _explicit_graph(
+    spec: SpecFile, path: str, locations: Locations, text: str
+) -> tuple[ExplicitGraph, tuple[bool, ...]]:
     if spec.graph is not None:
         line, column = locations.of(("graph",)) or (1, 1)
         source_line = text.splitlines()[line - 1] if text.count("\n") >= line - 1 else ""
@@ -443,18 +451,17 @@ def _explicit_graph(spec: SpecFile, path: str, locations: Locations, text: str) 
         edges = edges_from_pairs(spec.edges, lines, path=path)
         key = "edges"
     check_duplicates(edges, path=path, key=key)
-    return analyse(edges)
+    return analyse_layers(edges)
 
 
-def _graph_network(graph: ExplicitGraph, base: int, options: dict[str, Any]) -> Network:
+def _graph_network(
+    graph: ExplicitGraph, activated: tuple[bool, ...], base: int, options: dict[str, Any]
+) -> Network:
     """A network with the sizes of the inferred columns, so later stages can still draw it."""
-    from .graph import layer_activations, neuron_columns
-
     columns = neuron_columns(graph)
     inputs = columns[0]
     default = tuple(f"x_{i + base}" for i in range(len(inputs)))
     names = () if inputs == default else inputs
-    activated = layer_activations(graph)
     layers = []
     for index, column in enumerate(columns[1:]):
         choice = ActivationChoice("generic" if activated[index] else "identity")

@@ -11,6 +11,7 @@ all ``SpecError`` s, raised before any large structure is built.
 
 from __future__ import annotations
 
+import bisect
 import json
 import json.scanner
 import re
@@ -113,7 +114,7 @@ def read_yaml(text: str, path: str) -> tuple[Any, Locations]:
     every node it visits with aliases expanded and stops at ``YAML_NODE_BUDGET``.
     """
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _DepthLimitedLoader(text)
     except yaml.reader.ReaderError as error:
         raise _reader_error(error, text, path) from None
     try:
@@ -131,6 +132,13 @@ def read_yaml(text: str, path: str) -> tuple[Any, Locations]:
         ) from None
     except yaml.YAMLError as error:
         raise SpecError(f"invalid YAML: {error}", path=path) from None
+    except _TooDeep as error:
+        raise SpecError(
+            f"nested deeper than {MAX_DEPTH} levels",
+            path=path,
+            line=error.mark.line + 1,
+            column=error.mark.column + 1,
+        ) from None
     except RecursionError:
         raise SpecError(f"nested deeper than {MAX_DEPTH} levels", path=path) from None
     finally:
@@ -140,6 +148,27 @@ def read_yaml(text: str, path: str) -> tuple[Any, Locations]:
     locations = Locations()
     converter = _YamlConverter(loader, path, locations)
     return converter.convert(node, (), 0), locations
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        self.mark = mark
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """Stops composing at ``MAX_DEPTH``: PyYAML's composer recurses, and its scanner slows
+    down quadratically on deep flow nesting, so deep input must be refused early."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _reader_error(error: yaml.reader.ReaderError, text: str, path: str) -> SpecError:
@@ -265,9 +294,15 @@ class _JsonReader:
         self.text = text
         self.path = path
         self.locations = Locations()
+        # Offsets where lines start: positions by bisection, not by counting newlines each time.
+        self.line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+
+    def position(self, offset: int) -> Position:
+        line = bisect.bisect_right(self.line_starts, offset)
+        return line, offset - self.line_starts[line - 1] + 1
 
     def error(self, message: str, offset: int, keypath: KeyPath = ()) -> SpecError:
-        line, column = _text_position(self.text, offset)
+        line, column = self.position(offset)
         return SpecError(
             f"invalid JSON: {message}",
             path=self.path,
@@ -283,7 +318,7 @@ class _JsonReader:
     def value(self, offset: int, keypath: KeyPath, depth: int) -> tuple[Any, int]:
         if depth > MAX_DEPTH:
             raise self.error(f"nested deeper than {MAX_DEPTH} levels", offset, keypath)
-        self.locations.values.setdefault(keypath, _text_position(self.text, offset))
+        self.locations.values.setdefault(keypath, self.position(offset))
         char = self.text[offset : offset + 1]
         if char == "{":
             return self.object(offset + 1, keypath, depth)
@@ -325,7 +360,7 @@ class _JsonReader:
             if key in result:
                 first = self.locations.keys[child][0]
                 raise self.error(f"duplicate key {key!r} (first on line {first})", offset, child)
-            self.locations.keys[child] = _text_position(self.text, offset)
+            self.locations.keys[child] = self.position(offset)
             offset = self.skip(end)
             if not self.text.startswith(":", offset):
                 raise self.error("expected ':' after the key", offset, child)
