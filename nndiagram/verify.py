@@ -81,8 +81,8 @@ def _rounded(value: float | None) -> float | str | None:
     return float(f"{value:.3g}")
 
 
-def measured(status_ok: bool) -> Status:
-    return "pass" if status_ok else "fail"
+def status_of(ok: bool) -> Status:
+    return "pass" if ok else "fail"
 
 
 def compare(
@@ -90,7 +90,7 @@ def compare(
 ) -> Check:
     """A row for ``value`` vs ``reference`` measured normwise (see the module docstring)."""
     error = relative_error(value, reference)
-    return Check(name, measured(error <= tolerance), error, tolerance, detail, **extra)
+    return Check(name, status_of(error <= tolerance), error, tolerance, detail, **extra)
 
 
 def relative_error(value: Any, reference: Any) -> float:
@@ -218,7 +218,7 @@ def check_collapse(network: Network, rng: np.random.Generator) -> list[Check]:
     rows.append(
         Check(
             "collapse proof",
-            measured(proof),
+            status_of(proof),
             detail=f"SymPy {'confirms' if proof else 'does NOT confirm'} a^[L] = W x + B ({form})",
         )
     )
@@ -268,7 +268,7 @@ def _recheck_counterexample(network: Network, derivation: Any) -> Check:
     error = abs(numeric - exact) / abs(exact)
     return Check(
         "collapse",
-        measured(error <= COUNTEREXAMPLE_TOL),
+        status_of(error <= COUNTEREXAMPLE_TOL),
         error,
         COUNTEREXAMPLE_TOL,
         f"not affine: f(x¹) + f(x²) − 2 f((x¹+x²)/2) = {numeric:.6g} in NumPy, exact "
@@ -309,7 +309,7 @@ def check_cost(network: Network, rng: np.random.Generator) -> list[Check]:
     detail = f"symbolic J ({network.loss}) at {source} vs NumPy's J from ŷ and from the logits"
     return [
         Check(
-            "cost", measured(error <= COST_TOL), error, COST_TOL, f"{detail}, {X.shape[1]} samples"
+            "cost", status_of(error <= COST_TOL), error, COST_TOL, f"{detail}, {X.shape[1]} samples"
         )
     ]
 
@@ -407,7 +407,7 @@ def _check_elementwise(activation: Activation, title: str) -> list[Check]:
     rows = [
         Check(
             f"activation {activation.name}",
-            measured(error <= FORMULA_TOL),
+            status_of(error <= FORMULA_TOL),
             error,
             FORMULA_TOL,
             f"{title}: NumPy vs SymPy at {GRID.size} points in [-1e4, 1e4], entrywise",
@@ -418,7 +418,7 @@ def _check_elementwise(activation: Activation, title: str) -> list[Check]:
     rows.append(
         Check(
             f"derivative {activation.name}",
-            measured(error <= FORMULA_TOL),
+            status_of(error <= FORMULA_TOL),
             error,
             FORMULA_TOL,
             f"g' in NumPy vs SymPy's d/dz at {SMOOTH_GRID.size} points, entrywise",
@@ -434,7 +434,7 @@ def _check_elementwise(activation: Activation, title: str) -> list[Check]:
     rows.append(
         Check(
             f"derivative {activation.name} (FD)",
-            measured(error <= FD_TOL),
+            status_of(error <= FD_TOL),
             error,
             FD_TOL,
             "g' vs central differences of g, |Δ| / max(|g'|, 1)",
@@ -462,7 +462,7 @@ def _check_softmax(activation: Activation) -> list[Check]:
     rows = [
         Check(
             "activation softmax",
-            measured(error <= FORMULA_TOL),
+            status_of(error <= FORMULA_TOL),
             error,
             FORMULA_TOL,
             "NumPy vs SymPy e^{z_j} / Σ e^{z_k}, columns with ±1e4, entrywise",
@@ -487,7 +487,7 @@ def _check_softmax(activation: Activation) -> list[Check]:
     rows.append(
         Check(
             "derivative softmax (FD)",
-            measured(error <= FD_TOL),
+            status_of(error <= FD_TOL),
             error,
             FD_TOL,
             "Jacobian s_j (δ_jk − s_k) vs central differences",
