@@ -15,7 +15,7 @@ import io
 import os
 import zipfile
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -26,7 +26,6 @@ from .model import Network
 
 Array = np.ndarray
 Params = dict[str, Array]
-Engine = Literal["numpy", "sympy", "collapsed"]
 ENGINES: tuple[str, ...] = ("numpy", "sympy", "collapsed")
 
 
@@ -240,9 +239,10 @@ def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[
             for layer in network.layers
             if not layer.activation.is_identity
         ]
+        verb = "is" if len(nonlinear) == 1 else "are"
         raise UsageError(
             "engine 'collapsed' needs a linear network, and "
-            f"{', '.join(nonlinear)} is not linear: the stack does not reduce to W x + B"
+            f"{', '.join(nonlinear)} {verb} not linear: the stack does not reduce to W x + B"
         )
     checked = check_params(network, params)
     W = checked["W0"]
@@ -262,6 +262,9 @@ def evaluate(
     dtype: DTypeLike = np.float64,
 ) -> Array:
     """Run ``network`` on the columns of ``X``; the result has shape (units_last, m).
+
+    ``params`` maps ``W0, b0, W1, …`` to arrays (``P.npz`` shapes, e.g. from ``init_params``);
+    ``X`` has shape (n_inputs, m), or is one sample as a 1-D array (then m = 1).
 
     ``engine`` picks one of three independent paths: ``"numpy"`` (the batched evaluator,
     ``dtype`` float64 or float32), ``"sympy"`` (the derived symbolic output, lambdified) or
