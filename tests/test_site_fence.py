@@ -222,3 +222,45 @@ def test_unchanged_spec_is_not_rendered_again(
 def test_activation_fence_is_registered() -> None:
     out = convert("```activation\nrelu\n```\n")
     assert "<svg" in out and "nndiagram-plot" in out
+
+
+DERIVATION = """\
+```derivation
+symbols:
+  W0: [2, 2]
+  W1: [1, 2]
+  x: [2, 1]
+  b0: [2, 1]
+  b1: [1, 1]
+steps:
+  - W1*(W0*x + b0) + b1
+  - W1*W0*x + W1*b0 + b1
+```
+"""
+
+
+def test_derivation_fence_is_registered_with_its_options() -> None:
+    out = convert(DERIVATION)
+    assert 'data-holds="true"' in out
+    wrong = DERIVATION.replace("W1*W0*x + W1*b0 + b1", "W1*W0*x + b1").replace(
+        "```derivation", '```derivation expect="fail"'
+    )
+    assert 'data-holds="false"' in convert(wrong)
+    with pytest.raises(fence.FenceError, match="does not hold"):
+        convert(wrong.replace(' expect="fail"', ""))
+
+
+def test_other_fences_are_cached_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nndiagram.site import plots
+
+    calls: list[str] = []
+    real = plots.activation_fence_format
+
+    def counting(source: str, *args: object, **kwargs: object) -> str:
+        calls.append(source)
+        return real(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plots, "activation_fence_format", counting)
+    first = convert("```activation\ntanh\n```\n", cache_dir=tmp_path)
+    second = convert("```activation\ntanh\n```\n", cache_dir=tmp_path)
+    assert calls == ["tanh"] and first == second

@@ -12,6 +12,10 @@ ProperDocs and Zensical (which run Python-Markdown but not MkDocs plugins)::
               format: !!python/name:nndiagram.site.fence.fence_format
               validator: !!python/name:nndiagram.site.fence.fence_validator
 
+The plugin also registers ```` ```derivation ```` (``derivation_fence_format`` with
+``derivation_fence_validator``) and ```` ```activation ```` (``activation_fence_format``), both
+from this module, which imports their stages lazily and caches their HTML like the diagrams.
+
 The body is either an inline spec, or ``spec: diagrams/xor.yaml`` plus options::
 
     ```nndiagram
@@ -36,6 +40,7 @@ and line). Under the MkDocs plugin the error is a ``PluginError``.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -49,7 +54,7 @@ from pymdownx.superfences import SuperFencesException
 
 from ..errors import NNDiagramError, SpecError
 from ..model import VIEWS
-from .cache import DEFAULT_CACHE_DIR, ArtefactCache
+from .cache import DEFAULT_CACHE_DIR, ArtefactCache, cache_key
 from .html import PALETTE_STYLE, PARTS, bundle_html
 from .render import RenderJob, render_cached, spec_format
 
@@ -357,20 +362,41 @@ def fence_format(
     return PALETTE_STYLE + body
 
 
+def _import(module: str, name: str, owner: str, language: str, md: Markdown | None) -> Any:
+    """A function of another stage, imported on first use: a missing module is a clear build
+    error naming the fence, not an import-time crash of every page."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        message = f"```{language} fence needs {module}.{name} ({owner}): {error}"
+        raise _settings(md).error_type(message) from error
+
+
 def _lazy_fence(module: str, name: str, owner: str) -> Callable[..., str]:
-    """A fence formatter imported on first use, so a missing module is a clear build error."""
+    """Another stage's fence formatter, imported lazily and cached by content hash like the
+    diagrams; its errors name the page they come from."""
 
     def fence(
         source: str, language: str, css_class: str, options: Any, md: Markdown, **kwargs: Any
     ) -> str:
-        import importlib
-
+        formatter = _import(module, name, owner, language, md)
+        settings, context = _settings(md), page_context(md)
+        cache = settings.cache_for(project_root(md, context))
+        described = {"fence": name, "class": css_class, "options": dict(options or {})}
+        key = cache_key(source.encode("utf-8"), json.loads(json.dumps(described, default=str)))
+        hit = cache.get(key)
+        if hit is not None:
+            return str(hit["html"])
         try:
-            formatter = getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as error:
-            message = f"```{language} fence needs {module}.{name} ({owner}): {error}"
-            raise _settings(md).error_type(message) from error
-        result: str = formatter(source, language, css_class, options, md, **kwargs)
+            result: str = formatter(source, language, css_class, options, md, **kwargs)
+        except settings.error_type:
+            raise
+        except Exception as error:  # superfences would print the fence as code instead
+            where = f"{context.path}: " if context.path else ""
+            raise settings.error_type(f"{where}{error}") from error
+        cache.put(key, {"html": result})
         return result
 
     fence.__name__ = name
@@ -378,8 +404,24 @@ def _lazy_fence(module: str, name: str, owner: str) -> Callable[..., str]:
     return fence
 
 
+def _lazy_validator(module: str, name: str, owner: str) -> Callable[..., bool]:
+    def validator(
+        language: str, inputs: dict[str, str], options: dict[str, Any], attrs: Any, md: Markdown
+    ) -> bool:
+        result: bool = _import(module, name, owner, language, md)(
+            language, inputs, options, attrs, md
+        )
+        return result
+
+    validator.__name__ = name
+    return validator
+
+
 derivation_fence_format = _lazy_fence(
     "nndiagram.derivation", "derivation_fence_format", "derivation checks"
+)
+derivation_fence_validator = _lazy_validator(
+    "nndiagram.derivation", "derivation_fence_validator", "derivation checks"
 )
 activation_fence_format = _lazy_fence(
     "nndiagram.site.plots", "activation_fence_format", "activation plots"
@@ -395,7 +437,12 @@ def custom_fences() -> list[dict[str, Any]]:
             "format": fence_format,
             "validator": fence_validator,
         },
-        {"name": "derivation", "class": "derivation", "format": derivation_fence_format},
+        {
+            "name": "derivation",
+            "class": "derivation",
+            "format": derivation_fence_format,
+            "validator": derivation_fence_validator,
+        },
         {"name": "activation", "class": "nndiagram-activation", "format": activation_fence_format},
     ]
 
