@@ -14,7 +14,8 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -282,14 +283,20 @@ def evaluate(
         W, B = collapse_params(network, params)
         return W @ check_input(network, X) + B[:, None]
     if engine == "sympy":
-        from .symbolic import derive, output_function
-
         for layer in network.layers:
             numeric_activation(network, layer.index)
-        function = output_function(derive(network))
+        function = _symbolic_output(network)
         result = function(check_params(network, params), check_input(network, X))
         return np.asarray(result, dtype=np.float64)
     raise UsageError(f"unknown engine {engine!r} (must be one of: {', '.join(ENGINES)})")
+
+
+@lru_cache(maxsize=32)
+def _symbolic_output(network: Network) -> Callable[[Params, Array], Array]:
+    # Deriving and lambdifying takes ~0.1 s: a notebook calling evaluate() again reuses it.
+    from .symbolic import derive, output_function
+
+    return output_function(derive(network))
 
 
 def npy_bytes(array: Array) -> bytes:
