@@ -26,7 +26,7 @@ def test_text_is_unicode_for_terminals(run_cli: RunCli) -> None:
     lines = result.stdout.splitlines()
     assert "  w⁽⁰⁾ = [w₀₀, w₀₁; w₁₀, w₁₁]" in lines
     assert "  z⁽⁰⁾₀ = w⁽⁰⁾₀₀·x₀ + w⁽⁰⁾₀₁·x₁ + b⁽⁰⁾₀" in lines
-    assert "  z⁽¹⁾ = W·x + B" in lines
+    assert "  z⁽¹⁾ = W·x + (w⁽¹⁾·b⁽⁰⁾ + b⁽¹⁾) = W·x + B" in lines
     assert "\\" not in result.stdout  # no LaTeX leaks into the text form
 
 

@@ -106,12 +106,15 @@ def test_collapse_steps_in_the_tutorials_words() -> None:
         r"z^{[1]} = w^{[1]} \left(w^{[0]} x + b^{[0]}\right) + b^{[1]}"
         r" = w^{[1]} w^{[0]} x + w^{[1]} b^{[0]} + b^{[1]}"
     )
-    assert latex["associate"] == (
-        r"z^{[1]} = \left(w^{[1]} w^{[0]}\right) x + \left(w^{[1]} b^{[0]} + b^{[1]}\right)"
+    assert (
+        latex["associate"]
+        == r"z^{[1]} = \left(w^{[1]} w^{[0]}\right) x + w^{[1]} b^{[0]} + b^{[1]}"
     )
     assert latex["W="] == r"W = w^{[1]} w^{[0]}"
+    assert latex["collapsed"] == (
+        r"z^{[1]} = W x + \left(w^{[1]} b^{[0]} + b^{[1]}\right) = W x + B"
+    )
     assert latex["B="] == r"B = w^{[1]} b^{[0]} + b^{[1]}"
-    assert latex["collapsed"] == r"z^{[1]} = W x + B"
     assert latex["W"] == (
         r"W = \begin{bmatrix} w^{[1]}_{00} w^{[0]}_{00} + w^{[1]}_{01} w^{[0]}_{10} & "
         r"w^{[1]}_{00} w^{[0]}_{01} + w^{[1]}_{01} w^{[0]}_{11} \end{bmatrix}"

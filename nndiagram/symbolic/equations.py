@@ -228,24 +228,33 @@ def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
     B_expr = sympy.MatAdd(*terms[1:], evaluate=False) if len(terms) > 2 else terms[1]
     collapsed = sympy.MatAdd(sympy.MatMul(W_sym, blocks.x), B_sym, evaluate=False)
     out: list[pr.Equation] = []
-    if len(net.layers) > 1:
+    if len(net.layers) == 1:  # already one W x + B
+        out.append(pr.equation(section, "W=", W_sym, W_expr, names))
+        out.append(pr.equation(section, "B=", B_sym, B_expr, names))
+        out.append(pr.equation(section, "collapsed", lhs, collapsed, names))
+    else:
+        # The tutorial's steps: distribute; associate the weights; substitute W, then B.
         nested = nested_block(net, blocks, names)
         distributed = sympy.MatAdd(*terms, evaluate=False)
         out.append(pr.chain(section, "distribute", [lhs, nested, distributed], names))
-        B_latex, B_text = pr.latex(B_expr, names), pr.text(B_expr, names)
-        if len(terms) > 2:
-            B_latex, B_text = rf"\left({B_latex}\right)", f"({B_text})"
         x_latex, x_text = pr.latex(blocks.x, names), pr.text(blocks.x, names)
+        B_latex, B_text = pr.latex(B_expr, names), pr.text(B_expr, names)
         associated = (
             rf"\left({pr.latex(W_expr, names)}\right) {x_latex} + {B_latex}",
             f"({pr.text(W_expr, names)})·{x_text} + {B_text}",
         )
-        out.append(
-            pr.chain(section, "associate", [lhs, associated], names, sympy.Eq(lhs, distributed))
+        equal = sympy.Eq(lhs, distributed, evaluate=False)
+        out.append(pr.chain(section, "associate", [lhs, associated], names, equal))
+        out.append(pr.equation(section, "W=", W_sym, W_expr, names))
+        if len(terms) > 2:
+            B_latex, B_text = rf"\left({B_latex}\right)", f"({B_text})"
+        substituted = (
+            f"{pr.latex(W_sym, names)} {x_latex} + {B_latex}",
+            f"{pr.text(W_sym, names)}·{x_text} + {B_text}",
         )
-    out.append(pr.equation(section, "W=", W_sym, W_expr, names))
-    out.append(pr.equation(section, "B=", B_sym, B_expr, names))
-    out.append(pr.equation(section, "collapsed", lhs, collapsed, names))
+        chain = [lhs, substituted, collapsed]
+        out.append(pr.chain(section, "collapsed", chain, names, sympy.Eq(lhs, collapsed)))
+        out.append(pr.equation(section, "B=", B_sym, B_expr, names))
     if ctx.entries is not None and ctx.small:
         W, B = path_terms(net, ctx.entries)
         W_entries = sympy.ImmutableMatrix(
@@ -263,7 +272,11 @@ def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
                     pr.srepr(sympy.Eq(block, entries, evaluate=False)),
                 )
             )
-    level = "proved in the entries with symengine" if ctx.entries is not None else "block algebra"
+    level = (
+        "proved in the entries with symengine, and in block algebra"
+        if ctx.entries is not None
+        else "proved in block algebra"
+    )
     verdict = ("= 0", "= 0") if proof_holds else (r"\neq 0", "≠ 0")
     out.append(
         pr.Equation(
