@@ -178,3 +178,11 @@ def test_a_stage_that_refuses_the_network_is_a_failed_row(monkeypatch: pytest.Mo
     row = next(row for row in report.checks if row.name == "refuses")
     assert (row.status, row.detail) == ("fail", "cannot do this one")
     assert statuses(report)["forward"] == "pass"  # the other checks still ran
+
+
+def test_docstring_example_runs() -> None:
+    import doctest
+
+    result = doctest.testmod(verify, raise_on_error=False, verbose=False)
+    assert result.attempted >= 1
+    assert result.failed == 0
