@@ -8,6 +8,7 @@ cost (``cost``). Entries are printed when ``ctx.entries`` (small enough), shapes
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +59,12 @@ def output_sym(network: Network) -> notation.Sym:
 
 
 def _matrix_equation(
-    ctx: Context, section: str, name: str, block: Any, entries: Any, sym_of: Any
+    ctx: Context,
+    section: str,
+    name: str,
+    block: Any,
+    entries: Any,
+    sym_of: Callable[[int, int], notation.Sym],
 ) -> pr.Equation:
     rows, cols = entries.shape
     lhs_latex, lhs_text = pr.latex(block, ctx.names), pr.text(block, ctx.names)
