@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib.metadata
 import io
 import re
 from typing import Any
@@ -21,6 +22,7 @@ import numpy as np
 from ..activations import Activation, activation_for
 from ..errors import NNDiagramError, SpecError
 from ..model import ActivationChoice
+from .cache import ArtefactCache, cache_key
 
 Z_RANGE = (-5.0, 5.0)
 SAMPLES = 401  # odd, so z = 0 (the kink of ReLU) is a sample
@@ -140,6 +142,27 @@ def formulas_html(activation: Activation) -> str:
     )
 
 
+def activation_figure_html(choice: ActivationChoice, css_class: str, cache: ArtefactCache) -> str:
+    """Formulas and plot of one activation, from the cache when an identical one was drawn
+    before (matplotlib takes about a second a plot; an unchanged page should cost nothing)."""
+    key = cache_key(
+        repr(choice).encode(),
+        {"artefact": "activation-plot", "matplotlib": importlib.metadata.version("matplotlib")},
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = {
+            "formulas": formulas_html(plotted_activation(choice)),
+            "svg": activation_plot_svg(choice),
+        }
+        cache.put(key, cached)
+    # Material sizes a figure to its content, which would leave a 100%-wide plot at 300px.
+    return (
+        f'<figure class="{html.escape(css_class)}" style="width:100%">'
+        f'<div class="nndiagram-formulas">{cached["formulas"]}</div>{cached["svg"]}</figure>'
+    )
+
+
 def activation_fence_format(
     source: str,
     language: str,
@@ -150,18 +173,13 @@ def activation_fence_format(
 ) -> str:
     """The ```` ```activation ```` fence (pymdownx.superfences custom-fence signature): the
     formula of g and g' from the registry, then the plot."""
-    from .fence import FenceError
+    from . import fence
 
+    settings = fence._settings(md)  # the plugin's settings and cache when it runs
     try:
         choice = activation_choice(source)
-        formulas = formulas_html(plotted_activation(choice))
-        svg = activation_plot_svg(choice)
+        root = fence.project_root(md, fence.page_context(md))
+        return activation_figure_html(choice, css_class, settings.cache_for(root))
     except NNDiagramError as error:
-        # FenceError is a SuperFencesException: superfences would print any other error's
-        # fence as a plain code block and the build would go on.
-        raise FenceError(f"```{language} fence: {error}") from error
-    return (
-        # Material sizes a figure to its content, which would leave a 100%-wide plot at 300px.
-        f'<figure class="{html.escape(css_class)}" style="width:100%">'
-        f'<div class="nndiagram-formulas">{formulas}</div>{svg}</figure>'
-    )
+        # superfences would print any other error's fence as a plain code block and go on.
+        raise settings.error_type(f"```{language} fence: {error}") from error
