@@ -73,7 +73,8 @@ class Check:
 
 
 def _rounded(value: float | None) -> float | str | None:
-    # Three significant digits: the same run prints the same report on any BLAS build.
+    # Three significant digits are enough to read, and keep the JSON from churning on the
+    # last bits of rounding noise; JSON has no inf or nan, so those become strings.
     if value is None:
         return None
     if not math.isfinite(value):
