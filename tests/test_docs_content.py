@@ -229,6 +229,20 @@ def test_performance_page_includes_the_results_file(built_site: Path) -> None:
 
 @pytest.mark.site
 @pytest.mark.exe
+def test_no_page_shows_a_failed_check(built_site: Path) -> None:
+    pages = sorted(built_site.rglob("*.html"))
+    assert len(pages) > 20
+    reports = 0
+    for page in pages:
+        html = page.read_text()
+        assert "nndiagram-check-failed" not in html, page
+        assert 'data-holds="false"' not in html, page
+        reports += html.count("nndiagram-check-passed")
+    assert reports >= 10  # the gallery's and the tutorial's check reports
+
+
+@pytest.mark.site
+@pytest.mark.exe
 def test_gallery_has_a_page_per_spec(built_site: Path) -> None:
     for spec in sorted(DIAGRAMS.glob("*.yaml")):
         assert (built_site / "gallery" / spec.stem / "index.html").is_file(), spec.name
