@@ -8,10 +8,12 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,3 +115,19 @@ def site_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SiteServer
 def built_site(site_server: SiteServer) -> Path:
     """The built site folder (see ``site_server``); shared by the docs and browser tests."""
     return site_server.site
+
+
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+_session_start = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_session_start] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    # The browser test's screenshots, when this run took any: someone should look at them.
+    start = config.stash.get(_session_start, 0.0)
+    shots = [p for p in SCREENSHOTS.glob("*.png") if p.stat().st_mtime >= start]
+    if shots:
+        terminalreporter.write_line(f"browser screenshots ({len(shots)}): {SCREENSHOTS}")

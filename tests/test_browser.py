@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import ROOT, SiteServer
+from conftest import SCREENSHOTS, SiteServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.site, pytest.mark.exe]
 
@@ -35,7 +35,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 MATRIX_PAGE = "tutorial/matrix-representation/"
 TYPESET_TIMEOUT_MS = 30_000
 
