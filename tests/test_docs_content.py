@@ -430,3 +430,60 @@ def test_plugin_guide_names_real_formatters_and_every_option() -> None:
     assert options
     documented = set(re.findall(r"^\s{6}(\w+):", options[1], re.MULTILINE))
     assert documented == {name for name, _ in NNDiagramConfig._schema}
+
+
+@pytest.mark.exe
+@pytest.mark.site
+@pytest.mark.slow
+def test_the_guides_no_plugin_setup_builds_under_zensical(tmp_path: Path) -> None:
+    """The mkdocs.yml and the commands of "The fence without the plugin", exactly as written,
+    with a page using each fence, built by Zensical (which runs no MkDocs plugin)."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    zensical = Path(sys.executable).parent / "zensical"
+    if not zensical.exists():
+        pytest.fail("zensical is not installed: `pip install -e '.[dev]'` installs it")
+    guide = (DOCS / "guide" / "plugin.md").read_text()
+    section = guide[guide.index("## The fence without the plugin") :]
+    (config,) = [m["body"] for m in FENCE.finditer(section) if m["name"] == "yaml"][:1]
+    setup = fences(DOCS / "guide" / "plugin.md", "sh")
+    (copy_commands,) = [b for b in setup if "tex-svg-full.js docs/javascripts" in b]
+
+    (tmp_path / "diagrams").mkdir()
+    shutil.copy(DIAGRAMS / "xor.yaml", tmp_path / "diagrams")
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
+    (tmp_path / "mkdocs.yml").write_text("site_name: Mine\ntheme:\n  name: material\n" + config)
+    for argv, _ in _commands(copy_commands):
+        if argv[0] == "mkdir":
+            (tmp_path / argv[-1]).mkdir(parents=True)
+        elif argv[0] == "cp":
+            shutil.copy(tmp_path / argv[1], tmp_path / argv[2])
+        else:
+            assert argv[0] == "python" and argv[-2] == ">", argv
+            out = subprocess.run(
+                [sys.executable, *argv[1:-2]], capture_output=True, text=True, check=True
+            )
+            (tmp_path / argv[-1]).write_text(out.stdout)
+    (tmp_path / "docs" / "index.md").write_text(
+        "# Mine\n\n```nndiagram\nspec: diagrams/xor.yaml\n```\n\n```activation\ntanh\n```\n\n"
+        "```derivation\nsymbols:\n  A: [2, 2]\n  x: [2, 1]\nsteps:\n  - A*(x + x)\n"
+        "  - A*x + A*x\n```\n"
+    )
+    done = subprocess.run(
+        [str(zensical), "build", "--strict"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert 'nndiagram-dark"><svg' in page and "measured error" in page
+    assert '<svg class="nndiagram-plot"' in page
+    assert 'data-holds="true"' in page
+    assert re.search(r'<script src="[^"]*javascripts/tex-svg-full\.js"', page)
+    assert "window.MathJax" in (tmp_path / "site" / "javascripts" / "mathjax-config.js").read_text()
