@@ -139,25 +139,39 @@ def parse_expression(text: str) -> ast.expr:
         raise SpecError(f"the expression is longer than {MAX_LENGTH} characters")
     if not text.strip():
         raise SpecError("the expression is empty")
+    stripped = text.strip()
+    lead = text[: len(text) - len(text.lstrip())]
+    shift = None if "\n" in lead else len(lead)
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(stripped, mode="eval")
     except SyntaxError as error:
-        where = f" at character {error.offset}" if error.offset else ""
-        raise SpecError(f"invalid expression{where}: {error.msg}") from None
+        on_first_line = error.offset and error.lineno == 1 and shift is not None
+        column = error.offset + shift if on_first_line else None  # type: ignore[operator]
+        where = f" at character {column}" if column else ""
+        raise SpecError(f"invalid expression{where}: {error.msg}", column=column) from None
     except (ValueError, RecursionError, MemoryError, OverflowError) as error:
         raise SpecError(f"invalid expression: {error}") from None
     nodes = sum(1 for _ in ast.walk(tree))
     if nodes > MAX_NODES:
         raise SpecError(f"the expression is too complex ({nodes} parts, at most {MAX_NODES})")
-    _Checker().check(tree.body, depth=0, power=1)
+    _Checker(stripped, shift).check(tree.body, depth=0, power=1)
     return tree.body
 
 
 class _Checker:
+    def __init__(self, text: str, shift: int | None) -> None:
+        self.text = text  # stripped
+        self.shift = shift  # characters stripped before it on its first line (None: a line)
+
     def fail(self, node: ast.AST, message: str) -> SpecError:
-        column = getattr(node, "col_offset", None)
-        where = f" at character {column + 1}" if column is not None else ""
-        return SpecError(f"{message}{where}")
+        """The error, with the 1-based character of ``node`` when it is on the first line."""
+        offset = getattr(node, "col_offset", None)
+        if offset is None or getattr(node, "lineno", 1) != 1 or self.shift is None:
+            return SpecError(message)
+        # ast counts UTF-8 bytes; people count characters.
+        line = self.text.split("\n", 1)[0]
+        column = len(line.encode()[:offset].decode(errors="ignore")) + 1 + self.shift
+        return SpecError(f"{message} at character {column}", column=column)
 
     def check(self, node: ast.AST, *, depth: int, power: float) -> None:
         if depth > MAX_DEPTH:

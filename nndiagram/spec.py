@@ -62,9 +62,15 @@ _GENERATED_NAME = re.compile(r"([za]_\d+_\d+)|(output(_\d+)?)")
 SUFFIXES = tuple(spec_readers.READERS)
 
 
-def _fail(message: str, subkey: str = "") -> PydanticCustomError:
-    """A validation error whose text is used as is; ``subkey`` extends the key path."""
-    return PydanticCustomError("spec", "{message}", {"message": message, "subkey": subkey})
+def _fail(message: str, subkey: str = "", **inside: Any) -> PydanticCustomError:
+    """A validation error whose text is used as is; ``subkey`` extends the key path.
+
+    ``inside`` may give ``value`` (text) and ``column`` (1-based, in that text) to point at a
+    character inside a value, such as the bad token of a custom expression.
+    """
+    return PydanticCustomError(
+        "spec", "{message}", {"message": message, "subkey": subkey, **inside}
+    )
 
 
 def _describe(value: Any) -> str:
@@ -156,7 +162,12 @@ def _check_custom(expression: Any) -> Any:
     try:
         compile_activation(expression)
     except SpecError as error:
-        raise _fail(f"bad custom activation: {error.message}", "custom") from None
+        raise _fail(
+            f"bad custom activation: {error.message}",
+            "custom",
+            value=expression,
+            column=error.column,
+        ) from None
     return {"custom": expression}
 
 
@@ -326,7 +337,7 @@ def _load(
     try:
         spec = SpecFile.model_validate(data)
     except ValidationError as error:
-        raise _spec_error(error, path, locations) from None
+        raise _spec_error(error, path, locations, text) from None
     if numbering is not None and numbering not in (0, 1):
         raise SpecError(f"numbering must be 0 or 1, got {numbering!r}", path=path)
     return _network(spec, path, locations, text, spec.numbering if numbering is None else numbering)
@@ -338,11 +349,11 @@ def parse_activation(source: str, path: str = "<activation>") -> ActivationChoic
     try:
         activation = _ACTIVATION.validate_python(data)
     except ValidationError as error:
-        raise _spec_error(error, path, locations) from None
+        raise _spec_error(error, path, locations, source) from None
     return _choice(activation)
 
 
-def _spec_error(error: ValidationError, path: str, locations: Locations) -> SpecError:
+def _spec_error(error: ValidationError, path: str, locations: Locations, text: str) -> SpecError:
     """The first pydantic error, as one line pointing at the key."""
     first = error.errors(include_url=False)[0]
     loc: KeyPath = tuple(first["loc"])
@@ -378,9 +389,25 @@ def _spec_error(error: ValidationError, path: str, locations: Locations) -> Spec
     else:
         text = str(first["msg"])
         message = f"{text[:1].lower()}{text[1:]}, got {_describe(first['input'])}"
+        if kind == "string_type" and isinstance(first["input"], int | float | bool):
+            message += " (put text that looks like a number or yes/no in quotes)"
     position = locations.of(loc, key=kind == "extra_forbidden")
+    if position and ctx.get("column"):
+        position = _inside(position, text, ctx["value"], ctx["column"])
     line, column = position if position else (None, None)
     return SpecError(message, path=path, line=line, column=column, key=format_key(loc))
+
+
+def _inside(position: tuple[int, int], text: str, value: str, column: int) -> tuple[int, int]:
+    """The file position of character ``column`` of ``value``, when the value is written out
+    verbatim on one line (plain or simply quoted); else the value's own position."""
+    line, start = position
+    lines = text.splitlines()
+    source = lines[line - 1] if line <= len(lines) else ""
+    start += source[start - 1 : start] in ("'", '"')
+    if "\n" in value or source[start - 1 : start - 1 + len(value)] != value:
+        return position
+    return line, start + column - 1
 
 
 def _extend(loc: KeyPath, subkey: str) -> KeyPath:

@@ -228,6 +228,24 @@ def test_yaml_error_points_at_the_value() -> None:
     )
 
 
+def test_custom_expression_error_points_at_the_bad_token() -> None:
+    plain = _error("inputs: 1\nlayers:\n  - units: 1\n    activation: {custom: exp(q)}\n")
+    assert (plain.line, plain.column, plain.key) == (4, 30, "layers[0].activation.custom")
+    assert plain.message.endswith("at character 5")
+    quoted = _error("inputs: 1\nlayers:\n  - units: 1\n    activation:\n      custom: 'z + y'\n")
+    assert (quoted.line, quoted.column) == (5, 20)
+    # A folded value is not verbatim on one line: the error points at the value itself.
+    folded = _error(
+        "inputs: 1\nlayers:\n  - units: 1\n    activation:\n      custom: >\n        z + y\n"
+    )
+    assert (folded.line, folded.column) == (5, 15)
+
+
+def test_number_where_text_belongs_suggests_quotes() -> None:
+    error = _error("title: 2024\ninputs: 1\nlayers: [{units: 1}]\n")
+    assert error.key == "title" and "in quotes" in error.message
+
+
 def test_unknown_key_points_at_the_key() -> None:
     error = _error("inputs: 2\nlayers:\n  - units: 2\n    dropout: 0.5\n")
     assert (error.line, error.column, error.key) == (4, 5, "layers[0].dropout")
