@@ -279,7 +279,7 @@ def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
                 )
             )
     level = (
-        "proved in the entries with symengine, and in block algebra"
+        "proved in the entries with symengine"
         if ctx.entries is not None
         else "proved in block algebra"
     )
