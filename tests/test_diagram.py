@@ -27,6 +27,11 @@ SPECS = sorted(DIAGRAMS.glob("*.yaml"))
 MNIST = Network.from_sizes([784, 128, 64, 10], ["relu", "relu", "softmax"])
 
 
+def _unsized(source: str) -> str:
+    """The DOT without the point sizes that shrink sub- and superscripts."""
+    return re.sub(r'<FONT POINT-SIZE="[0-9.]+">|</FONT>', "", source)
+
+
 def _edges(source: str) -> list[str]:
     return [line for line in source.splitlines() if "->" in line and "invis" not in line]
 
@@ -67,11 +72,23 @@ def test_spec_view_and_override() -> None:
 
 
 def test_neuron_view_of_one_neuron_is_the_tutorial_figure_in_math_style() -> None:
-    source = build_dot(Network.from_sizes([2, 1]), labels="math")
+    source = _unsized(build_dot(Network.from_sizes([2, 1]), labels="math"))
     assert 'z [label=<<I>z</I>>, shape="box3d"' in source
     assert "bias -> z [label=<<I>b</I>>" in source
     assert "x_0 -> z [label=<<I>w</I><SUB>0</SUB>>]" in source
     assert "<I>z</I> = <I>w</I><SUB>0</SUB> <I>x</I><SUB>0</SUB> + " in source
+
+
+def test_scripts_are_shrunk_for_svg() -> None:
+    source = build_dot(Network.from_sizes([2, 1]), labels="math")
+    assert 'x_0 [label=<<I>x</I><SUB><FONT POINT-SIZE="8.6">0</FONT></SUB>>' in source
+    assert 'x_0 -> z [label=<<I>w</I><SUB><FONT POINT-SIZE="7.2">0</FONT></SUB>>]' in source
+
+
+@pytest.mark.exe
+def test_svg_keeps_the_spaces_around_operators() -> None:
+    svg = render(Network.from_sizes([2, 1]), "svg", labels="math").decode("utf-8")
+    assert ">&#160;=&#160;</text>" in svg and "> = </text>" not in svg
 
 
 def test_neuron_view_with_a_concrete_activation_prints_its_formula() -> None:
@@ -132,7 +149,7 @@ def test_drawing_cost_does_not_depend_on_layer_size() -> None:
 
 
 def test_layers_view_shows_shapes_and_equations() -> None:
-    source = build_dot(MNIST, view="layers", labels="math")
+    source = _unsized(build_dot(MNIST, view="layers", labels="math"))
     assert "ℝ<SUP>128×784</SUP>" in source
     assert (
         "<I>z</I><SUP>[0]</SUP> = <I>W</I><SUP>[0]</SUP><I>x</I> + <I>b</I><SUP>[0]</SUP>" in source

@@ -61,7 +61,8 @@ def test_view_theme_and_labels_options(run_cli: RunCli) -> None:
     args = ("render", str(DIAGRAMS / "mnist-mlp.yaml"), "-o", "-", "--format", "dot")
     layers = run_cli(*args).stdout
     network = run_cli(*args, "--view", "network").stdout
-    assert "ℝ<SUP>128×784</SUP>" in layers and "z_0_127" in network
+    assert 'ℝ<SUP><FONT POINT-SIZE="8.6">128×784</FONT></SUP>' in layers
+    assert "z_0_127" in network
     dark = run_cli(*args, "--theme", "dark").stdout
     assert "#e6e6e6" in dark and "#e6e6e6" not in layers
     plain = run_cli(*args, "--labels", "plain").stdout

@@ -114,7 +114,16 @@ def tidy(data: bytes, fmt: str) -> bytes:
 
 
 def tidy_svg(svg: bytes) -> bytes:
-    return _VERSION_COMMENT.sub(b"", svg, count=1)
+    svg = _VERSION_COMMENT.sub(b"", svg, count=1)
+    # Graphviz writes each styled run of a label as its own <text>, placed by its own metrics,
+    # with the spaces at its ends ("z", " = ", "w"); browsers drop those spaces and print
+    # "z=  w". Non-breaking spaces survive.
+    svg = _LEADING_SPACES.sub(lambda m: m[1] + b"&#160;" * len(m[2]), svg)
+    return _TRAILING_SPACES.sub(lambda m: b"&#160;" * len(m[1]) + m[2], svg)
+
+
+_LEADING_SPACES = re.compile(rb"(<text[^>]*>)( +)")
+_TRAILING_SPACES = re.compile(rb"( +)(</text>)")
 
 
 def describe(network: Network) -> str:

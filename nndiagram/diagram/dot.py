@@ -62,7 +62,8 @@ class Drawing:
         if label is not None and not isinstance(label, Html) and label == node_id:
             label = None
         self.nodes += 1
-        self.line(node_id + attr_list({"label": label, **attrs}))
+        shown = self._scripts(label, attrs.get("fontsize"), self.theme.font_size)
+        self.line(node_id + attr_list({"label": shown, **attrs}))
         return node_id
 
     def invisible(self, key: Hashable, name: str) -> str:
@@ -73,7 +74,20 @@ class Drawing:
     def edge(self, tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if attrs.get("style") != "invis":
             self.edges += 1
+        size = attrs.get("fontsize")
+        attrs["label"] = self._scripts(attrs.get("label"), size, self.theme.edge_font_size)
         self.line(f"{self.id(tail)} -> {self.id(head)}" + attr_list(attrs))
+
+    @staticmethod
+    def _scripts(label: Value | None, size: Value | None, default: float) -> Value | None:
+        """Shrink sub- and superscripts: Graphviz's SVG only shifts them, at full size."""
+        if not isinstance(label, Html) or "<SU" not in label:
+            return label
+        small = f'<FONT POINT-SIZE="{round(0.72 * float(size or default), 1):g}">'
+        for tag in ("SUB", "SUP"):
+            label = Html(label.replace(f"<{tag}>", f"<{tag}>{small}"))
+            label = Html(label.replace(f"</{tag}>", f"</FONT></{tag}>"))
+        return label
 
     @contextmanager
     def subgraph(self, name: str | None = None, **attrs: Value | None) -> Iterator[None]:

@@ -22,8 +22,9 @@ class Theme:
     activation_fill: str
     missing: str  # edges a fully connected network would need
     skipping: str  # edges that skip or go back a layer
-    font: str = "DejaVu Sans"
-    math_font: str = "DejaVu Serif"
+    # Graphviz measures with the first family; the generic one is the browser's fallback.
+    font: str = "DejaVu Sans,sans-serif"
+    math_font: str = "DejaVu Serif,serif"
     font_size: float = 12.0
     edge_font_size: float = 10.0
     pen: float = 0.8
