@@ -406,3 +406,23 @@ def test_sigmoid_and_tanh_derivatives_keep_relative_accuracy_in_the_tails() -> N
         np.testing.assert_allclose(sig(z)[:-1], exact_sig, rtol=1e-13)
         np.testing.assert_allclose(tanh(z)[:-1], exact_tanh, rtol=1e-13)
         assert sig(z)[-1] == 0.0 and tanh(z)[-1] == 0.0
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu"])
+def test_forward_holds_at_most_one_extra_copy_of_the_largest_activation(activation: str) -> None:
+    import tracemalloc
+
+    net = Network.from_sizes([50, 200, 100, 10], [activation, activation, "softmax"])
+    params = init_params(net)
+    X = np.random.default_rng(0).normal(size=(50, 2000))
+    largest = 200 * 2000 * 8
+    tracemalloc.start()
+    try:
+        Y = forward(net, params, X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert Y.shape == (10, 2000)
+    # Layer 0's Z (activated in place) plus layer 1's Z is 1.5x the largest; a copy per
+    # activation would make it 2.5x.
+    assert peak <= 2 * largest
