@@ -5,6 +5,7 @@ Every build here is a real `mkdocs build` / `nndiagram build` subprocess on a th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -17,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import CONSOLE_SCRIPT, DIAGRAMS, ROOT, RunCli
 
-pytestmark = [pytest.mark.exe, pytest.mark.site]
+pytestmark = [pytest.mark.exe, pytest.mark.site, pytest.mark.slow]
 
 MKDOCS = Path(sys.executable).parent / "mkdocs"
 USER_CONFIG = "site_name: My site\ntheme: material\nplugins: [search, nndiagram]\n"
@@ -228,3 +229,70 @@ def test_killed_or_failed_build_leaves_the_old_site(tmp_path: Path, run_cli: Run
     assert run_cli("build", cwd=project).returncode == 0
     assert "Third version" in index.read_text()
     assert not list(project.glob(".site.*"))  # the killed build's leftovers are gone
+
+
+def test_progress_in_a_terminal_quiet_in_ci(tmp_path: Path) -> None:
+    import pty
+
+    project = make_project(tmp_path / "project", specs=("xor.yaml",))
+
+    def run(env: dict[str, str]) -> str:
+        leader, follower = pty.openpty()
+        process = subprocess.Popen(
+            [str(CONSOLE_SCRIPT), "build"],
+            cwd=project,
+            stdin=follower,
+            stdout=follower,
+            stderr=follower,
+            env=env,
+        )
+        os.close(follower)
+        chunks = []
+        with contextlib.suppress(OSError):  # EIO once the build has exited and all is read
+            while chunk := os.read(leader, 65536):  # read as it comes: a full pty blocks
+                chunks.append(chunk)
+        os.close(leader)
+        assert process.wait(timeout=300) == 0
+        return b"".join(chunks).decode("utf-8", "replace")
+
+    terminal = {k: v for k, v in os.environ.items() if k != "CI"} | {"TERM": "xterm"}
+    shown = run(terminal)
+    assert "rendering pages" in shown and re.search(r"built .*site in [\d.]+ s", shown)
+    assert run({**os.environ, "CI": "true"}).strip() == ""
+
+
+def test_serve_rebuilds_when_a_spec_changes(tmp_path: Path) -> None:
+    import socket
+    import urllib.request
+
+    project = make_project(tmp_path / "project", specs=("xor.yaml",))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = (tmp_path / "serve.log").open("w")
+    command = [str(CONSOLE_SCRIPT), "serve", "-a", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(command, cwd=project, stdout=log, stderr=subprocess.STDOUT)
+
+    def page(path: str, needle: str) -> str:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            with contextlib.suppress(OSError):
+                url = f"http://127.0.0.1:{port}/{path}"
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    text: str = response.read().decode()
+                if needle in text:
+                    return text
+            time.sleep(0.5)
+        raise AssertionError(f"{needle!r} never appeared at /{path}")
+
+    try:
+        assert "<svg" in page("", "nndiagram-light")
+        assert "XOR" in page("gallery/xor/", "<svg")
+        spec = project / "diagrams" / "xor.yaml"
+        spec.write_text(spec.read_text().replace("title: XOR", "title: Exclusive or"))
+        page("gallery/xor/", "Exclusive or")  # the specs folder is watched
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        log.close()

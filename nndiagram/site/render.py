@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import functools
 import multiprocessing
 import os
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -82,9 +84,12 @@ def render_cached(job: RenderJob, cache: ArtefactCache) -> dict[str, Any]:
     return bundle
 
 
-def _worker(job: RenderJob, cache_root: str | None) -> tuple[str, dict[str, Any]]:
-    cache = ArtefactCache(Path(cache_root) if cache_root else None)
-    return job.key, render_cached(job, cache)
+def _worker(job: RenderJob, key: str, cache_root: str | None) -> tuple[str, dict[str, Any]]:
+    # The key comes from the parent: a worker hashing the sources itself could see them after
+    # an edit and file the bundle under a key the build never asks for.
+    bundle = compute_bundle(job)
+    ArtefactCache(Path(cache_root) if cache_root else None).put(key, bundle)
+    return key, bundle
 
 
 def prerender(jobs: Iterable[RenderJob], cache: ArtefactCache, workers: int | None = None) -> int:
@@ -102,13 +107,24 @@ def prerender(jobs: Iterable[RenderJob], cache: ArtefactCache, workers: int | No
             with contextlib.suppress(NNDiagramError):  # reported by the page that uses it
                 render_cached(job, cache)
         return len(todo)
-    # forkserver: workers start clean, not as forks of a process that runs a file watcher.
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    context = multiprocessing.get_context(method)
     root = str(cache.root) if cache.root else None
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        futures = [pool.submit(_worker, job, root) for job in todo.values()]
+    with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
+        futures = [pool.submit(_worker, job, key, root) for key, job in todo.items()]
         for future in concurrent.futures.as_completed(futures):
             if future.exception() is None:
                 cache.remember(*future.result())  # the worker has written it to disk
     return len(todo)
+
+
+# The pipeline's modules, imported once by the fork server; each worker is a fork of it.
+_PRELOAD = ["nndiagram.site.render", "nndiagram.diagram", "nndiagram.symbolic", "nndiagram.verify"]
+
+
+@functools.lru_cache(maxsize=1)
+def _context() -> Any:
+    """forkserver: workers do not inherit the state (threads, file watcher) of the build."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(_PRELOAD)
+    return context
