@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import time
+from random import Random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nndiagram.errors import SpecError
 from nndiagram.graph import (
@@ -219,3 +222,68 @@ def test_long_cycle_needs_no_recursion() -> None:
     text = " -> ".join(f"n{i}" for i in range(5000)) + " -> n0"
     graph = analyse(parse_edges(text))
     assert len(graph.cycles) == 1 and len(graph.cycles[0]) == 5000
+
+
+# --- properties -----------------------------------------------------------------------------
+
+
+def _fully_connected(sizes: list[int], activations: bool) -> list[Edge]:
+    """The edges the tutorial would draw for these sizes (z_l_j, optional a_l_j, outputs)."""
+    names = [[f"x_{k}" for k in range(sizes[0])]]
+    edges = []
+    for layer, units in enumerate(sizes[1:]):
+        column = [f"z_{layer}_{j}" for j in range(units)]
+        edges += [Edge(u, v) for u in names[-1] for v in column]
+        if activations:
+            edges += [Edge(z, f"a_{layer}_{j}") for j, z in enumerate(column)]
+            column_out = [f"a_{layer}_{j}" for j in range(units)]
+        else:
+            column_out = column
+        names.append(column_out)
+    last = names[-1]
+    edges += [Edge(n, "output" if len(last) == 1 else f"output_{j}") for j, n in enumerate(last)]
+    return edges
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(1, 4), min_size=2, max_size=5),
+    st.booleans(),
+    st.randoms(use_true_random=False),
+    st.data(),
+)
+def test_fully_connected_networks_are_valid_and_every_removed_edge_is_named(
+    sizes: list[int], activations: bool, random: Random, data: st.DataObject
+) -> None:
+    edges = _fully_connected(sizes, activations)
+    random.shuffle(edges)
+    graph = analyse(tuple(edges))
+    assert graph.is_valid, graph.problems()
+    assert [len(c) for c in neuron_columns(graph)] == sizes
+    assert layer_activations(graph) == (activations,) * (len(sizes) - 1)
+    # Remove some edges between columns (not those that hang a- and output nodes).
+    between = [e for e in edges if e.target.startswith("z_")]
+    removed = data.draw(st.sets(st.sampled_from(between), min_size=1, max_size=3))
+    kept = tuple(e for e in edges if e not in removed)
+    broken = analyse(kept)
+    nodes = {n for e in edges for n in (e.source, e.target)}
+    still = {n for e in kept for n in (e.source, e.target)}
+    if still == nodes and neuron_columns(broken) == neuron_columns(graph):
+        # Every node and column survived: exactly the removed edges are named, nothing else.
+        assert set(broken.missing) == removed
+        assert broken.skipping == () and broken.cycles == ()
+    elif still == nodes:
+        assert not broken.is_valid  # a neuron lost all its inputs and moved column
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), min_size=1, max_size=30))
+def test_any_edge_list_is_analysed_without_error(pairs_: list[tuple[int, int]]) -> None:
+    edges = tuple(dict.fromkeys(Edge(f"n{a}", f"n{b}") for a, b in pairs_))
+    graph = analyse(edges)
+    named = {n for column in graph.layers for n in column}
+    assert named <= {n for e in edges for n in (e.source, e.target)}
+    has_cycle = any(a == b for a, b in pairs_) or bool(graph.cycles)
+    assert graph.is_valid is (not (graph.missing or graph.skipping or graph.cycles))
+    if has_cycle:
+        assert graph.cycles and not graph.is_valid

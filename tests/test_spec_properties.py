@@ -193,3 +193,72 @@ def test_random_expressions_from_tokens(text: str) -> None:
 def test_random_expression_text(text: str) -> None:
     with contextlib.suppress(SpecError):
         compile_activation(text)
+
+
+# --- valid specs load to the network they describe, in every format ------------------------
+
+NAMES = st.from_regex(r"[A-Za-z][A-Za-z0-9_]{0,6}", fullmatch=True).filter(
+    lambda n: not n.startswith(("output", "z_", "a_"))
+)
+VALID_ACTIVATIONS = st.one_of(
+    st.sampled_from(["identity", "sigmoid", "tanh", "relu", "softmax", "generic", "leaky_relu"]),
+    st.builds(
+        lambda a: {"leaky_relu": {"alpha": a}},
+        st.floats(min_value=0.001, max_value=100, allow_nan=False),
+    ),
+    st.builds(lambda e: {"custom": e}, st.sampled_from(["max(0.01*z, z)", "z**2", "tanh(z)"])),
+)
+VALID_SPECS = st.fixed_dictionaries(
+    {
+        "inputs": st.integers(1, 1000) | st.lists(NAMES, min_size=1, max_size=4, unique=True),
+        "layers": st.lists(
+            st.fixed_dictionaries(
+                {"units": st.integers(1, 10**6)}, optional={"activation": VALID_ACTIVATIONS}
+            ),
+            min_size=1,
+            max_size=5,
+        ),
+    },
+    optional={
+        "title": st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20),
+        "loss": st.sampled_from(["mse", "bce", "ce"]),
+        "numbering": st.sampled_from([0, 1]),
+        "max_neurons": st.integers(2, 1000),
+    },
+)
+
+
+def _toml(spec: dict[str, Any]) -> str:
+    """The spec as TOML (json.dumps writes valid TOML strings, numbers and arrays of them)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{k} = {value(x)}" for k, x in v.items()) + "}"
+        return json.dumps(v, ensure_ascii=False)
+
+    head = "".join(f"{k} = {value(v)}\n" for k, v in spec.items() if k != "layers")
+    return head + "".join(
+        "[[layers]]\n" + "".join(f"{k} = {value(v)}\n" for k, v in layer.items())
+        for layer in spec["layers"]
+    )
+
+
+@PROPERTY
+@given(VALID_SPECS)
+def test_valid_specs_load_identically_from_yaml_json_and_toml(spec: dict[str, Any]) -> None:
+    networks = [
+        load_spec_text(yaml.safe_dump(spec, allow_unicode=True), fmt="yaml"),
+        load_spec_text(json.dumps(spec), fmt="json"),
+        load_spec_text(_toml(spec), fmt="toml"),
+    ]
+    assert networks[0] == networks[1] == networks[2]
+    network = networks[0]
+    inputs = spec["inputs"]
+    count = inputs if isinstance(inputs, int) else len(inputs)
+    assert network.sizes == (count, *(layer["units"] for layer in spec["layers"]))
+    assert network.naming.base == spec.get("numbering", 0)
+    assert network.title == spec.get("title")
+    for layer, written in zip(network.layers, spec["layers"], strict=True):
+        activation = written.get("activation", "identity")
+        name = activation if isinstance(activation, str) else next(iter(activation))
+        assert layer.activation.name == name

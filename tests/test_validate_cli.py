@@ -62,6 +62,7 @@ def test_the_corpus_and_its_table_match() -> None:
     assert len(files) >= 30
 
 
+@pytest.mark.slow  # one process per file: ~20 s on an idle 2-core machine
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_malformed_spec_is_one_line_exit_2(
     name: str, corpus_runs: dict[str, subprocess.CompletedProcess[str]]
