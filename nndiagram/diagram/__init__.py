@@ -40,6 +40,7 @@ AUTO_NEURON_MAX_UNITS = 2
 AUTO_NEURON_MAX_INPUTS = 4
 AUTO_NETWORK_MAX_LAYERS = 6
 AUTO_NETWORK_MAX_EDGES = 300
+SVG_SCRIPT_SCALE = 0.72  # sub/superscript size in SVG, as a fraction of the label's
 
 
 def choose_view(network: Network, view: str | None = None) -> str:
@@ -61,20 +62,35 @@ def choose_view(network: Network, view: str | None = None) -> str:
 
 
 def build_dot(
-    network: Network, view: str | None = None, theme: str = "light", labels: str | None = None
+    network: Network,
+    view: str | None = None,
+    theme: str = "light",
+    labels: str | None = None,
+    fmt: str = "svg",
 ) -> str:
-    """The DOT source of ``network``; ``None`` means the spec's own view and label style."""
-    return draw(network, view, theme, labels).source()
+    """The DOT source of ``network``; ``None`` means the spec's own view and label style.
+
+    ``fmt`` is the format it will be rendered to: Graphviz's SVG prints sub- and superscripts
+    at full size, so for SVG (and DOT) they get an explicit smaller size; cairo (PNG, PDF)
+    shrinks them by itself.
+    """
+    return draw(network, view, theme, labels, fmt).source()
 
 
 def draw(
-    network: Network, view: str | None = None, theme: str = "light", labels: str | None = None
+    network: Network,
+    view: str | None = None,
+    theme: str = "light",
+    labels: str | None = None,
+    fmt: str = "svg",
 ) -> Drawing:
     """The drawing itself, which also knows how many nodes and edges it drew."""
     style = labels or network.labels
     if style not in ("math", "plain"):
         raise UsageError(f"unknown label style {style!r} (must be one of: math, plain)")
-    drawing = Drawing(theme_for(theme), style)
+    drawing = Drawing(
+        theme_for(theme), style, script_scale=SVG_SCRIPT_SCALE if fmt in ("svg", "dot") else None
+    )
     chosen = choose_view(network, view)
     VIEWS[chosen](drawing, network)
     if chosen == "explicit" and network.graph is not None:
@@ -90,7 +106,7 @@ def render(
     labels: str | None = None,
 ) -> bytes:
     """The diagram as ``svg``, ``png``, ``pdf`` (through Graphviz) or ``dot`` bytes."""
-    source = build_dot(network, view, theme, labels)
+    source = build_dot(network, view, theme, labels, fmt)
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt not in OUTPUT_FORMATS:

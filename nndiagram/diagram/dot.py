@@ -17,9 +17,10 @@ Label = str | Html
 
 
 class Drawing:
-    def __init__(self, theme: Theme, labels: str) -> None:
+    def __init__(self, theme: Theme, labels: str, script_scale: float | None = None) -> None:
         self.theme = theme
         self.labels = labels  # "math" or "plain"
+        self.script_scale = script_scale  # None: the renderer sizes sub/superscripts itself
         self.label: Label | None = None  # the graph's own label, drawn under the figure
         self.layout: dict[str, Value | None] = {}  # graph attributes a view adds
         self.captions: list[Hashable] = []  # text nodes, not counted as drawn network parts
@@ -78,12 +79,12 @@ class Drawing:
         attrs["label"] = self._scripts(attrs.get("label"), size, self.theme.edge_font_size)
         self.line(f"{self.id(tail)} -> {self.id(head)}" + attr_list(attrs))
 
-    @staticmethod
-    def _scripts(label: Value | None, size: Value | None, default: float) -> Value | None:
+    def _scripts(self, label: Value | None, size: Value | None, default: float) -> Value | None:
         """Shrink sub- and superscripts: Graphviz's SVG only shifts them, at full size."""
-        if not isinstance(label, Html) or "<SU" not in label:
+        if self.script_scale is None or not isinstance(label, Html) or "<SU" not in label:
             return label
-        small = f'<FONT POINT-SIZE="{round(0.72 * float(size or default), 1):g}">'
+        points = round(self.script_scale * float(size or default), 1)
+        small = f'<FONT POINT-SIZE="{points:g}">'
         for tag in ("SUB", "SUP"):
             label = Html(label.replace(f"<{tag}>", f"<{tag}>{small}"))
             label = Html(label.replace(f"</{tag}>", f"</FONT></{tag}>"))
