@@ -276,7 +276,10 @@ def test_network_shows_itself_as_svg_in_jupyter() -> None:
 def test_network_equations_as_latex_on_request() -> None:
     pytest.importorskip("nndiagram.symbolic")
     bundle = Network.from_sizes([2, 1])._repr_mimebundle_(include=["text/latex"])
-    assert set(bundle) == {"text/latex"} and "w" in bundle["text/latex"]
+    assert set(bundle) == {"text/latex"}
+    latex = bundle["text/latex"]
+    assert r"\[" in latex and "w_0" in latex
+    assert not any(line.startswith("%") for line in latex.splitlines())
 
 
 # --- the backend ------------------------------------------------------------------------------

@@ -40,5 +40,6 @@ class NetworkDisplay:
     def _repr_latex_(self) -> str:
         from ..symbolic import derive
 
-        latex: str = derive(self.network).to_latex()
-        return latex
+        # Notebooks typeset the \[ … \] blocks and would print TeX comments as text.
+        lines = derive(self.network).to_latex().splitlines()
+        return "\n".join(line for line in lines if not line.lstrip().startswith("%")).strip()
