@@ -222,3 +222,12 @@ def test_block_proof_rejects_a_wrong_collapse(monkeypatch: pytest.MonkeyPatch) -
     assert not collapse.prove_blocks(network, blocks)
     monkeypatch.setattr(collapse, "collapse_terms", lambda b: right(b)[:-1])
     assert not collapse.prove_blocks(network, blocks)
+
+
+def test_input_names_that_clash_with_weights_are_refused() -> None:
+    from nndiagram.errors import SpecError
+    from nndiagram.model import Naming
+
+    network = Network.from_sizes([2, 1], naming=Naming(input_names=("w_0", "x_1")))
+    with pytest.raises(SpecError, match="w_0 clash"):
+        derive(network)

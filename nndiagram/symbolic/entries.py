@@ -16,6 +16,7 @@ from sympy.matrices.expressions.applyfunc import ElementwiseApplyFunction
 
 from .. import notation
 from ..activations import activation_for
+from ..errors import SpecError
 from ..model import Network
 from .printing import Names
 
@@ -60,6 +61,14 @@ def entry_symbols(network: Network, names: Names) -> EntrySymbols:
                     for j in range(layer.units)
                 ]
             )
+        )
+    keys = [s.name for m in (x, *ws, *bs) for s in m]
+    if len(set(keys)) != len(keys):
+        clash = sorted({k for k in keys if keys.count(k) > 1})
+        raise SpecError(
+            f"input name(s) {', '.join(clash)} clash with the weight and bias symbols; rename them",
+            path=network.source,
+            key="inputs",
         )
     return EntrySymbols(x, tuple(ws), tuple(bs), names)
 
