@@ -41,6 +41,9 @@ def test_nonlinear_network_has_an_exact_counterexample(activation: str, sizes: l
     example = derivation.counterexample
     assert not derivation.collapsible and derivation.proof_holds and example is not None
     assert all(v.is_Rational for m in example.params.values() for v in m)
+    exact = activation in ("relu", "leaky_relu")
+    assert example.difference.is_Rational == exact
+    assert example.method.startswith("exact rational" if exact else "certified evalf")
     arrays = example.arrays()
     assert {k: v.shape for k, v in arrays.items()} == param_shapes(network)
     assert all(v.is_Rational for x in example.inputs for v in x)
