@@ -1,4 +1,5 @@
-"""Jupyter display by table: mimetype → the method that produces it (as ``graphviz`` does)."""
+"""Jupyter: display by table (mimetype → the method that produces it, as ``graphviz`` does),
+and ``gv`` for the tutorial's own cells."""
 
 from __future__ import annotations
 
@@ -43,3 +44,38 @@ class NetworkDisplay:
         # Notebooks typeset the \[ … \] blocks and would print TeX comments as text.
         lines = derive(self.network).to_latex().splitlines()
         return "\n".join(line for line in lines if not line.lstrip().startswith("%")).strip()
+
+
+def gv(source: str) -> DotSource:
+    """``fastbook.gv``: wrap a DOT body as ``digraph G{ rankdir="LR" … }``, shown as SVG in
+    Jupyter, so the tutorial's cells run unchanged after swapping the import."""
+    return DotSource('digraph G{ rankdir="LR" ' + source + "}")
+
+
+class DotSource:
+    """Finished DOT text that renders itself: the part of ``graphviz.Source`` notebooks use."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def __str__(self) -> str:
+        return self.source
+
+    def __repr__(self) -> str:
+        return f"DotSource({self.source!r})"
+
+    def pipe(self, format: str = "svg") -> bytes:
+        from .backend import run_dot
+        from .svg import tidy
+
+        if format == "dot":
+            return self.source.encode("utf-8")
+        return tidy(run_dot(self.source, format), format)
+
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None, **_: object
+    ) -> dict[str, str]:
+        return mimebundle(self, include, exclude)
+
+    def _repr_image_svg_xml(self) -> str:
+        return self.pipe("svg").decode("utf-8")
