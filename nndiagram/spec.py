@@ -173,8 +173,8 @@ def _spec_error(error: ValidationError, path: str, locations: Locations, text: s
     else:
         text = str(first["msg"])
         message = f"{text[:1].lower()}{text[1:]}, got {describe_value(first['input'])}"
-        if kind == "string_type" and isinstance(first["input"], int | float | bool):
-            message += " (put text that looks like a number or yes/no in quotes)"
+        if kind == "string_type" and not isinstance(first["input"], list | dict):
+            message += " (YAML reads numbers, dates and yes/no/on/off; put text in quotes)"
     position = locations.of(loc, key=kind == "extra_forbidden")
     if position and ctx.get("column"):
         position = _inside(position, text, ctx["value"], ctx["column"])
@@ -246,10 +246,11 @@ def _explicit_graph(
 ) -> tuple[ExplicitGraph, tuple[bool, ...]]:
     if spec.graph is not None:
         line, column = locations.of(("graph",)) or (1, 1)
-        source_line = text.splitlines()[line - 1] if text.count("\n") >= line - 1 else ""
-        # A block scalar (graph: |) or TOML multi-line string starts on the next line; a JSON
-        # string is one physical line.
-        block = source_line[column - 1 : column + 2].startswith(("|", ">", '"""', "'''"))
+        lines = text.splitlines()
+        rest = lines[line - 1][column - 1 :] if line <= len(lines) else ""
+        # A YAML block scalar (graph: |) or a TOML multi-line string (graph = """, where the
+        # position is the key's) starts on the next line; a JSON string is one physical line.
+        block = rest.startswith(("|", ">")) or rest.rstrip().endswith(('"""', "'''"))
         edges = parse_edges(
             spec.graph,
             path=path,

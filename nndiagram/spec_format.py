@@ -170,6 +170,12 @@ def _check_inputs(value: Any) -> Any:
     if len(value) > MAX_UNITS:
         raise _fail(f"at most {MAX_UNITS:,} inputs")
     for index, name in enumerate(value):
+        if isinstance(name, bool):
+            raise _fail(
+                f"input name {name} is not text: YAML reads yes/no/on/off as true/false; "
+                "put the name in quotes",
+                f"[{index}]",
+            )
         if not isinstance(name, str) or not INPUT_NAME.fullmatch(name):
             raise _fail(
                 f"input name {describe_value(name)} must be a letter followed by up to 31 letters, "

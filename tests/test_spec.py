@@ -241,9 +241,12 @@ def test_custom_expression_error_points_at_the_bad_token() -> None:
     assert (folded.line, folded.column) == (5, 15)
 
 
-def test_number_where_text_belongs_suggests_quotes() -> None:
-    error = _error("title: 2024\ninputs: 1\nlayers: [{units: 1}]\n")
-    assert error.key == "title" and "in quotes" in error.message
+def test_number_or_date_where_text_belongs_suggests_quotes() -> None:
+    for title in ("2024", "2024-01-01", "yes", "1.5"):
+        error = _error(f"title: {title}\ninputs: 1\nlayers: [{{units: 1}}]\n")
+        assert error.key == "title" and "put text in quotes" in error.message, title
+    error = _error("inputs: [on, off]\nlayers: [{units: 1}]\n")
+    assert error.key == "inputs[0]" and "put the name in quotes" in error.message
 
 
 def test_unknown_key_points_at_the_key() -> None:
@@ -327,6 +330,12 @@ def test_graph_spec_keeps_custom_input_names_and_lines() -> None:
     assert [e.line for e in network.graph.edges] == [3, 4, 5]
     assert network.graph.skipping == ()
     assert [(e.source, e.target) for e in network.graph.missing] == [("height", "out")]
+
+
+def test_toml_multiline_graph_lines() -> None:
+    network = load_spec_text('title = "t"\ngraph = """\nx_0 -> h\nx_1 -> h\n"""\n', fmt="toml")
+    assert network.graph is not None
+    assert [e.line for e in network.graph.edges] == [3, 4]
 
 
 def test_edges_list_lines_and_json_graph_lines() -> None:
