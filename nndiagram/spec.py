@@ -246,8 +246,8 @@ def _explicit_graph(
 ) -> tuple[ExplicitGraph, tuple[bool, ...]]:
     if spec.graph is not None:
         line, column = locations.of(("graph",)) or (1, 1)
-        lines = text.splitlines()
-        rest = lines[line - 1][column - 1 :] if line <= len(lines) else ""
+        source = text.splitlines()
+        rest = source[line - 1][column - 1 :] if line <= len(source) else ""
         # A YAML block scalar (graph: |) or a TOML multi-line string (graph = """, where the
         # position is the key's) starts on the next line; a JSON string is one physical line.
         block = rest.startswith(("|", ">")) or rest.rstrip().endswith(('"""', "'''"))
