@@ -8,6 +8,7 @@ it proves nothing (``collapse.py``) and prints nothing (``printing.py``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,13 +96,28 @@ def activate(network: Network, layer: int, z: sympy.MatrixBase, names: Names) ->
     return z.applyfunc(formula)
 
 
+def layer_forward(
+    network: Network, index: int, symbols: EntrySymbols, inputs: Sequence[Any]
+) -> sympy.ImmutableMatrix:
+    """``a^{[l]} = g^{[l]}(w^{[l]} a^{[l-1]} + b^{[l]})`` in the entries, for given inputs."""
+    layer = network.layers[index]
+    w, b = symbols.w[index], symbols.b[index]
+    # Sums built directly: SymPy's symbolic matrix product is several times slower here.
+    z = sympy.ImmutableMatrix(
+        [
+            [sympy.Add(*(w[j, k] * inputs[k] for k in range(layer.fan_in)), b[j])]
+            for j in range(layer.units)
+        ]
+    )
+    return sympy.ImmutableMatrix(activate(network, index, z, symbols.names))
+
+
 def forward(network: Network, symbols: EntrySymbols) -> sympy.ImmutableMatrix:
-    """``a^{[L]}`` in the entries: ``z^{[l]} = w^{[l]} a^{[l-1]} + b^{[l]}``, then ``g^{[l]}``."""
-    a: Any = symbols.x
+    """``a^{[L]}`` in the entries, layer after layer from ``x``."""
+    a = symbols.x
     for layer in network.layers:
-        z = symbols.w[layer.index] * a + symbols.b[layer.index]
-        a = activate(network, layer.index, z, symbols.names)
-    return sympy.ImmutableMatrix(a)
+        a = layer_forward(network, layer.index, symbols, list(a))
+    return a
 
 
 def nested_entries(network: Network, symbols: EntrySymbols) -> list[Any]:

@@ -18,7 +18,7 @@ from ..errors import UsageError
 from .collapse import collapse_symengine
 from .cost import cost_expression
 from .derivation import Derivation
-from .entries import activate
+from .entries import layer_forward
 
 Array = np.ndarray
 Params = Mapping[str, Any]
@@ -54,13 +54,7 @@ def _layer_function(derivation: Derivation, index: int) -> Callable[..., list[An
         for k in range(layer.fan_in)
     ]
     w, b = entries.w[index], entries.b[index]
-    z = sympy.ImmutableMatrix(
-        [
-            [sympy.Add(*(w[j, k] * inputs[k] for k in range(layer.fan_in)), b[j])]
-            for j in range(layer.units)
-        ]
-    )
-    a = activate(network, index, z, derivation.names)
+    a = layer_forward(network, index, entries, inputs)
     return sympy.lambdify([inputs, list(w) + list(b)], list(a), modules="numpy")
 
 
