@@ -226,6 +226,12 @@ class _Analysis:
                 return node
         return neuron
 
+    def neuron_columns(self, graph: ExplicitGraph) -> tuple[tuple[str, ...], ...]:
+        """The columns without the output column (whose nodes all hang off a neuron)."""
+        if len(graph.layers) > 1 and all(self.owner[n] != n for n in graph.layers[-1]):
+            return graph.layers[:-1]
+        return graph.layers
+
     def activated(self, column: Sequence[str]) -> bool:
         """Whether the neurons of a column are drawn with ``a`` nodes (``g`` applied)."""
         return any(self._out_name(n) != n for n in column)
@@ -236,24 +242,25 @@ def analyse(edges: tuple[Edge, ...]) -> ExplicitGraph:
     return _Analysis(edges).analyse()
 
 
-def analyse_layers(edges: tuple[Edge, ...]) -> tuple[ExplicitGraph, tuple[bool, ...]]:
-    """``analyse`` plus, for each neuron layer, whether it is drawn with ``a`` nodes."""
+def analyse_layers(
+    edges: tuple[Edge, ...],
+) -> tuple[ExplicitGraph, tuple[tuple[str, ...], ...], tuple[bool, ...]]:
+    """``analyse``, the neuron columns (inputs first, no output column) and, for each neuron
+    layer, whether it is drawn with ``a`` nodes."""
     analysis = _Analysis(edges)
     graph = analysis.analyse()
-    return graph, tuple(analysis.activated(column) for column in neuron_columns(graph)[1:])
+    columns = analysis.neuron_columns(graph)
+    return graph, columns, tuple(analysis.activated(column) for column in columns[1:])
 
 
 def layer_activations(graph: ExplicitGraph) -> tuple[bool, ...]:
     """For each neuron layer (columns after the inputs, before any output column): has a-nodes."""
-    return analyse_layers(graph.edges)[1]
+    return analyse_layers(graph.edges)[2]
 
 
 def neuron_columns(graph: ExplicitGraph) -> tuple[tuple[str, ...], ...]:
     """Inputs and neuron layers: ``graph.layers`` without its trailing output column."""
-    last = graph.layers[-1]
-    if len(graph.layers) > 2 and last and all(_HANGING.fullmatch(n) for n in last):
-        return graph.layers[:-1]
-    return graph.layers
+    return _Analysis(graph.edges).neuron_columns(graph)
 
 
 def _strongly_connected(nodes: list[str], successors: dict[str, list[str]]) -> list[list[str]]:

@@ -22,7 +22,6 @@ from .graph import (
     analyse_layers,
     check_duplicates,
     edges_from_pairs,
-    neuron_columns,
     parse_edges,
 )
 from .model import (
@@ -243,7 +242,7 @@ def _choice(activation: str | LeakyReluSpec | CustomSpec) -> ActivationChoice:
 
 def _explicit_graph(
     spec: SpecFile, path: str, locations: Locations, text: str
-) -> tuple[ExplicitGraph, tuple[bool, ...]]:
+) -> tuple[ExplicitGraph, tuple[tuple[str, ...], ...], tuple[bool, ...]]:
     if spec.graph is not None:
         line, column = locations.of(("graph",)) or (1, 1)
         source = text.splitlines()
@@ -267,10 +266,13 @@ def _explicit_graph(
 
 
 def _graph_network(
-    graph: ExplicitGraph, activated: tuple[bool, ...], base: int, options: dict[str, Any]
+    graph: ExplicitGraph,
+    columns: tuple[tuple[str, ...], ...],
+    activated: tuple[bool, ...],
+    base: int,
+    options: dict[str, Any],
 ) -> Network:
     """A network with the sizes of the inferred columns, so later stages can still draw it."""
-    columns = neuron_columns(graph)
     inputs = columns[0]
     default = tuple(f"x_{i + base}" for i in range(len(inputs)))
     names = () if inputs == default else inputs

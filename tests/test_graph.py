@@ -196,6 +196,12 @@ def test_self_loop_and_two_cycles() -> None:
     assert graph.cycles == (("h",), ("p", "q"))
 
 
+def test_a_neuron_named_output_is_not_taken_for_the_output_column() -> None:
+    graph = analyse(parse_edges("x -> h -> output\ny -> output\n"))
+    assert neuron_columns(graph) == graph.layers == (("x", "y"), ("h",), ("output",))
+    assert pairs(graph.skipping) == [("y", "output")]
+
+
 def test_activation_node_on_a_cycle_is_not_hung() -> None:
     graph = analyse(parse_edges("x -> z -> a -> z\n"))
     assert graph.cycles == (("a", "z"),)
