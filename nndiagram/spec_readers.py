@@ -65,8 +65,16 @@ def format_key(path: KeyPath) -> str | None:
         return f"{format_key(path[:6])}...{format_key(path[-3:])}"
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif not _PLAIN_KEY.fullmatch(part):
+            text += f"[{part[:40]!r}]"  # keys are user text: never print raw newlines
+        else:
+            text += f".{part}" if text else part
     return text or None
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 def decode(raw: bytes, path: str) -> str:
@@ -131,7 +139,7 @@ def read_yaml(text: str, path: str) -> tuple[Any, Locations]:
             column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as error:
-        raise SpecError(f"invalid YAML: {error}", path=path) from None
+        raise SpecError(f"invalid YAML: {' '.join(str(error).split())}", path=path) from None
     except _TooDeep as error:
         raise SpecError(
             f"nested deeper than {MAX_DEPTH} levels",

@@ -26,7 +26,7 @@ def _loads_or_spec_error(text: str, fmt: str) -> None:
         network = load_spec_text(text, fmt=fmt)
     except SpecError as error:
         assert error.message
-        assert "\n" not in str(error).splitlines()[0]
+        assert "\n" not in str(error) and "\r" not in str(error)
         return
     assert isinstance(network, Network)
 
