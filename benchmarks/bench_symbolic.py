@@ -4,8 +4,9 @@ Prints one table: ``derive`` (all equations, printed as LaTeX, plus the collapse
 counterexample) for linear and ReLU stacks in entries up to 32-32-16 (where explicit entries stop
 being sensible) and in block form up to 784-128-64-10; the entry-level proof alone (symengine)
 beside SymPy's ``expand`` of the same difference; and the wall time of ``nndiagram equations``
-on the tutorial's specs, start-up included. SymPy's caches are cleared before every run, so
-repeats measure a cold derivation.
+on the tutorial's specs, start-up included; and the cost of turning a derivation into NumPy
+functions (``output_function``, ``collapse_function``), which ``nndiagram check`` uses.
+SymPy's caches are cleared before every run, so repeats measure a cold derivation.
 
 Targets: equations + proof for 16-16-8 < 1 s; entry-level proof for 32-32-16 < 1 s; block-level
 proof for 784-128-64-10 < 0.2 s; ``nndiagram equations`` on any tutorial spec < 1.5 s wall.
@@ -28,7 +29,7 @@ import sympy
 from sympy.core.cache import clear_cache
 
 from nndiagram.model import Network
-from nndiagram.symbolic import derive
+from nndiagram.symbolic import collapse_function, derive, output_function
 from nndiagram.symbolic.collapse import prove_blocks, prove_entries
 from nndiagram.symbolic.entries import block_symbols
 from nndiagram.symbolic.printing import Names
@@ -119,6 +120,19 @@ def proof_rows() -> list[Row]:
     return rows
 
 
+def engine_rows() -> list[Row]:
+    """The sympy engine and the collapse function (used by ``check``): lambdify cost."""
+    rows: list[Row] = []
+    for sizes in ([2, 2, 1], [16, 16, 8], [32, 32, 16]):
+        tanh = derive(Network.from_sizes(sizes, "tanh"))
+        linear = derive(Network.from_sizes(sizes))
+        seconds = median_seconds(lambda d=tanh: output_function(d), 3)
+        rows.append(("output_function (lambdify), tanh", sizes_text(sizes), seconds, ""))
+        seconds = median_seconds(lambda d=linear: collapse_function(d), 3)
+        rows.append(("collapse_function (symengine Lambdify)", sizes_text(sizes), seconds, ""))
+    return rows
+
+
 def cli_rows() -> list[Row]:
     """Wall time (the target) and the child's CPU time, which a loaded machine inflates less."""
     rows: list[Row] = []
@@ -152,7 +166,7 @@ def verdict(seconds: float, target: str) -> str:
 
 def main() -> None:
     print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    rows = derivation_rows() + proof_rows() + cli_rows()
+    rows = derivation_rows() + proof_rows() + engine_rows() + cli_rows()
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'size':<22} {'median s':>9}  target")
     for what, size, seconds, target in rows:

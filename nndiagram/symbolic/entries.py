@@ -41,7 +41,7 @@ class EntrySymbols:
 
 def entry_symbols(network: Network, names: Names) -> EntrySymbols:
     def symbol(sym: notation.Sym) -> sympy.Symbol:
-        return sympy.Symbol(names.add(sym), real=True)
+        return sympy.Symbol(names.add(sym))
 
     x = sympy.ImmutableMatrix(
         [[symbol(notation.layer_input(network, 0, k))] for k in range(network.inputs)]
