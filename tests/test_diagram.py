@@ -113,6 +113,12 @@ def test_show_switches_remove_bias_weights_and_equations() -> None:
     assert "bias" not in source and "label=" not in source.split("edge [")[1]
 
 
+def test_neuron_view_labels_weights_only_while_legible() -> None:
+    assert 'label="w_1,1"' in build_dot(Network.from_sizes([2, 2]), view="neuron", labels="plain")
+    wide = build_dot(Network.from_sizes([8, 4]), view="neuron", labels="plain")
+    assert 'label="w_' not in wide and 'label="z0 = w_0,0 x_0' in wide
+
+
 def test_network_view_labels_weights_only_while_legible() -> None:
     small = build_dot(Network.from_sizes([2, 2, 1]), view="network", labels="plain")
     assert 'x_0 -> z_0_0 [label="w^[0]_0,0"]' in small

@@ -17,11 +17,15 @@ from . import elide, parts
 from .dot import Drawing
 from .network import shows_activation
 
+WEIGHT_LABELS_MAX_EDGES = 16  # per layer; the tutorial's two-neuron figure labels 4
+
 
 def draw(drawing: Drawing, network: Network) -> None:
     n = network
     columns = [elide.column(size, n.max_neurons) for size in n.sizes]
-    parts.inputs(drawing, n, columns[0])
+    with drawing.subgraph(rank="same"):
+        parts.inputs(drawing, n, columns[0])
+        parts.keep_order(drawing, [("x", k) for k in columns[0]])
     feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in columns[0]]
     last = len(n.layers) - 1
     for layer in n.layers:
@@ -123,9 +127,10 @@ def _connect(
     n, t = network, drawing.theme
     names = _names(n, layer, unit)
     z_key = ("z", layer, unit)
+    legible = len(feeding) * n.layers[layer].units <= WEIGHT_LABELS_MAX_EDGES
     for tail, k in feeding:
         weight = None
-        if n.show.weights and k is not None:
+        if n.show.weights and legible and k is not None:
             weight = parts.sym_label(drawing, notation.weight(n, layer, unit, k))
         drawing.edge(tail, z_key, label=weight, **parts.edge_style(drawing, k))
 
