@@ -4,7 +4,8 @@ Entry level (``prove_entries``): symengine multiplies the symbolic matrices twic
 layer, ``w^{[L]}(⋯(w^{[0]} x + b^{[0]})⋯) + b^{[L]}``, once as ``W x + B`` with
 ``W = w^{[L]}⋯w^{[0]}`` and ``B = Σ_l (w^{[L]}⋯w^{[l+1]}) b^{[l]}`` — and expands the difference;
 the identity holds when every entry expands to 0. symengine is about 100× faster than SymPy's
-``expand`` here (32-32-16: ~0.05 s against ~4 s); SymPy stays the printer.
+``expand`` here (32-32-16: a tenth of a second against seconds; ``benchmarks/bench_symbolic.py``);
+SymPy stays the printer.
 
 Block level (``prove_blocks``): the same identity with ``MatrixSymbol`` s, which holds at any size:
 SymPy distributes the ``MatMul`` over the ``MatAdd`` s and the canonical difference must be the
