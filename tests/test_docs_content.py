@@ -487,3 +487,12 @@ def test_the_guides_no_plugin_setup_builds_under_zensical(tmp_path: Path) -> Non
     assert 'data-holds="true"' in page
     assert re.search(r'<script src="[^"]*javascripts/tex-svg-full\.js"', page)
     assert "window.MathJax" in (tmp_path / "site" / "javascripts" / "mathjax-config.js").read_text()
+
+
+def test_spec_guide_lists_every_custom_activation_function() -> None:
+    from nndiagram.expressions import FUNCTIONS
+
+    guide = (DOCS / "guide" / "spec-format.md").read_text()
+    listed = re.search(r"functions (.*?)\.\n", guide, re.DOTALL)
+    assert listed
+    assert set(re.findall(r"`(\w+)`", listed[1])) == set(FUNCTIONS)
