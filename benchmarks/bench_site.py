@@ -57,7 +57,7 @@ def timed(command: list[str], cwd: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     build = [str(BIN / "nndiagram"), "build"]
     mkdocs = [str(BIN / "mkdocs"), "build", "--no-strict"]  # as `nndiagram build` without --strict
