@@ -1,0 +1,184 @@
+"""Backpropagation in NumPy: the gradients of ``J = 1/m Σ_i L`` for a whole batch at once.
+
+The equations (derived and proven in ``gradients_symbolic.py``), with ``dz`` the derivative of
+one sample's loss, ``∂L/∂z``, and the batch mean taken where the parameters are reached::
+
+    dz[L] = a[L] - y                      sigmoid + bce; softmax + ce (one-hot / probability y)
+    dz[L] = ∂L/∂a[L] ⊙ g'[L](z[L])       any other pair (mse: ∂L/∂a = 2 (a - y))
+    dW[l] = 1/m dz[l] a[l-1]^T            a[-1] = x
+    db[l] = 1/m Σ_i dz[l](i)
+    dz[l] = W[l+1]^T dz[l+1] ⊙ g'[l](z[l])
+
+Samples are columns, so each line is one matrix product over the batch; the only loop is over
+layers. The simplified output ``dz`` is used wherever it applies: it never divides by
+``a (1 - a)``, so saturated outputs stay finite.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .activations import Activation
+from .errors import SpecError, UsageError
+from .model import LOSSES, Network
+from .numeric import check_input, check_params, forward_pass, numeric_activation
+
+Array = np.ndarray
+Gradients = dict[str, Array]
+
+SIMPLIFIED = {("sigmoid", "bce"), ("softmax", "ce")}  # pairs whose dz[L] is a - y
+
+
+def loss_of(network: Network, loss: str | None) -> str:
+    """The loss to differentiate: the argument, else the spec's ``loss``; an error if neither."""
+    chosen = loss or network.loss
+    if chosen is None:
+        raise UsageError(
+            "no loss to differentiate: pass --loss mse|bce|ce or set 'loss' in the spec"
+        )
+    if chosen not in LOSSES:
+        raise UsageError(f"unknown loss {chosen!r} (must be one of: {', '.join(LOSSES)})")
+    return chosen
+
+
+def loss_derivative(loss: str, A: Array, Y: Array) -> Array:
+    """``∂L/∂a`` for each output entry (L summed over the output units)."""
+    if loss == "mse":
+        return 2.0 * (A - Y)
+    tiny = np.finfo(A.dtype).tiny
+    if loss == "bce":
+        return (A - Y) / np.maximum(A * (1.0 - A), tiny)
+    return -Y / np.maximum(A, tiny)
+
+
+def activation_backward(activation: Activation, Z: Array, A: Array, dA: Array) -> Array:
+    """``dz`` from ``da``: ``da ⊙ g'(z)``, or the softmax Jacobian applied per column."""
+    if activation.name == "softmax":
+        return A * (dA - np.sum(dA * A, axis=0, keepdims=True))
+    if activation.numpy_derivative is None:
+        raise UsageError(f"activation {activation.name!r} has no numeric derivative")
+    return dA * activation.numpy_derivative(Z)
+
+
+def output_dz(activation: Activation, loss: str, Z: Array, A: Array, Y: Array) -> Array:
+    """``dz[L]``; for softmax + ce it is ``a Σ_k y_k − y``, which is ``a − y`` for one-hot y."""
+    if (activation.name, loss) == ("sigmoid", "bce"):
+        return A - Y
+    if (activation.name, loss) == ("softmax", "ce"):
+        return A * np.sum(Y, axis=0, keepdims=True) - Y
+    return activation_backward(activation, Z, A, loss_derivative(loss, A, Y))
+
+
+def check_targets(
+    network: Network, Y: ArrayLike, m: int, dtype: DTypeLike, source: str | None
+) -> Array:
+    """``Y`` as (units_last, m); a wrong shape names both shapes."""
+    array = np.asarray(Y)
+    needed = (network.n_outputs, m)
+    if array.shape != needed:
+        message = f"Y has shape {array.shape} but the output has shape {needed}"
+        raise SpecError(message, path=source) if source else UsageError(message)
+    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        message = f"Y has dtype {array.dtype}; it must hold real numbers"
+        raise SpecError(message, path=source) if source else UsageError(message)
+    return array.astype(dtype, copy=False)
+
+
+def gradients(
+    network: Network,
+    params: Mapping[str, ArrayLike],
+    X: ArrayLike,
+    Y: ArrayLike,
+    loss: str | None = None,
+    dtype: DTypeLike = np.float64,
+) -> Gradients:
+    """``{"dW0": …, "db0": …}`` of ``J`` on the batch, each of its parameter's shape.
+
+    >>> net = Network.from_sizes([1, 1], "identity")
+    >>> g = gradients(net, {"W0": [[2.0]], "b0": [0.0]}, [[1.0, 2.0]], [[1.0, 1.0]], "mse")
+    >>> g["dW0"], g["db0"]   # J = ((2-1)² + (4-1)²)/2: dJ/dW = (2·1·1 + 2·3·2)/2
+    (array([[7.]]), array([4.]))
+    """
+    chosen = loss_of(network, loss)
+    checked = check_params(network, params, dtype)
+    inputs = check_input(network, X, dtype)
+    targets = check_targets(network, Y, inputs.shape[1], dtype, None)
+    return _backward(network, checked, inputs, targets, chosen)
+
+
+def _backward(
+    network: Network, params: Mapping[str, Array], X: Array, Y: Array, loss: str
+) -> Gradients:
+    caches = forward_pass(network, params, X, X.dtype)
+    m = X.shape[1]
+    last = network.layers[-1]
+    Z, A = caches[-1]
+    dZ = output_dz(numeric_activation(network, last.index), loss, Z, A, Y)
+    grads: Gradients = {}
+    for layer in reversed(network.layers):
+        l = layer.index  # noqa: E741 (the tutorial's layer index)
+        A_prev = X if l == 0 else caches[l - 1][1]
+        grads[f"dW{l}"] = (dZ @ A_prev.T) / m
+        grads[f"db{l}"] = np.sum(dZ, axis=1) / m
+        if l > 0:
+            Z_prev, A_prev_act = caches[l - 1]
+            dA_prev = params[f"W{l}"].T @ dZ
+            dZ = activation_backward(
+                numeric_activation(network, l - 1), Z_prev, A_prev_act, dA_prev
+            )
+    return {
+        name: grads[name]
+        for layer in network.layers
+        for name in (f"dW{layer.index}", f"db{layer.index}")
+    }
+
+
+def npz_bytes(arrays: Mapping[str, Array]) -> bytes:
+    """An ``.npz`` archive with fixed timestamps: the same arrays give the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            member = io.BytesIO()
+            np.save(member, np.ascontiguousarray(array), allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(info, member.getvalue())
+    return buffer.getvalue()
+
+
+def gradients_files(
+    spec: str,
+    params_path: str,
+    input_path: str,
+    target_path: str,
+    output_path: str,
+    loss: str | None = None,
+) -> Gradients:
+    """The ``gradients`` command: read the spec, P.npz, X.npy and Y.npy; write G.npz."""
+    from .numeric import load_input, load_params
+    from .output import write_atomic
+    from .spec import load_spec
+
+    network = load_spec(spec)
+    chosen = loss_of(network, loss)
+    params = load_params(params_path, network)
+    X = load_input(input_path, network)
+    try:
+        loaded = np.load(target_path, allow_pickle=False)
+    except FileNotFoundError:
+        raise SpecError("no such file", path=target_path) from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise SpecError(f"not a NumPy .npy file: {error}", path=target_path) from None
+    if not isinstance(loaded, np.ndarray):
+        loaded.close()
+        raise SpecError("expected a .npy array Y of shape (units, m), found .npz", path=target_path)
+    Y = check_targets(network, loaded, X.shape[1], np.float64, target_path)
+    if not np.isfinite(Y).all():
+        raise SpecError("Y has non-finite value(s) (nan or inf)", path=target_path)
+    grads = _backward(network, params, X, Y, chosen)
+    write_atomic(output_path, npz_bytes(grads))
+    return grads

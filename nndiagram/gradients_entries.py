@@ -1,0 +1,204 @@
+"""Entry-level gradients of a small network, and the proof that backpropagation computes them.
+
+``explicit_gradients`` writes every weight, bias, input and target as its own SymPy symbol,
+builds ``J = 1/m Σ_i L`` for m samples, and differentiates it by each entry (``∂J/∂w_{jk}``).
+It also runs the matrix-form equations of ``gradients_symbolic`` on the same explicit matrices.
+``prove_matrix_form`` simplifies the difference entry by entry; ``gradient_function``
+lambdifies the entry-level gradients so ``check`` can compare them with the NumPy pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+
+from .activations import activation_for
+from .gradients_symbolic import Proof
+from .model import Network
+
+STATEMENT = (
+    r"\frac{\partial J}{\partial w^{[l]}_{jk}}"
+    r" = \left(\frac{1}{m} dz^{[l]} a^{[l-1]T}\right)_{jk}"
+)
+MAX_EXPLICIT_PARAMS = 40  # entry-level differentiation beyond this is too slow to be useful
+
+
+@dataclass(frozen=True)
+class ExplicitGradients:
+    network: Network
+    loss: str
+    params: dict[str, sympy.Matrix]  # W0, b0 (a column), …
+    X: sympy.Matrix
+    Y: sympy.Matrix
+    cost: Any
+    entry: dict[str, sympy.Matrix]  # dW0, db0, …: ∂J by each entry
+    caches: tuple[tuple[Any, ...], ...]  # per layer: (Z, A, g, activation name)
+
+
+def _matrix(name: str, rows: int, cols: int) -> sympy.Matrix:
+    return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}", real=True))
+
+
+def _activation(network: Network, index: int) -> tuple[Callable[[Any], Any], str]:
+    choice = network.layers[index].activation
+    if choice.name == "generic":  # the tutorial's g^{[l]}, one undefined function per layer
+        g = sympy.Function(f"g{network.naming.index(index)}")
+        return g, "generic"
+    activation = activation_for(choice)
+    return activation.sympy_expr, activation.name
+
+
+def _apply(fn: Callable[[Any], Any], name: str, Z: sympy.Matrix) -> sympy.Matrix:
+    if name == "softmax":
+        E = Z.applyfunc(sympy.exp)
+        return sympy.Matrix.hstack(*(E[:, j] / sum(E[:, j]) for j in range(Z.shape[1])))
+    return Z.applyfunc(fn)
+
+
+def _derivative(fn: Callable[[Any], Any], Z: sympy.Matrix) -> sympy.Matrix:
+    t = sympy.Dummy("t", real=True)
+    d = sympy.diff(fn(t), t)
+    return Z.applyfunc(lambda z: d.subs(t, z))
+
+
+def _loss(loss: str, A: sympy.Matrix, Y: sympy.Matrix) -> Any:
+    pairs = zip(A, Y, strict=True)
+    if loss == "mse":
+        return sum((a - y) ** 2 for a, y in pairs)
+    if loss == "bce":
+        return -sum(y * sympy.log(a) + (1 - y) * sympy.log(1 - a) for a, y in pairs)
+    return -sum(y * sympy.log(a) for a, y in pairs)
+
+
+def _backward_dz(name: str, fn: Callable[[Any], Any], Z: Any, A: Any, dA: Any) -> sympy.Matrix:
+    if name == "softmax":
+        ones = sympy.ones(A.shape[0], A.shape[0])
+        return A.multiply_elementwise(dA - ones * dA.multiply_elementwise(A))
+    return dA.multiply_elementwise(_derivative(fn, Z))
+
+
+def explicit_gradients(network: Network, loss: str, m: int = 2) -> ExplicitGradients:
+    """Both routes to the gradient for ``network`` on m symbolic samples."""
+    params: dict[str, sympy.Matrix] = {}
+    for layer in network.layers:
+        params[f"W{layer.index}"] = _matrix(f"W{layer.index}", layer.units, layer.fan_in)
+        params[f"b{layer.index}"] = _matrix(f"b{layer.index}", layer.units, 1)
+    X = _matrix("x", network.n_inputs, m)
+    Y = _matrix("y", network.n_outputs, m)
+    caches = []
+    A = X
+    for layer in network.layers:
+        Z = params[f"W{layer.index}"] * A + params[f"b{layer.index}"] * sympy.ones(1, m)
+        fn, name = _activation(network, layer.index)
+        A = _apply(fn, name, Z)
+        caches.append((Z, A, fn, name))
+    J = _loss(loss, A, Y) / m
+    entry = {f"d{k}": v.applyfunc(lambda w: sympy.diff(J, w)) for k, v in params.items()}
+    return ExplicitGradients(network, loss, params, X, Y, J, entry, tuple(caches))
+
+
+def matrix_form(gradients: ExplicitGradients) -> dict[str, sympy.Matrix]:
+    """The backpropagation equations evaluated on the explicit entries of ``gradients``."""
+    caches, X, Y, loss = gradients.caches, gradients.X, gradients.Y, gradients.loss
+    m = X.shape[1]
+    Z, A, fn, name = caches[-1]
+    if (name, loss) == ("sigmoid", "bce"):
+        dZ = A - Y
+    elif (name, loss) == ("softmax", "ce"):
+        dZ = (
+            A.multiply_elementwise(
+                sympy.ones(*A.shape) * sympy.diag(*(sum(Y[:, j]) for j in range(m)))
+            )
+            - Y
+        )
+    else:
+        a_sym = sympy.Symbol("a", positive=True)
+        y_sym = sympy.Symbol("y", real=True)
+        dL = sympy.diff(_loss(loss, sympy.Matrix([a_sym]), sympy.Matrix([y_sym])), a_sym)
+        dA = sympy.Matrix(*A.shape, lambda i, j: dL.subs({a_sym: A[i, j], y_sym: Y[i, j]}))
+        dZ = _backward_dz(name, fn, Z, A, dA)
+    out: dict[str, sympy.Matrix] = {}
+    for layer in reversed(gradients.network.layers):
+        index = layer.index
+        A_prev = X if index == 0 else caches[index - 1][1]
+        out[f"dW{index}"] = dZ * A_prev.T / m
+        out[f"db{index}"] = dZ * sympy.ones(m, 1) / m
+        if index > 0:
+            Z_prev, A_prev_act, fn_prev, name_prev = caches[index - 1]
+            dA_prev = gradients.params[f"W{index}"].T * dZ
+            dZ = _backward_dz(name_prev, fn_prev, Z_prev, A_prev_act, dA_prev)
+    return {k: out[k] for k in gradients.entry}
+
+
+def is_zero(expr: Any) -> bool:
+    """``expr == 0`` as a rational identity, with each exponential written as a power of one
+    symbol per exponent direction (``e^{-z}``, ``e^{2z}`` → ``u^{-1}``, ``u^2``) and every other
+    function application (``tanh(z)``, ``g'(z)``, ``Heaviside(z)``) as an opaque symbol. Far
+    faster than ``simplify`` on these sums, and sound: a rational function that cancels to 0
+    is 0 for every value of its symbols.
+    """
+    bases: dict[Any, sympy.Dummy] = {}
+
+    def power(e: Any) -> Any:
+        content, direction = sympy.expand(e.args[0]).as_content_primitive()
+        if direction.could_extract_minus_sign():
+            content, direction = -content, -direction
+        return bases.setdefault(direction, sympy.Dummy("u", positive=True)) ** content
+
+    expr = expr.replace(lambda e: isinstance(e, sympy.exp), power)
+    opaque = expr.atoms(sympy.Function, sympy.Derivative, sympy.Subs)
+    return bool(sympy.cancel(expr.xreplace({a: sympy.Dummy() for a in opaque})) == 0)
+
+
+def prove_matrix_form(
+    gradients: ExplicitGradients, claimed: Mapping[str, sympy.Matrix] | None = None
+) -> Proof:
+    """Every entry of the matrix-form gradient (or ``claimed``) minus ``∂J/∂entry`` is 0."""
+    form = matrix_form(gradients) if claimed is None else claimed
+    failing = [
+        f"{name}[{i}]"
+        for name, matrix in gradients.entry.items()
+        for i, (d, e) in enumerate(zip(matrix, form[name], strict=True))
+        if not is_zero(d - e)
+    ]
+    sizes = "-".join(map(str, gradients.network.sizes))
+    m = gradients.X.shape[1]
+    return Proof(
+        f"{sizes} {gradients.loss}",
+        STATEMENT,
+        not failing,
+        f"every entry, m = {m} samples" if not failing else f"differs at {', '.join(failing)}",
+    )
+
+
+def _select(condlist: list[Any], choicelist: list[Any], default: Any = np.nan) -> Any:
+    # Lambdified Piecewise calls select([c, True], …): NumPy 2 wants boolean arrays, not bools.
+    conditions = [np.asarray(c, dtype=bool) for c in condlist]
+    return np.select(conditions, choicelist, default)
+
+
+def gradient_function(
+    gradients: ExplicitGradients,
+) -> Callable[[Mapping[str, Any], Any, Any], dict[str, np.ndarray]]:
+    """Numbers in, the entry-level gradients out: ``f(params, X, Y) -> {"dW0": …}``."""
+    symbols = [s for matrix in gradients.params.values() for s in matrix]
+    symbols += list(gradients.X) + list(gradients.Y)
+    names = list(gradients.entry)
+    flat = [e for n in names for e in gradients.entry[n]]
+    # cse: the entries share most of their subexpressions; printing them once is far faster.
+    fn = sympy.lambdify(symbols, flat, modules=[{"select": _select}, "numpy"], cse=True)
+
+    def evaluate(params: Mapping[str, Any], X: Any, Y: Any) -> dict[str, np.ndarray]:
+        arrays = [*(np.ravel(params[name]) for name in gradients.params), np.ravel(X), np.ravel(Y)]
+        out = iter(float(o) for o in fn(*np.concatenate(arrays).astype(np.float64)))
+        result = {}
+        for n in names:
+            shape = np.shape(params[n[1:]])
+            result[n] = np.array([next(out) for _ in range(int(np.prod(shape)))]).reshape(shape)
+        return result
+
+    return evaluate
