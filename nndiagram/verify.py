@@ -497,8 +497,6 @@ def _check_softmax(activation: Activation) -> list[Check]:
     return rows
 
 
-# The registry: each takes a concrete network and a generator and returns its rows. Append to
-# it (e.g. gradient checks) and `check` runs the new rows for every spec and every instance.
 def check_gradients(network: Network, rng: np.random.Generator) -> list[Check]:
     """Backpropagation vs finite differences and vs SymPy's entry-level gradients."""
     from .gradient_checks import check_gradients as gradient_rows
@@ -506,6 +504,8 @@ def check_gradients(network: Network, rng: np.random.Generator) -> list[Check]:
     return gradient_rows(network, rng)
 
 
+# The registry: each takes a concrete network and a generator and returns its rows. Append to
+# it (e.g. gradient checks) and `check` runs the new rows for every spec and every instance.
 CHECKS: list[CheckFunction] = [
     check_forward,
     check_collapse,
