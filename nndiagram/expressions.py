@@ -28,6 +28,8 @@ MAX_ARGUMENTS = 8  # of max/min
 MAX_LITERAL = 1e9
 MAX_EXPONENT = 16  # |literal exponent|, and the product of nested exponents
 Array = np.ndarray
+# Where a custom activation must be finite, with its derivative: 0, both signs, a wide range.
+PROBES = np.arange(-200, 201) / 10.0
 
 # name -> (smallest, largest) number of arguments
 FUNCTIONS: dict[str, tuple[int, int]] = {
@@ -123,13 +125,24 @@ def _compile(text: str) -> CompiledActivation:
     def sympy_expr(argument: Any) -> Any:
         return _Builder(argument).build(tree)
 
+    numpy_fn, numpy_derivative = _vectorised(z, expr), _vectorised(z, derivative)
+    # An activation maps every real z to a real number, and backpropagation needs its slope:
+    # refuse log(z), sqrt(z), z/abs(z)... here, not as nan deep inside a numeric check.
+    for fn, what in ((numpy_fn, "is"), (numpy_derivative, "has a derivative that is")):
+        values = fn(PROBES)
+        if not np.all(np.isfinite(values)):
+            where = PROBES[~np.isfinite(values)][0]
+            raise SpecError(
+                f"the expression {text!r} {what} not a finite number for every real z "
+                f"(z = {where:g}; checked for z in [-20, 20])"
+            )
     return CompiledActivation(
         source=text,
         latex=sympy.latex(expr),
         derivative_latex=sympy.latex(derivative),
         sympy_expr=sympy_expr,
-        numpy_fn=_vectorised(z, expr),
-        numpy_derivative=_vectorised(z, derivative),
+        numpy_fn=numpy_fn,
+        numpy_derivative=numpy_derivative,
     )
 
 

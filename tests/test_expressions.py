@@ -75,10 +75,10 @@ def test_constant_derivative_keeps_the_shape() -> None:
     np.testing.assert_array_equal(compiled.numpy_derivative(Z), np.full(Z.shape, 3.0))
 
 
-def test_out_of_domain_values_are_nan_without_warnings() -> None:
-    compiled = compile_activation("log(z)")
-    result = compiled.numpy_fn(np.array([-1.0, 0.0, 1.0]))
-    assert np.isnan(result[0]) and result[1] == -np.inf and result[2] == 0.0
+def test_overflow_far_out_is_inf_without_warnings() -> None:
+    compiled = compile_activation("exp(z)**2")
+    result = compiled.numpy_fn(np.array([-1000.0, 0.0, 1000.0]))
+    assert result.tolist() == [0.0, 1.0, np.inf]
 
 
 def test_registry_uses_the_compiled_expression() -> None:
@@ -140,6 +140,11 @@ def test_registry_uses_the_compiled_expression() -> None:
         ("z/0", "undefined (division by zero?)"),
         ("log(0*z)", "undefined"),
         ("sqrt(-1) * z", "complex values"),
+        ("log(z)", "not a finite number for every real z (z = -20;"),
+        ("sqrt(z)", "not a finite number for every real z (z = -20;"),
+        ("z/abs(z)", "not a finite number for every real z (z = 0;"),
+        ("abs(z)**0.5", "has a derivative that is not a finite number for every real z (z = 0;"),
+        ("exp(exp(z))", "not a finite number for every real z (z = 6.6;"),
         ("z\0", "invalid expression"),
     ],
 )

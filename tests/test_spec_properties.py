@@ -184,8 +184,9 @@ def test_random_expressions_from_tokens(text: str) -> None:
         return
     import numpy as np
 
-    assert compiled.numpy_fn(np.array([-1.0, 0.5, 2.0])).shape == (3,)
-    assert compiled.latex
+    z = np.array([-1.0, 0.0, 0.5, 2.0])
+    assert compiled.numpy_fn(z).shape == compiled.numpy_derivative(z).shape == (4,)
+    assert compiled.latex and compiled.derivative_latex
 
 
 @PROPERTY
@@ -262,3 +263,46 @@ def test_valid_specs_load_identically_from_yaml_json_and_toml(spec: dict[str, An
         activation = written.get("activation", "identity")
         name = activation if isinstance(activation, str) else next(iter(activation))
         assert layer.activation.name == name
+
+
+UNARY = ["abs", "cos", "erf", "exp", "log", "sigmoid", "sin", "sqrt", "tanh"]
+EXPRESSIONS = st.recursive(
+    st.sampled_from(["z", "z", "1", "2", "0.5", "0.01", "3"]),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+        st.tuples(inner, st.sampled_from(["2", "3", "0.5", "-1"])).map(
+            lambda t: f"({t[0]})**{t[1]}"
+        ),
+        st.tuples(st.sampled_from(UNARY), inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(st.sampled_from(["max", "min"]), inner, inner).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]})"
+        ),
+        inner.map(lambda x: f"-{x}"),
+    ),
+    max_leaves=8,
+)
+
+
+@PROPERTY
+@given(EXPRESSIONS)
+def test_well_formed_expressions_agree_in_sympy_and_numpy(text: str) -> None:
+    import math
+
+    import numpy as np
+    import sympy
+
+    try:
+        compiled = compile_activation(text)
+    except SpecError:
+        return  # e.g. undefined (log(0)) or no z
+    z = sympy.Symbol("z", real=True)
+    expr = compiled.sympy_expr(z)
+    points = np.array([-1.3, 0.7, 2.1])
+    values = compiled.numpy_fn(points)
+    for point, value in zip(points, values, strict=True):
+        exact = complex(expr.evalf(30, subs={z: sympy.Float(point, 30)}))
+        if abs(exact.imag) > 1e-12 or not math.isfinite(exact.real) or abs(exact.real) > 1e12:
+            continue  # outside the real domain: NumPy gives nan there, SymPy a complex number
+        assert math.isclose(value, exact.real, rel_tol=1e-9, abs_tol=1e-9), (text, point)
