@@ -294,6 +294,15 @@ def test_inline_text_limits() -> None:
     assert "longer than" in _error("#" * 1_000_001).message
 
 
+def test_largest_edges_list_fits_the_yaml_node_budget() -> None:
+    pairs = "".join(f"  - [n{i}, n{i + 1}]\n" for i in range(10_000))
+    network = load_spec_text("edges:\n" + pairs)
+    assert network.graph is not None and len(network.graph.edges) == 10_000
+    assert network.graph.edges[-1].line == 10_001
+    with pytest.raises(SpecError, match="more than 10,000 edges"):
+        load_spec_text("edges:\n" + pairs + "  - [n10000, n10001]\n")
+
+
 def test_alias_within_budget_is_expanded() -> None:
     network = load_spec_text(
         "inputs: 2\nlayers:\n  - &hidden {units: 2, activation: relu}\n  - *hidden\n"
