@@ -137,3 +137,24 @@ def test_generated_gallery_builds(tmp_path: Path, generator: str, run_cli: RunCl
     assert re.search(r'href="(\.\./)?xor\.light\.svg"', xor)
     assert (project / "site" / "gallery" / "xor.light.svg").is_file()
     assert "XOR" in page_html(project, "gallery/index.html")
+
+
+def test_plugin_under_properdocs(tmp_path: Path) -> None:
+    """ProperDocs runs MkDocs plugins: `plugins: [search, nndiagram]` works there too."""
+    project = make_site(tmp_path / "site-project")
+    (project / "mkdocs.yml").write_text(
+        "site_name: With plugin\ntheme: material\nplugins: [search, nndiagram]\n"
+    )
+    (project / "node_modules").symlink_to(ROOT / "node_modules")
+    done = build("properdocs", project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = page_html(project)
+    assert html.count("nndiagram-dark") >= 2 and '<div class="arithmatex">' in html
+    assert "assets/nndiagram/tex-svg-full.js" in html
+    assert "<svg" in page_html(project, "gallery/xor/index.html")
+    (project / "docs" / "index.md").write_text(
+        "```nndiagram\ninputs: 2\nlayers: [{units: 0}]\n```\n"
+    )
+    failed = build("properdocs", project)
+    assert failed.returncode != 0 and "Traceback" not in failed.stderr
+    assert re.search(r"docs/index\.md:3:\d+: error: layers\[0\]\.units", failed.stderr)
