@@ -39,7 +39,6 @@ and line). Under the MkDocs plugin the error is a ``PluginError``.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import re
@@ -88,7 +87,6 @@ class FenceSettings:
 
 _default_settings = FenceSettings()
 _plugin_settings: FenceSettings | None = None
-_fence_numbers = itertools.count()
 
 
 def configure(settings: FenceSettings | None) -> None:
@@ -102,6 +100,15 @@ def _settings(md: Markdown | None) -> FenceSettings:
     if isinstance(own, FenceSettings):
         return own
     return _plugin_settings or _default_settings
+
+
+def _fence_number(md: Markdown | None) -> int:
+    """Counts the fences of one page (one Markdown instance), so SVG ids are unique on the page
+    and the same page always gets the same ids."""
+    number: int = getattr(md, "nndiagram_fences", 0)
+    if md is not None:
+        md.nndiagram_fences = number + 1  # type: ignore[attr-defined]
+    return number
 
 
 # --- where are we: the page being rendered and the project root ------------------------------
@@ -354,7 +361,7 @@ def fence_format(
         where = context.path or "nndiagram fence"
         message = f"{where}: rendering failed: {type(error).__name__}: {error}"
         raise settings.error_type(message) from error
-    prefix = f"nnd{request.job.key[:8]}{next(_fence_numbers)}"
+    prefix = f"nnd{request.job.key[:8]}-{_fence_number(md)}"
     label = request.spec_file or "inline"
     body = bundle_html(
         bundle, include=request.include, prefix=prefix, theme=request.theme, source_label=label
