@@ -126,10 +126,11 @@ class _Analysis:
             self.successors[e.source].append(e.target)
             self.predecessors[e.target].append(e.source)
         self.components = _strongly_connected(self.nodes, self.successors)
-        self.owner = self._hang()
+        self.owner, self.hung = self._hang()
 
-    def _hang(self) -> dict[str, str]:
-        """Map each node to the neuron it belongs to (itself, for neurons and inputs)."""
+    def _hang(self) -> tuple[dict[str, str], dict[str, list[str]]]:
+        """Each node's neuron (itself, for neurons and inputs), and each neuron's hanging
+        nodes, nearest first. Breadth-first from the neurons: linear even for long chains."""
         cyclic = {n for c in self.components if len(c) > 1 for n in c}
         candidates = {
             n
@@ -137,17 +138,19 @@ class _Analysis:
             if _HANGING.fullmatch(n) and len(self.predecessors[n]) == 1 and n not in cyclic
         }
         owner = {n: n for n in self.nodes if n not in candidates}
-        changed = True
-        while changed:  # a chain z -> a -> output resolves from the neuron outwards
-            changed = False
-            for node in sorted(candidates - owner.keys()):
-                (before,) = self.predecessors[node]
-                if before in owner and (self.predecessors[before] or owner[before] != before):
-                    owner[node] = owner[before]
-                    changed = True
-        for node in candidates - owner.keys():  # unresolved (a loop of a-nodes): neurons
+        hung: dict[str, list[str]] = {n: [] for n in self.nodes}
+        # Inputs (no in-edges) carry nothing: x -> a makes `a` a neuron, not x's activation.
+        queue = deque(n for n in self.nodes if n in owner and self.predecessors[n])
+        while queue:
+            node = queue.popleft()
+            for after in self.successors[node]:
+                if after in candidates and after not in owner:  # its only in-edge is this one
+                    owner[after] = owner[node]
+                    hung[owner[node]].append(after)
+                    queue.append(after)
+        for node in candidates - owner.keys():  # never reached (hangs off an input): a neuron
             owner[node] = node
-        return owner
+        return owner, hung
 
     def cycles(self) -> tuple[tuple[str, ...], ...]:
         """One cycle through each strongly connected component that has one."""
@@ -182,7 +185,7 @@ class _Analysis:
             n
             for column in columns[1:]
             for neuron in column
-            for n in self._hanging_from(neuron)
+            for n in self.hung[neuron]
             if n.startswith("output")
         )
         return ExplicitGraph(
@@ -208,20 +211,9 @@ class _Analysis:
                         missing.append(Edge(self._out_name(u), v))
         return missing
 
-    def _hanging_from(self, neuron: str) -> list[str]:
-        """The a- and output nodes of one neuron, nearest first."""
-        found, frontier = [], [neuron]
-        while frontier:
-            node = frontier.pop(0)
-            for after in self.successors[node]:
-                if after != neuron and self.owner[after] == neuron and after not in found:
-                    found.append(after)
-                    frontier.append(after)
-        return found
-
     def _out_name(self, neuron: str) -> str:
         """The node an edge out of this neuron starts at: its a-node when it has one."""
-        for node in self._hanging_from(neuron):
+        for node in self.hung[neuron]:
             if not node.startswith("output"):
                 return node
         return neuron

@@ -293,3 +293,11 @@ def test_any_edge_list_is_analysed_without_error(pairs_: list[tuple[int, int]]) 
     assert graph.is_valid is (not (graph.missing or graph.skipping or graph.cycles))
     if has_cycle:
         assert graph.cycles and not graph.is_valid
+
+
+def test_long_chain_of_hanging_nodes_resolves_in_one_pass() -> None:
+    chain = " -> ".join(f"a_{i}" for i in range(MAX_EDGES - 1, 0, -1))  # reverse name order
+    start = time.perf_counter()
+    graph = analyse(parse_edges(f"x -> z_0 -> {chain}"))
+    assert time.perf_counter() - start < 5
+    assert graph.layers == (("x",), ("z_0",)) and graph.is_valid
