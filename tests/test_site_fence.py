@@ -10,6 +10,7 @@ import markdown
 import pytest
 from conftest import DIAGRAMS, ROOT
 
+from nndiagram.errors import SpecError
 from nndiagram.site import fence, render
 from nndiagram.site.html import inline_svg, safe_url
 
@@ -264,3 +265,21 @@ def test_other_fences_are_cached_too(tmp_path: Path, monkeypatch: pytest.MonkeyP
     first = convert("```activation\ntanh\n```\n", cache_dir=tmp_path)
     second = convert("```activation\ntanh\n```\n", cache_dir=tmp_path)
     assert calls == ["tanh"] and first == second
+
+
+def test_inline_errors_count_lines_from_the_top_of_the_page(tmp_path: Path) -> None:
+    page = (
+        "# Page\n\n```nndiagram\ninputs: 2\nlayers:\n  - units: 1\n```\n\n"
+        "Text.\n\n~~~nndiagram\ninputs: 2\nlayers:\n  - units: 1\n    activation: relu6\n~~~\n"
+    )
+    context = fence.PageContext(tmp_path, "docs/page.md", page)
+    good = fence.parse_fence("inputs: 2\nlayers:\n  - units: 1\n", {}, tmp_path, context)
+    assert good.first_line == 4
+    body = "inputs: 2\nlayers:\n  - units: 1\n    activation: relu6\n"
+    bad = fence.parse_fence(body, {}, tmp_path, context)
+    assert bad.first_line == 12
+    with pytest.raises(SpecError) as raised:
+        render.compute_bundle(bad.job)
+    relocated = fence._relocated(raised.value, bad)
+    assert str(relocated).startswith("docs/page.md:15:")
+    assert "unknown activation 'relu6'" in str(relocated)

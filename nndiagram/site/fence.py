@@ -300,13 +300,15 @@ def parse_fence(
 
 
 def _first_line(source: str, markdown: str | None) -> int:
-    """1-based page line where the fence body starts (1 when the page text is unknown)."""
-    lines = source.splitlines()
-    if markdown is None or not lines:
+    """1-based page line where the fence body starts: the first place in the page where a
+    fence opener is followed by exactly these lines (1 when the page text is unknown)."""
+    body = [line.strip() for line in source.splitlines()]
+    if markdown is None or not body:
         return 1
-    page = markdown.splitlines()
-    for number, line in enumerate(page):
-        if line.strip() == lines[0].strip() and number > 0 and "```" in page[number - 1]:
+    page = [line.strip() for line in markdown.splitlines()]
+    for number in range(1, len(page) - len(body) + 1):
+        opener = page[number - 1]
+        if opener.startswith(("```", "~~~")) and page[number : number + len(body)] == body:
             return number + 1
     return 1
 
