@@ -283,3 +283,12 @@ def test_inline_errors_count_lines_from_the_top_of_the_page(tmp_path: Path) -> N
     relocated = fence._relocated(raised.value, bad)
     assert str(relocated).startswith("docs/page.md:15:")
     assert "unknown activation 'relu6'" in str(relocated)
+
+
+@pytest.mark.parametrize("include", ["equations", "check", "equations, check"])
+def test_invalid_network_explains_itself_once(include: str) -> None:
+    out = convert(
+        f"```nndiagram\nspec: diagrams/not-fully-connected.yaml\ninclude: [{include}]\n```"
+    )
+    assert out.count("Not a valid network") == 1
+    assert "missing edge x_1 -&gt; z_0_0" in out and "<svg" not in out

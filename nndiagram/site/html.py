@@ -185,10 +185,14 @@ def bundle_html(
         if bundle.get("description"):
             description = description_html(bundle["description"])
             parts.append(f'<div class="nndiagram-description">{description}</div>')
-    if "equations" in wanted:
-        parts.append(equations_section(bundle))
-    if "check" in wanted:
-        parts.append(check_section(bundle))
+    if bundle.get("problems") and wanted & {"equations", "check"}:
+        parts.append(problems_html(bundle["problems"]))  # nothing derived, nothing checked
+    else:
+        if "equations" in wanted:
+            equations = equations_html(bundle["equations"])
+            parts.append(f'<div class="nndiagram-equations">{equations}</div>')
+        if "check" in wanted:
+            parts.append(check_html(bundle["check"]))
     if "source" in wanted:
         parts.append(source_html(bundle["source"], source_label, bundle["source_format"]))
     name = html.escape(bundle.get("name", "network"))
@@ -196,20 +200,10 @@ def bundle_html(
 
 
 def problems_html(problems: Iterable[str]) -> str:
+    """Why a hand-drawn graph is not a network the equations can describe."""
     items = "".join(f"<li>{html.escape(p)}</li>" for p in problems)
     return (
-        '<div class="nndiagram-problems"><p><strong>Not a valid network</strong> — a layered, '
-        f"fully connected network would need:</p><ul>{items}</ul></div>"
+        '<div class="nndiagram-problems"><p><strong>Not a valid network:</strong> not a '
+        "layered, fully connected feed-forward network, so it has no matrix equations.</p>"
+        f"<ul>{items}</ul></div>"
     )
-
-
-def equations_section(bundle: Mapping[str, Any]) -> str:
-    if bundle.get("problems"):
-        return problems_html(bundle["problems"])
-    return f'<div class="nndiagram-equations">{equations_html(bundle["equations"])}</div>'
-
-
-def check_section(bundle: Mapping[str, Any]) -> str:
-    if bundle.get("problems"):
-        return "" if bundle.get("equations") is None else problems_html(bundle["problems"])
-    return check_html(bundle["check"])
