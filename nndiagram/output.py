@@ -8,6 +8,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .errors import UsageError
+
 
 def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
     """Write ``data`` to ``path`` atomically; ``-`` writes to stdout."""
@@ -17,8 +19,17 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
         sys.stdout.buffer.flush()
         return
     target = Path(path)
+    try:
+        _replace(target, payload)
+    except OSError as error:  # a folder, a missing parent, no permission: bad -o, not a bug
+        reason = error.strerror or str(error)
+        raise UsageError(f"{path}:1:1: error: cannot write: {reason}") from None
+
+
+def _replace(target: Path, payload: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # A short prefix: the temporary name must fit where the target's own name just fits.
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=target.parent)
     try:
         # mkstemp makes 0600 files; give the result the mode a plain open() would have.
         os.fchmod(fd, _existing_mode(target))
