@@ -34,9 +34,16 @@ def spec_files(specs_dir: Path) -> list[Path]:
     return sorted(p for p in specs_dir.iterdir() if p.is_file() and p.suffix in SPEC_FORMATS)
 
 
+MAX_SLUG = 80  # page and SVG names stay far below the 255 bytes a file name may have
+# Device names on Windows, whatever the extension: a page called con.md cannot be opened there.
+_RESERVED = re.compile(r"(con|prn|aux|nul|com\d|lpt\d)", re.IGNORECASE)
+
+
 def slugify(stem: str) -> str:
     """A safe file-name stem: lower-case letters, digits, ``-`` and ``_`` only."""
-    slug = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")
+    slug = re.sub(r"[^a-z0-9_-]+", "-", stem.lower())[:MAX_SLUG].strip("-_")
+    if _RESERVED.fullmatch(slug):
+        slug += "-spec"
     return slug or "spec"
 
 
