@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from random import Random
 
@@ -251,7 +252,7 @@ def _fully_connected(sizes: list[int], activations: bool) -> list[Edge]:
     return edges
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=int(os.environ.get("NNDIAGRAM_EXAMPLES", "150")), deadline=None)
 @given(
     st.lists(st.integers(1, 4), min_size=2, max_size=5),
     st.booleans(),
@@ -282,7 +283,7 @@ def test_fully_connected_networks_are_valid_and_every_removed_edge_is_named(
         assert not broken.is_valid  # a neuron lost all its inputs and moved column
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=int(os.environ.get("NNDIAGRAM_EXAMPLES", "150")), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), min_size=1, max_size=30))
 def test_any_edge_list_is_analysed_without_error(pairs_: list[tuple[int, int]]) -> None:
     edges = tuple(dict.fromkeys(Edge(f"n{a}", f"n{b}") for a, b in pairs_))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,11 @@ from nndiagram.expressions import FUNCTIONS, compile_activation
 from nndiagram.model import Network
 from nndiagram.spec import load_spec, load_spec_text
 
-PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# A few hundred examples per property in CI; NNDIAGRAM_EXAMPLES=5000 for a long local hunt.
+EXAMPLES = int(os.environ.get("NNDIAGRAM_EXAMPLES", "200"))
+PROPERTY = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _loads_or_spec_error(text: str, fmt: str) -> None:
@@ -53,7 +58,9 @@ def test_spec_like_token_soup(text: str, fmt: str) -> None:
     _loads_or_spec_error(text, fmt)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=EXAMPLES * 3 // 4, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(st.binary(max_size=300), st.sampled_from([".yaml", ".json", ".toml"]))
 def test_random_bytes_in_a_file(data: bytes, suffix: str) -> None:
     with tempfile.TemporaryDirectory() as directory:
