@@ -83,6 +83,8 @@ def decode(raw: bytes, path: str) -> str:
         raise SpecError(
             f"file is larger than {MAX_BYTES:,} bytes; a spec is a few lines", path=path
         )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SpecError("the file is UTF-16; save it as UTF-8", path=path, line=1, column=1)
     nul = raw.find(b"\0")
     if nul >= 0:
         line, column = _byte_position(raw, nul)

@@ -191,6 +191,13 @@ def test_utf8_bom_and_unicode_text_are_fine(tmp_path: Path) -> None:
     assert load_spec(path).title == "Réseau ✓"
 
 
+def test_utf16_gets_a_hint(tmp_path: Path) -> None:
+    path = tmp_path / "wide.yaml"
+    path.write_bytes("inputs: 1\nlayers: [{units: 1}]\n".encode("utf-16"))
+    with pytest.raises(SpecError, match="the file is UTF-16; save it as UTF-8"):
+        load_spec(path)
+
+
 def test_limits_are_inclusive() -> None:
     big = load_spec_text("inputs: 1000000\nlayers:\n  - units: 1000000\n")
     assert big.sizes == (10**6, 10**6)
