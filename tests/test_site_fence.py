@@ -11,7 +11,7 @@ import pytest
 from conftest import DIAGRAMS, ROOT
 
 from nndiagram.errors import SpecError
-from nndiagram.site import fence, render
+from nndiagram.site import fence, render, request
 from nndiagram.site.html import inline_svg, safe_url
 
 pytestmark = pytest.mark.exe
@@ -272,15 +272,15 @@ def test_inline_errors_count_lines_from_the_top_of_the_page(tmp_path: Path) -> N
         "# Page\n\n```nndiagram\ninputs: 2\nlayers:\n  - units: 1\n```\n\n"
         "Text.\n\n~~~nndiagram\ninputs: 2\nlayers:\n  - units: 1\n    activation: relu6\n~~~\n"
     )
-    context = fence.PageContext(tmp_path, "docs/page.md", page)
-    good = fence.parse_fence("inputs: 2\nlayers:\n  - units: 1\n", {}, tmp_path, context)
+    context = request.PageContext(tmp_path, "docs/page.md", page)
+    good = request.parse_fence("inputs: 2\nlayers:\n  - units: 1\n", {}, tmp_path, context)
     assert good.first_line == 4
     body = "inputs: 2\nlayers:\n  - units: 1\n    activation: relu6\n"
-    bad = fence.parse_fence(body, {}, tmp_path, context)
+    bad = request.parse_fence(body, {}, tmp_path, context)
     assert bad.first_line == 12
     with pytest.raises(SpecError) as raised:
         render.compute_bundle(bad.job)
-    relocated = fence._relocated(raised.value, bad)
+    relocated = request.relocated(raised.value, bad)
     assert str(relocated).startswith("docs/page.md:15:")
     assert "unknown activation 'relu6'" in str(relocated)
 

@@ -28,7 +28,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
 from ..errors import NNDiagramError
-from . import fence
+from . import fence, request
 from .assets import (
     ASSET_DIR,
     CONFIG_FILE,
@@ -184,11 +184,11 @@ def _fence_jobs(files: Files, docs_dir: Path, root: Path) -> list[RenderJob]:
             continue
         if "nndiagram" not in text:
             continue
-        context = fence.PageContext(docs_dir, fence.shown_path(docs_dir, file.src_uri), text)
+        context = request.PageContext(docs_dir, request.shown_path(docs_dir, file.src_uri), text)
         for match in _FENCE.finditer(text):
             body = re.sub(rf"(?m)^{re.escape(match['indent'])}", "", match["body"])
             try:
-                jobs.append(fence.parse_fence(body, {}, root, context).job)
+                jobs.append(request.parse_fence(body, {}, root, context).job)
             except NNDiagramError:
                 continue
     return jobs
