@@ -57,12 +57,29 @@ def loss_derivative(loss: str, A: Array, Y: Array) -> Array:
 
 
 def activation_backward(activation: Activation, Z: Array, A: Array, dA: Array) -> Array:
-    """``dz`` from ``da``: ``da ⊙ g'(z)``, or the softmax Jacobian applied per column."""
-    if activation.name == "softmax":
+    """``dz`` from ``da``: ``da ⊙ g'(z)``, or the softmax Jacobian applied per column.
+
+    Overwrites ``dA`` (always a fresh array here). The common derivatives are read off the
+    cached ``A`` (sigmoid ``a(1-a)``, tanh ``1-a²``) or a mask (ReLU), not recomputed from ``Z``.
+    """
+    name = activation.name
+    if name == "identity":
+        return dA
+    if name == "relu":
+        return np.multiply(dA, Z > 0, out=dA)
+    if name == "sigmoid":
+        dA *= A
+        dA *= 1.0 - A
+        return dA
+    if name == "tanh":
+        dA *= 1.0 - np.square(A)
+        return dA
+    if name == "softmax":
         return A * (dA - np.sum(dA * A, axis=0, keepdims=True))
     if activation.numpy_derivative is None:
-        raise UsageError(f"activation {activation.name!r} has no numeric derivative")
-    return dA * activation.numpy_derivative(Z)
+        raise UsageError(f"activation {name!r} has no numeric derivative")
+    dA *= activation.numpy_derivative(Z)
+    return dA
 
 
 def output_dz(activation: Activation, loss: str, Z: Array, A: Array, Y: Array) -> Array:
@@ -123,7 +140,9 @@ def _backward(
     for layer in reversed(network.layers):
         l = layer.index  # noqa: E741 (the tutorial's layer index)
         A_prev = X if l == 0 else caches[l - 1][1]
-        grads[f"dW{l}"] = (dZ @ A_prev.T) / m
+        # (a dz^T)^T, not dz a^T: the same product, but OpenBLAS is several times faster
+        # with the long sample axis as the inner dimension of this operand order.
+        grads[f"dW{l}"] = np.ascontiguousarray((A_prev @ dZ.T).T) / m
         grads[f"db{l}"] = np.sum(dZ, axis=1) / m
         if l > 0:
             Z_prev, A_prev_act = caches[l - 1]
