@@ -63,6 +63,8 @@ class ShowSpec(_Model):
 
 
 class LeakyReluParams(_Model):
+    """Parameters of leaky ReLU: g(z) = z for z > 0, alpha * z otherwise."""
+
     alpha: float = Field(
         DEFAULT_LEAKY_ALPHA,
         gt=0,
@@ -73,14 +75,19 @@ class LeakyReluParams(_Model):
 
 
 class LeakyReluSpec(_Model):
+    """Leaky ReLU with its slope: {leaky_relu: {alpha: 0.01}}."""
+
     leaky_relu: LeakyReluParams = LeakyReluParams.model_validate({})
 
 
 class CustomSpec(_Model):
+    """A custom activation g(z), written as an expression in z: {custom: "max(0.01*z, z)"}."""
+
     custom: str = Field(
         min_length=1,
         max_length=500,
-        description="An expression in z: numbers, + - * / **, max, min, exp, log, tanh, ...",
+        description="An expression in z: numbers, + - * / **, parentheses and abs, cos, erf, "
+        "exp, log, max, min, sigmoid, sin, sqrt, tanh; finite for every real z.",
         examples=["max(0.01*z, z)"],
     )
 
@@ -216,7 +223,11 @@ class SpecFile(_Model):
     edges: list[EdgePair] | None = Field(
         None, max_length=MAX_EDGES, description="An explicit graph as [source, target] pairs."
     )
-    loss: Literal["mse", "bce", "ce"] | None = Field(None, description="mse | bce | ce")
+    loss: Literal["mse", "bce", "ce"] | None = Field(
+        None,
+        description="The loss L summed over the output units (mse, bce or ce); adds the cost "
+        "J to the equations and lets gradients and checks run.",
+    )
     view: Literal["neuron", "network", "layers", "auto"] = Field(
         "auto", description="How the diagram draws the network."
     )
