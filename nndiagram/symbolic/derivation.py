@@ -164,7 +164,9 @@ class Derivation:
     def _heading(self) -> str:
         net = self.network
         sizes = "-".join(str(s) for s in net.sizes)
-        return f"{net.title or net.name} ({sizes}, {'entries' if self.explicit else 'block form'})"
+        # One line: a title's line break would end the LaTeX comment and make the rest live TeX.
+        title = " ".join((net.title or net.name).split())
+        return f"{title} ({sizes}, {'entries' if self.explicit else 'block form'})"
 
     def to_latex(self) -> str:
         """Display equations ``\\[ … \\]``, one per line, under ``% Section`` comments."""
