@@ -296,3 +296,13 @@ def test_serve_rebuilds_when_a_spec_changes(tmp_path: Path) -> None:
         server.terminate()
         server.wait(timeout=60)
         log.close()
+
+
+def test_strict_comes_from_the_flag_or_the_config(tmp_path: Path, run_cli: RunCli) -> None:
+    project = make_project(tmp_path / "project", page="# Hi\n\n[broken](missing.md)\n", specs=())
+    assert run_cli("build", cwd=project).returncode == 0  # a warning, not an error
+    strict = run_cli("build", "--strict", cwd=project)
+    assert strict.returncode == 1
+    assert "missing.md" in strict.stderr and "build failed" in strict.stderr
+    (project / "mkdocs.yml").write_text(USER_CONFIG + "strict: true\n")
+    assert run_cli("build", cwd=project).returncode == 1

@@ -147,7 +147,8 @@ def build_site(config_file: str = "mkdocs.yml", strict: bool = False) -> int:
 
     started = time.monotonic()
     with _mkdocs_logging(logging.WARNING), _progress() as progress:
-        config = _load_config(config_file, strict=strict)
+        # Without --strict the config file's own `strict:` setting applies, as with mkdocs.
+        config = _load_config(config_file, strict=True if strict else None)
         target = Path(config.site_dir).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale(target)
