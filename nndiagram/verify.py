@@ -130,7 +130,7 @@ class Report:
     def to_text(self, color: bool = False) -> str:
         """A fixed-width table; ``color`` paints the status words (for a terminal)."""
         paint = {"pass": "32", "fail": "31", "skip": "33"}
-        header = ("check", "status", "error", "tolerance", "detail")
+        header = ("check", "status", "rel. error", "tolerance", "detail")
         rows = [
             (
                 check.name + (f" [{check.instance}]" if check.instance else ""),
@@ -332,7 +332,7 @@ def check_connectivity(network: Network, rng: np.random.Generator) -> list[Check
     if not problems:
         return [Check("connectivity", "pass", detail="every node feeds every node of the next")]
     shown = "; ".join(problems[:8]) + (f"; … {len(problems) - 8} more" if len(problems) > 8 else "")
-    return [Check("connectivity", "fail", float(len(problems)), 0.0, shown)]
+    return [Check("connectivity", "fail", detail=f"{len(problems)} problem(s): {shown}")]
 
 
 # The activation grid: extremes where naive formulas overflow, and off-round points in between
