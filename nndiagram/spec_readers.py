@@ -253,10 +253,11 @@ class _YamlConverter:
                 raise self.error("a mapping key must be plain text", key_node, keypath)
             if key_node.tag == _MERGE_TAG:
                 raise self.error("YAML merge keys (<<) are not supported", key_node, keypath)
-            key = self.scalar(key_node, keypath)
-            if not isinstance(key, str | int | float | bool) and key is not None:
-                raise self.error("a mapping key must be plain text", key_node, keypath)
-            child = (*keypath, key if isinstance(key, str | int) else str(key))
+            # Every key is text as written: `1.5:` or `true:` is the key '1.5' or 'true' (spec
+            # keys are names; YAML would make them a float or a bool).
+            self.scalar(key_node, keypath)  # still refuses bad tags such as !!python/...
+            key = key_node.value
+            child = (*keypath, key)
             if key in result:
                 first = self.locations.keys.get(child)
                 where = f" (first on line {first[0]})" if first else ""

@@ -383,3 +383,12 @@ def test_schema_has_editor_help() -> None:
     assert schema["properties"]["inputs"]["description"]
     assert schema["$defs"]["LayerSpec"]["properties"]["units"]["minimum"] == 1
     assert schema["properties"]["numbering"]["enum"] == [0, 1]
+
+
+def test_yaml_keys_are_text_as_written() -> None:
+    error = _error("inputs: 1\nlayers: [{units: 1}]\ntrue: 1\n")
+    assert (error.line, error.key) == (3, "true")
+    assert error.message.startswith("unknown key 'true' (allowed keys: description,")
+    error = _error("inputs: 1\nlayers: [{units: 1, 3: 4}]\n")
+    assert error.key == "layers[0]['3']"
+    assert load_spec_text('"inputs": 1\n!!str layers: [{units: 1}]\n').sizes == (1, 1)
