@@ -14,7 +14,7 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -47,6 +47,22 @@ def _fail(message: str, source: str | None) -> NNDiagramError:
     return SpecError(message, path=source) if source else UsageError(message)
 
 
+def _check_names(network: Network, names: Iterable[str], source: str | None) -> None:
+    expected = param_shapes(network)
+    given = set(names)
+    missing = [name for name in expected if name not in given]
+    if missing:
+        needs = ", ".join(f"{name} {expected[name]}" for name in missing)
+        raise _fail(f"missing parameter array(s): {needs}", source)
+    extra = sorted(given - set(expected))
+    if extra:
+        raise _fail(
+            f"unexpected parameter array(s) {', '.join(extra)}: a {len(network.layers)}-layer "
+            f"network takes {', '.join(expected)}",
+            source,
+        )
+
+
 def check_params(
     network: Network,
     params: Mapping[str, ArrayLike],
@@ -59,17 +75,7 @@ def check_params(
     Every problem names the array: ``W1 has shape (3, 2) but layer 1 needs (1, 2)``.
     """
     expected = param_shapes(network)
-    missing = [name for name in expected if name not in params]
-    if missing:
-        needs = ", ".join(f"{name} {expected[name]}" for name in missing)
-        raise _fail(f"missing parameter array(s): {needs}", source)
-    extra = sorted(set(params) - set(expected))
-    if extra:
-        raise _fail(
-            f"unexpected parameter array(s) {', '.join(extra)}: a {len(network.layers)}-layer "
-            f"network takes {', '.join(expected)}",
-            source,
-        )
+    _check_names(network, params, source)
     checked: Params = {}
     for name, shape in expected.items():
         array = np.asarray(params[name])
@@ -106,8 +112,9 @@ def check_input(
 
 
 def _load(path: str | os.PathLike[str]) -> Any:
+    # Memory-mapped: an array of the wrong shape is refused before its data is read.
     try:
-        return np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False, mmap_mode="r")
     except FileNotFoundError:
         raise SpecError("no such file", path=str(path)) from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
@@ -125,6 +132,7 @@ def load_params(
             path=str(path),
         )
     with loaded as archive:
+        _check_names(network, archive.files, str(path))  # before reading any array
         try:
             arrays = {name: archive[name] for name in archive.files}
         except ValueError as error:  # object arrays would need pickle
@@ -142,7 +150,7 @@ def load_input(
         raise SpecError(
             "expected a .npy array X of shape (n_inputs, m), found .npz", path=str(path)
         )
-    X = check_input(network, loaded, dtype, source=str(path))
+    X = np.array(check_input(network, loaded, dtype, source=str(path)))  # now read it
     if not np.isfinite(X).all():
         bad = int(X.size - np.count_nonzero(np.isfinite(X)))
         raise SpecError(f"X has {bad} non-finite value(s) (nan or inf)", path=str(path))
