@@ -184,12 +184,13 @@ def _through_activation(
     return sympy.HadamardProduct(da, derivative)
 
 
-def derivative_notes(network: Network) -> list[str]:
+def derivative_notes(network: Network, loss: str) -> list[str]:
     """``g'^{[l]}(z) = …`` for each layer whose equations use ``g'``, from the registry."""
     notes = []
     for layer in network.layers:
         activation = activation_for(layer.activation)
-        if activation.name not in ("identity", "softmax"):
+        simplified = layer is network.layers[-1] and (activation.name, loss) in SIMPLIFIED
+        if activation.name not in ("identity", "softmax") and not simplified:
             mark = network.naming.layer(layer.index)
             notes.append(f"g'^{{{mark}}}(z) = {activation.derivative_latex}")
     return notes
@@ -281,4 +282,7 @@ def prove_output_gradient(activation: str, loss: str, units: int = 3) -> Proof:
     else:
         raise ValueError(f"no simplified form for {activation} + {loss}")
     holds = all(sympy.simplify(d - c) == 0 for d, c in zip(dz, claimed, strict=True))
-    return Proof(f"{activation} + {loss}", statement, holds, f"{detail} ({units} output units)")
+    plural = "s" if units != 1 else ""
+    return Proof(
+        f"{activation} + {loss}", statement, holds, f"{detail} ({units} output unit{plural})"
+    )

@@ -1,0 +1,165 @@
+"""The ```` ```backprop ```` fence: a network's backpropagation equations, with SymPy's proofs.
+
+The body names a network by its sizes, activations and loss (YAML)::
+
+    ```backprop
+    sizes: [2, 2, 1]
+    activations: [generic, sigmoid]
+    loss: bce
+    ```
+
+It renders the matrix-form equations (``gradients_symbolic.equations_latex``), each layer's
+``g'``, the proof of the output layer's ``dz`` and the proof that the entry-level gradients
+equal the matrix form for this network. A proof that does not hold fails the build, like a
+false derivation step. Register it with pymdownx.superfences as ``backprop_fence_format``.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import yaml
+
+from .gradients_entries import MAX_EXPLICIT_PARAMS, explicit_gradients, prove_matrix_form
+from .gradients_symbolic import (
+    SIMPLIFIED,
+    Proof,
+    derivative_notes,
+    equations_latex,
+    prove_output_gradient,
+)
+from .model import LOSSES, Network
+
+KEYS = {"sizes", "activations", "loss", "include"}
+PARTS = ("flow", "equations", "proofs")
+BACKWARD = "#d84315"  # the site's accent: reads on light and dark backgrounds
+
+
+def _fail(message: str) -> Exception:
+    from pymdownx.superfences import SuperFencesException
+
+    return SuperFencesException(f"backprop fence: {message}")
+
+
+def parse_body(source: str) -> tuple[Network, str, tuple[str, ...]]:
+    try:
+        data = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        raise _fail(f"not valid YAML: {error}") from None
+    if not isinstance(data, dict) or set(data) - KEYS or "sizes" not in data:
+        raise _fail("write sizes: [...], activations: [...] and loss: mse|bce|ce")
+    loss = data.get("loss")
+    if loss not in LOSSES:
+        raise _fail(f"loss must be one of: {', '.join(LOSSES)}")
+    try:
+        network = Network.from_sizes(data["sizes"], data.get("activations", "identity"))
+    except (ValueError, TypeError) as error:
+        raise _fail(str(error)) from None
+    include = data.get("include", list(PARTS))
+    if not isinstance(include, list) or not set(include) <= set(PARTS):
+        raise _fail(f"include must list some of: {', '.join(PARTS)}")
+    return network, str(loss), tuple(include)
+
+
+def flow_dot(network: Network, loss: str) -> str:
+    """The layers left to right (forward, solid) and the gradients flowing back (dashed)."""
+    import graphviz
+
+    from .notation import Sym
+
+    def sym(base: str, layer: int | None = None, transpose: bool = False) -> str:
+        text = Sym(base, (), None if layer is None else network.naming.index(layer)).html()
+        return text.replace("]</SUP>", "]T</SUP>") if transpose else text
+
+    def html_label(*pieces: str) -> str:
+        return "<" + "".join(pieces) + ">"  # graphviz passes <…> through as an HTML label
+
+    dot = graphviz.Digraph("backprop", graph_attr={"rankdir": "LR", "bgcolor": "transparent"})
+    dot.attr("node", shape="circle", fontname="Helvetica", fontsize="12", color="black")
+    dot.attr("edge", fontname="Helvetica", fontsize="10", color="black", fontcolor="black")
+    back = {"color": BACKWARD, "fontcolor": BACKWARD, "style": "dashed", "constraint": "false"}
+    previous = "x"
+    dot.node("x", "x")
+    for layer in network.layers:
+        l = layer.index  # noqa: E741 (the tutorial's layer index)
+        z, a, W = f"z{l}", f"a{l}", f"W{l}"
+        dot.node(W, html_label(sym("W", l), ", ", sym("b", l)), shape="box")
+        dot.node(z, html_label(sym("z", l)))
+        dot.node(a, html_label(sym("a", l)))
+        dot.edge(previous, z)
+        dot.edge(W, z)
+        dot.edge(z, a, label=html_label(sym("g", l)))
+        dot.edge(z, W, label=html_label(sym("dW", l), ", ", sym("db", l)), **back)
+        if l > 0:
+            da = html_label(sym("da", l - 1), " = ", sym("W", l, transpose=True), " ", sym("dz", l))
+            dot.edge(z, previous, label=da, **back)
+            prime = html_label("&#8857; ", sym("g", l - 1), "′(", sym("z", l - 1), ")")
+            dot.edge(previous, f"z{l - 1}", label=prime, **back)
+        previous = a
+    last = network.layers[-1].index
+    dot.node("L", html_label("L(", sym("a", last), ", y)"), shape="box")
+    dot.edge(previous, "L")
+    dot.edge("L", f"z{last}", label=html_label(sym("dz", last)), **back)
+    return dot.source
+
+
+def flow_svg(network: Network, loss: str) -> str:
+    from .diagram.backend import run_dot
+    from .diagram.svg import embeddable, tidy
+
+    source = flow_dot(network, loss)
+    svg = tidy(run_dot(source, "svg"), "svg").decode("utf-8")
+    # Black strokes and text follow the page's text colour, in light and dark themes alike.
+    svg = svg.replace('"black"', '"currentColor"')
+    title = "Backpropagation: gradients flow from the loss back through each layer"
+    return embeddable(svg.encode("utf-8"), source, title)
+
+
+def _math(latex: str, display: bool = False) -> str:
+    body = html.escape(latex, quote=False)
+    if display:
+        return f'<div class="arithmatex">\\[{body}\\]</div>'
+    return f'<span class="arithmatex">\\({body}\\)</span>'
+
+
+def proofs(network: Network, loss: str) -> list[Proof]:
+    """The output-layer proof for the network's last activation, then the entry-level one."""
+    last = network.layers[-1]
+    name = last.activation.name
+    out: list[Proof] = []
+    if (name, loss) in SIMPLIFIED or (loss == "mse" and name != "softmax"):
+        out.append(
+            prove_output_gradient(name, loss, max(last.units, 2 if name == "softmax" else 1))
+        )
+    if sum(layer.units * (layer.fan_in + 1) for layer in network.layers) <= MAX_EXPLICIT_PARAMS:
+        out.append(prove_matrix_form(explicit_gradients(network, loss)))
+    return out
+
+
+def backprop_fence_format(
+    source: str, language: str, css_class: str, options: dict[str, Any], md: Any, **kwargs: Any
+) -> str:
+    network, loss, include = parse_body(source)
+    rows = []
+    for proof in proofs(network, loss) if "proofs" in include else []:
+        if not proof.holds:
+            raise _fail(f"SymPy does not confirm {proof.name}: {proof.detail}")
+        rows.append(
+            f'<li class="nnd-proof"><span class="nnd-proof-mark">✓</span> '
+            f"{_math(proof.statement)} — {html.escape(proof.name)}: {html.escape(proof.detail)}, "
+            "proven by SymPy</li>"
+        )
+    notes = ", ".join(_math(note) for note in derivative_notes(network, loss))
+    equations = "equations" in include
+    parts = [
+        f'<div class="{html.escape(css_class or "backprop")} nnd-backprop">',
+        f'<figure class="nnd-backprop-flow">{flow_svg(network, loss)}</figure>'
+        if "flow" in include
+        else "",
+        _math(equations_latex(network, loss), display=True) if equations else "",
+        f'<p class="nnd-backprop-derivatives">with {notes}</p>' if notes and equations else "",
+        f'<ul class="nnd-backprop-proofs">{"".join(rows)}</ul>' if rows else "",
+        "</div>",
+    ]
+    return "\n".join(part for part in parts if part)
