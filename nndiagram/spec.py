@@ -137,8 +137,10 @@ def parse_activation(source: str, path: str = "<activation>") -> ActivationChoic
 
 
 def _spec_error(error: ValidationError, path: str, locations: Locations, text: str) -> SpecError:
-    """The first pydantic error, as one line pointing at the key."""
-    first = error.errors(include_url=False)[0]
+    """The error written first in the file (pydantic lists them in field order), as one line
+    pointing at the key."""
+    errors = error.errors(include_url=False)
+    first = min(errors, key=lambda e: locations.of(tuple(e["loc"])) or (0, 0))
     loc: KeyPath = tuple(first["loc"])
     kind = first["type"]
     ctx = first.get("ctx") or {}

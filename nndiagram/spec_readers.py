@@ -246,8 +246,8 @@ class _YamlConverter:
         finally:
             self.active.discard(id(node))
 
-    def mapping(self, node: yaml.MappingNode, keypath: KeyPath, depth: int) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
+    def mapping(self, node: yaml.MappingNode, keypath: KeyPath, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 raise self.error("a mapping key must be plain text", key_node, keypath)

@@ -392,3 +392,10 @@ def test_yaml_keys_are_text_as_written() -> None:
     error = _error("inputs: 1\nlayers: [{units: 1, 3: 4}]\n")
     assert error.key == "layers[0]['3']"
     assert load_spec_text('"inputs": 1\n!!str layers: [{units: 1}]\n').sizes == (1, 1)
+
+
+def test_the_error_written_first_is_reported() -> None:
+    error = _error("loss: hinge\ninputs: 1\nlayers: [{units: 0}]\n")
+    assert (error.line, error.key) == (1, "loss")
+    error = _error("inputs: 1\nlayers: [{units: 0}]\nloss: hinge\n")
+    assert (error.line, error.key) == (2, "layers[0].units")
