@@ -21,6 +21,8 @@ CONFIG_FILE = "mathjax-config.js"
 # to look only there. Material's instant navigation swaps the page without reloading scripts,
 # so every new document$ is typeset again, queued behind any typesetting still running. The
 # first document$ comes before MathJax has loaded; MathJax typesets that page by itself.
+# Spec descriptions are untrusted and may hold math: the html package (\href, \class, \style,
+# \cssId) would turn $\href{javascript:…}{x}$ into a live link; require/autoload could load it.
 MATHJAX_CONFIG_JS = """\
 // nndiagram: MathJax 3 configuration for pymdownx.arithmatex (generic mode).
 window.MathJax = {
@@ -28,7 +30,8 @@ window.MathJax = {
     inlineMath: [["\\\\(", "\\\\)"]],
     displayMath: [["\\\\[", "\\\\]"]],
     processEscapes: true,
-    processEnvironments: true
+    processEnvironments: true,
+    packages: { "[-]": ["html", "require", "autoload"] }
   },
   options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
   svg: { fontCache: "local" }
