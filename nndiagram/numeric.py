@@ -63,6 +63,13 @@ def _check_names(network: Network, names: Iterable[str], source: str | None) -> 
         )
 
 
+def _check_shape(
+    name: str, shape: tuple[int, ...], needed: tuple[int, ...], source: str | None
+) -> None:
+    if shape != needed:
+        raise _fail(f"{name} has shape {shape} but layer {name[1:]} needs {needed}", source)
+
+
 def check_params(
     network: Network,
     params: Mapping[str, ArrayLike],
@@ -79,9 +86,7 @@ def check_params(
     checked: Params = {}
     for name, shape in expected.items():
         array = np.asarray(params[name])
-        layer = name[1:]
-        if array.shape != shape:
-            raise _fail(f"{name} has shape {array.shape} but layer {layer} needs {shape}", source)
+        _check_shape(name, array.shape, shape, source)
         if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
             raise _fail(f"{name} has dtype {array.dtype}; it must hold real numbers", source)
         array = array.astype(dtype, copy=False)
@@ -132,12 +137,26 @@ def load_params(
             path=str(path),
         )
     with loaded as archive:
-        _check_names(network, archive.files, str(path))  # before reading any array
+        # Names, then shapes from the headers, then the data: a wrong or oversized array
+        # (or a zip bomb) is refused before it is decompressed.
+        _check_names(network, archive.files, str(path))
+        expected = param_shapes(network)
         try:
+            for name in archive.files:
+                _check_shape(name, _stored_shape(archive, name), expected[name], str(path))
             arrays = {name: archive[name] for name in archive.files}
-        except ValueError as error:  # object arrays would need pickle
+        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
             raise SpecError(f"unreadable array: {error}", path=str(path)) from None
     return check_params(network, arrays, dtype, source=str(path))
+
+
+def _stored_shape(archive: Any, name: str) -> tuple[int, ...]:
+    """An array's shape from its ``.npy`` header in the archive, without reading its data."""
+    with archive.zip.open(f"{name}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            return tuple(np.lib.format.read_array_header_1_0(member)[0])
+        return tuple(np.lib.format.read_array_header_2_0(member)[0])
 
 
 def load_input(

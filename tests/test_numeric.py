@@ -426,3 +426,19 @@ def test_forward_holds_at_most_one_extra_copy_of_the_largest_activation(activati
     # Layer 0's Z (activated in place) plus layer 1's Z is 1.5x the largest; a copy per
     # activation would make it 2.5x.
     assert peak <= 2 * largest
+
+
+def test_an_oversized_parameter_is_refused_before_it_is_decompressed(tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = tmp_path / "P.npz"
+    np.savez_compressed(path, **{**init_params(MULTILAYER), "W0": np.zeros((2000, 2000))})
+    assert path.stat().st_size < 1_000_000  # 32 MB of zeros, compressed
+    tracemalloc.start()
+    try:
+        with pytest.raises(SpecError, match=r"W0 has shape \(2000, 2000\) but layer 0 needs"):
+            load_params(path, MULTILAYER)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
