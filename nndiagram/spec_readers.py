@@ -447,7 +447,11 @@ def _toml_locations(text: str) -> Locations:
                 table = (name, index)
                 locations.values.setdefault((name,), (number, match.start(2) + 1))
             else:
-                table = tuple(name.split("."))
+                parts = tuple(p.strip().strip("\"'") for p in name.split("."))
+                # [layers.activation] belongs to the latest [[layers]] table.
+                if parts[0] in counts:
+                    parts = (parts[0], counts[parts[0]] - 1, *parts[1:])
+                table = parts
             locations.values.setdefault(table, (number, match.start(2) + 1))
         elif match := assignment.match(line):
             key = (*table, match.group(1).strip('"'))

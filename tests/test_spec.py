@@ -399,3 +399,14 @@ def test_the_error_written_first_is_reported() -> None:
     assert (error.line, error.key) == (1, "loss")
     error = _error("inputs: 1\nlayers: [{units: 0}]\nloss: hinge\n")
     assert (error.line, error.key) == (2, "layers[0].units")
+
+
+def test_toml_sub_tables_of_array_tables_are_located() -> None:
+    text = (
+        "inputs = 2\n[[layers]]\nunits = 2\n[[layers]]\nunits = 1\n"
+        "[layers.activation.leaky_relu]\nalpha = -1\n"
+    )
+    error = _error(text, "toml")
+    assert (error.line, error.key) == (7, "layers[1].activation.leaky_relu.alpha")
+    network = load_spec_text(text.replace("-1", "0.2"), fmt="toml")
+    assert network.layers[1].activation == ActivationChoice("leaky_relu", alpha=0.2)
