@@ -39,7 +39,7 @@ from .assets import (
     mentions_mathjax,
 )
 from .cache import ArtefactCache
-from .gallery import gallery_files
+from .gallery import gallery_entries, gallery_files, job_for
 from .render import RenderJob, prerender
 
 log = logging.getLogger("mkdocs.plugins.nndiagram")
@@ -106,15 +106,16 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
     # --- files -----------------------------------------------------------------------------
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
+        # Every spec the site shows, gallery and fences alike, rendered in one parallel batch.
         jobs = _fence_jobs(files, Path(config.docs_dir), self.root)
+        with_gallery = self.config.gallery and self._specs_dir().is_dir()
         gallery: dict[str, str] = {}
         try:
-            if self.config.gallery and self._specs_dir().is_dir():
-                gallery = gallery_files(
-                    self._specs_dir(), self.cache, root=self.root, workers=self._workers()
-                )
-            # Specs named by fences in hand-written pages, rendered together in parallel.
+            if with_gallery:
+                jobs += [job_for(entry) for entry in gallery_entries(self._specs_dir(), self.root)]
             self.rendered = prerender(jobs, self.cache, self._workers())
+            if with_gallery:
+                gallery = gallery_files(self._specs_dir(), self.cache, root=self.root)
         except NNDiagramError as error:
             raise NNDiagramBuildError(str(error)) from error
         for name, content in gallery.items():
