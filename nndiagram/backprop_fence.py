@@ -32,7 +32,7 @@ from .gradients_symbolic import (
 from .model import LOSSES, Network
 
 KEYS = {"sizes", "activations", "loss", "include"}
-PARTS = ("flow", "equations", "proofs")
+PARTS = ("flow", "equations", "proofs", "entries")
 BACKWARD = "#d84315"  # the site's accent: reads on light and dark backgrounds
 
 
@@ -123,16 +123,18 @@ def _math(latex: str, display: bool = False) -> str:
     return f'<span class="arithmatex">\\({body}\\)</span>'
 
 
-def proofs(network: Network, loss: str) -> list[Proof]:
+def proofs(network: Network, loss: str, include: tuple[str, ...] = PARTS) -> list[Proof]:
     """The output-layer proof for the network's last activation, then the entry-level one."""
     last = network.layers[-1]
     name = last.activation.name
     out: list[Proof] = []
-    if (name, loss) in SIMPLIFIED or (loss == "mse" and name != "softmax"):
+    output_form = (name, loss) in SIMPLIFIED or (loss == "mse" and name != "softmax")
+    if "proofs" in include and output_form:
         out.append(
             prove_output_gradient(name, loss, max(last.units, 2 if name == "softmax" else 1))
         )
-    if sum(layer.units * (layer.fan_in + 1) for layer in network.layers) <= MAX_EXPLICIT_PARAMS:
+    count = sum(layer.units * (layer.fan_in + 1) for layer in network.layers)
+    if "entries" in include and count <= MAX_EXPLICIT_PARAMS:
         out.append(prove_matrix_form(explicit_gradients(network, loss)))
     return out
 
@@ -142,7 +144,7 @@ def backprop_fence_format(
 ) -> str:
     network, loss, include = parse_body(source)
     rows = []
-    for proof in proofs(network, loss) if "proofs" in include else []:
+    for proof in proofs(network, loss, include):
         if not proof.holds:
             raise _fail(f"SymPy does not confirm {proof.name}: {proof.detail}")
         rows.append(

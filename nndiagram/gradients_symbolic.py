@@ -190,7 +190,7 @@ def derivative_notes(network: Network, loss: str) -> list[str]:
     for layer in network.layers:
         activation = activation_for(layer.activation)
         simplified = layer is network.layers[-1] and (activation.name, loss) in SIMPLIFIED
-        if activation.name not in ("identity", "softmax") and not simplified:
+        if activation.name not in ("identity", "softmax", "generic") and not simplified:
             mark = network.naming.layer(layer.index)
             notes.append(f"g'^{{{mark}}}(z) = {activation.derivative_latex}")
     return notes
@@ -261,7 +261,7 @@ def prove_output_gradient(activation: str, loss: str, units: int = 3) -> Proof:
     dz, z, y, a = chain_rule_dz(activation, loss, units)
     if (activation, loss) == ("sigmoid", "bce"):
         claimed = [ak - yk for ak, yk in zip(a, y, strict=True)]
-        statement, detail = r"dz^{[L]} = a^{[L]} - y", "sigmoid + bce, any targets y"
+        statement, detail = r"dz^{[L]} = a^{[L]} - y", "any targets y"
     elif (activation, loss) == ("softmax", "ce"):
         # In general dz_j = a_j Σ_k y_k - y_j; with Σ_k y_k = 1 (one-hot or probabilities) a - y.
         general = [a[j] * sum(y) - y[j] for j in range(units)]
@@ -270,15 +270,15 @@ def prove_output_gradient(activation: str, loss: str, units: int = 3) -> Proof:
         last = {y[-1]: 1 - sum(y[:-1])}
         dz = [d.subs(last) for d in dz]
         claimed = [(a[j] - y[j]).subs(last) for j in range(units)]
-        statement = r"dz^{[L]} = a^{[L]} - y \quad 	ext{when } 	extstyle\sum_k y_k = 1"
-        detail = "softmax + ce; in general dz_j = a_j Σ_k y_k − y_j"
+        statement = r"dz^{[L]} = a^{[L]} - y \quad \text{when } \textstyle\sum_k y_k = 1"
+        detail = "in general dz_j = a_j Σ_k y_k − y_j"
     elif loss == "mse":
         derivative = [sympy.diff(ak, zk) for ak, zk in zip(a, z, strict=True)]
         if activation == "softmax":
             raise ValueError("mse through softmax has no element-wise form")
         claimed = [2 * (a[j] - y[j]) * derivative[j] for j in range(units)]
         statement = r"dz^{[L]} = 2\,(a^{[L]} - y) \odot g'^{[L]}(z^{[L]})"
-        detail = f"{activation} + mse: the factor 2 of the square stays"
+        detail = "the factor 2 of the square stays"
     else:
         raise ValueError(f"no simplified form for {activation} + {loss}")
     holds = all(sympy.simplify(d - c) == 0 for d, c in zip(dz, claimed, strict=True))

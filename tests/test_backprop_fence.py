@@ -1,0 +1,103 @@
+"""The ```backprop fence and the two tutorial pages of this part, rendered through Markdown."""
+
+from __future__ import annotations
+
+import markdown
+import pytest
+from conftest import ROOT
+from pymdownx.superfences import SuperFencesException
+
+from nndiagram.backprop_fence import backprop_fence_format, flow_dot
+from nndiagram.derivation import derivation_fence_format, derivation_fence_validator
+from nndiagram.model import Network
+
+
+def _markdown() -> markdown.Markdown:
+    fences = [
+        {
+            "name": "derivation",
+            "class": "derivation",
+            "format": derivation_fence_format,
+            "validator": derivation_fence_validator,
+        },
+        {"name": "backprop", "class": "nndiagram-backprop", "format": backprop_fence_format},
+    ]
+    return markdown.Markdown(
+        extensions=["pymdownx.superfences", "pymdownx.arithmatex", "pymdownx.snippets"],
+        extension_configs={
+            "pymdownx.arithmatex": {"generic": True},
+            "pymdownx.snippets": {"base_path": [str(ROOT)], "check_paths": True},
+            "pymdownx.superfences": {"custom_fences": fences},
+        },
+    )
+
+
+def test_fence_shows_equations_and_proofs_without_the_flow() -> None:
+    body = "sizes: [2, 2, 1]\nactivations: [generic, sigmoid]\nloss: bce\n"
+    body += "include: [equations, proofs, entries]\n"
+    out = _markdown().convert(f"```backprop\n{body}```\n")
+    assert r"dz^{[1]} &amp;= a^{[1]} - y" in out  # escaped inside HTML, read by MathJax
+    assert r"dW^{[0]} &amp;= \frac{1}{m} dz^{[0]} x^{T}" in out
+    assert out.count('class="nnd-proof"') == 2 and out.count("✓") == 2
+    assert "2-2-1 bce: every entry, m = 2 samples" in out
+    assert "<svg" not in out
+
+
+def test_fence_lists_the_concrete_derivatives_it_uses() -> None:
+    body = "sizes: [2, 2, 1]\nactivations: [tanh, identity]\nloss: mse\ninclude: [equations]\n"
+    out = _markdown().convert(f"```backprop\n{body}```\n")
+    assert r"g'^{[0]}(z) = 1 - g(z)^{2}" in out
+    assert r"da^{[1]} &amp;= 2 \left(a^{[1]} - y\right)" in out
+    assert "nnd-proof" not in out
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("sizes: [2, 1]\n", "loss must be one of"),
+        ("sizes: [2, 1]\nloss: hinge\n", "loss must be one of"),
+        ("layers: [2, 1]\nloss: mse\n", "write sizes"),
+        ("sizes: [2]\nloss: mse\n", "at least one layer"),
+        ("sizes: [2, 1]\nloss: mse\ninclude: [pictures]\n", "include must list"),
+    ],
+)
+def test_bad_fence_bodies_fail_the_build(body: str, message: str) -> None:
+    with pytest.raises(SuperFencesException, match=message):
+        _markdown().convert(f"```backprop\n{body}```\n")
+
+
+def test_flow_diagram_runs_forward_and_back() -> None:
+    source = flow_dot(Network.from_sizes([2, 2, 1], ["generic", "sigmoid"]), "bce")
+    assert "x -> z0" in source and "a0 -> z1" in source and "a1 -> L" in source
+    backward = [line for line in source.splitlines() if "dashed" in line]
+    assert [line.split("[")[0].strip() for line in backward] == [
+        "z0 -> W0",
+        "z1 -> W1",
+        "z1 -> a0",
+        "a0 -> z0",
+        "L -> z1",
+    ]
+    assert "label=<da<SUP>[0]</SUP> = <I>W</I><SUP>[1]T</SUP> dz<SUP>[1]</SUP>>" in source
+
+
+@pytest.mark.exe
+def test_flow_diagram_renders_as_inline_svg() -> None:
+    body = "sizes: [2, 2, 1]\nactivations: [generic, sigmoid]\nloss: bce\ninclude: [flow]\n"
+    out = _markdown().convert(f"```backprop\n{body}```\n")
+    assert '<figure class="nnd-backprop-flow"><svg role="img"' in out
+    assert "currentColor" in out and "#d84315" in out
+
+
+def test_derivations_page_renders_every_fence() -> None:
+    # Marked fences must fail and unmarked ones hold, or convert() raises.
+    out = _markdown().convert((ROOT / "docs" / "tutorial" / "derivations.md").read_text())
+    assert out.count('data-holds="true"') == 1  # the composition
+    assert out.count('data-holds="false"') == 5  # the cost and the four slips
+    assert out.count("Counterexample: at") == 5
+
+
+@pytest.mark.exe
+def test_backpropagation_page_renders() -> None:
+    out = _markdown().convert((ROOT / "docs" / "tutorial" / "backpropagation.md").read_text())
+    assert out.count("nnd-backprop-flow") == 1
+    assert out.count('class="nnd-proof"') == 4
