@@ -13,10 +13,14 @@ reported with a counterexample: small integer matrices at which the two sides di
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +52,12 @@ from .errors import SpecError
 TRIALS = 6  # random draws per generic assignment
 TOLERANCE = 1e-9  # relative, in float64
 MAX_EXPLICIT_ENTRIES = 120  # beyond this, entry-wise proofs are too slow to attempt
+# Bounds that keep any file quick to check (the tutorial's derivations are far below them).
+MAX_BYTES = 1_000_000
+MAX_STEPS = 100
+MAX_ENTRIES = 1_000_000  # of all declared symbols together: random values for each
+MAX_FLOPS = 20_000_000  # multiply-adds of one numeric evaluation of a step
+PROOF_BUDGET_S = 3.0  # symbolic proofs of one derivation; later steps are checked numerically
 CONCRETE_FOR_GENERIC = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
 
 
@@ -178,6 +188,7 @@ def _symbols(
 ) -> tuple[dict[str, Shape], dict[str, str]]:
     if not isinstance(raw, dict):
         raise SpecError("symbols must map names to shapes like [2, 1]", path=path, key="symbols")
+    entries = 0
     symbols: dict[str, Shape] = {}
     latex_names: dict[str, str] = {}
     for (key_node, _), (name, value) in zip(_pairs(node, path), raw.items(), strict=True):
@@ -197,6 +208,10 @@ def _symbols(
                 )
             value = value.get("shape")
         symbols[name] = _shape(value, path, line, name)
+        entries += (symbols[name] or (1, 1))[0] * (symbols[name] or (1, 1))[1]
+        if entries > MAX_ENTRIES:
+            message = f"the symbols have more than {MAX_ENTRIES:,} entries together"
+            raise SpecError(message, path=path, line=line, key=name)
     return symbols, latex_names
 
 
@@ -221,6 +236,9 @@ def _shape(value: Any, path: str, line: int | None, name: str) -> Shape:
 def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[Step, ...]:
     if not isinstance(raw, list) or len(raw) < 2 or not isinstance(node, yaml.SequenceNode):
         raise SpecError("steps must be a list of at least two expressions", path=path, key="steps")
+    if len(raw) > MAX_STEPS:
+        message = f"at most {MAX_STEPS} steps, got {len(raw):,}"
+        raise SpecError(message, path=path, line=_line(node), key="steps")
     steps: list[Step] = []
     for number, (item, item_node) in enumerate(zip(raw, node.value, strict=True), start=1):
         line = _line(item_node)
@@ -239,6 +257,9 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
         expression = parse_expression(
             str(item), scope, path=path, line=_line(text_node), column=_column(text_node)
         )
+        if _flops(expression) > MAX_FLOPS:
+            message = f"step {number} takes more than {MAX_FLOPS:,} multiplications to evaluate"
+            raise SpecError(message, path=path, line=line)
         if steps and expression.shape != steps[-1].expression.shape:
             raise SpecError(
                 f"step {number} has shape {shape_text(expression.shape)} but step {number - 1} "
@@ -250,15 +271,55 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
     return tuple(steps)
 
 
+def _flops(node: Node) -> int:
+    """Multiply-adds of evaluating ``node`` at its declared shapes (matrix products only)."""
+    from .derivation_expr import BinOp, Pow
+
+    total = 0
+    if isinstance(node, BinOp) and node.op == "*" and node.left.shape and node.right.shape:
+        total = node.left.shape[0] * node.left.shape[1] * node.right.shape[1]
+    elif isinstance(node, Pow) and node.base.shape:
+        total = node.base.shape[0] ** 3 * (node.exponent - 1)
+    children = [v for v in vars(node).values() if isinstance(v, Node)]
+    children += [a for a in getattr(node, "args", ()) if isinstance(a, Node)]
+    return total + sum(_flops(child) for child in children)
+
+
 # --- checking ---------------------------------------------------------------------------------
+
+
+class _OutOfTime(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``_OutOfTime`` after ``seconds`` (main thread only: elsewhere there is no limit)."""
+    if seconds <= 0:
+        raise _OutOfTime
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def check(derivation: Derivation, seed: int = 0) -> list[StepResult]:
     """Check every step against the one before it (step 1 is the start and always holds)."""
     first = derivation.steps[0]
     results = [StepResult(first, True, "start", 0.0)]
+    deadline = time.monotonic() + PROOF_BUDGET_S
     for before, after in zip(derivation.steps, derivation.steps[1:], strict=False):
-        results.append(check_step(derivation, before.expression, after, seed))
+        results.append(check_step(derivation, before.expression, after, seed, deadline))
     return results
 
 
@@ -321,8 +382,14 @@ def _relative_error(a: Any, b: Any) -> float:
     return float(np.max(np.abs(a - b))) / scale
 
 
-def check_step(derivation: Derivation, before: Node, step: Step, seed: int = 0) -> StepResult:
-    """Does ``step`` equal ``before``? Numbers decide; the proof says how sure that is."""
+def check_step(
+    derivation: Derivation, before: Node, step: Step, seed: int = 0, deadline: float | None = None
+) -> StepResult:
+    """Does ``step`` equal ``before``? Numbers decide; the proof says how sure that is.
+
+    Symbolic proofs can grow without bound (a power of a long sum): past ``deadline``
+    (``time.monotonic()``) a step that holds numerically is reported as unproven.
+    """
     after = step.expression
     names = sorted(_used(before, set()) | _used(after, set()))
     generics = sorted(_generics(before, set()) | _generics(after, set()))
@@ -333,7 +400,7 @@ def check_step(derivation: Derivation, before: Node, step: Step, seed: int = 0) 
         for _ in range(TRIALS):
             values = _draw(derivation.symbols, names, rng, integers=False)
             error = _relative_error(
-                evaluate(before, values, algebra), evaluate(after, values, algebra)
+                _evaluate(before, values, algebra), _evaluate(after, values, algebra)
             )
             if np.isnan(error):
                 continue
@@ -341,7 +408,21 @@ def check_step(derivation: Derivation, before: Node, step: Step, seed: int = 0) 
             if error > TOLERANCE:
                 example = _counterexample(derivation, before, after, names, generic, values, rng)
                 return StepResult(step, False, "differs at the values below", error, example)
-    return StepResult(step, True, _proof(derivation, before, after, names), worst)
+    try:
+        with _time_limit(PROOF_BUDGET_S if deadline is None else deadline - time.monotonic()):
+            proof = _proof(derivation, before, after, names)
+    except _OutOfTime:
+        proof = "holds numerically (the symbolic proof ran out of time)"
+    return StepResult(step, True, proof, worst)
+
+
+def _evaluate(node: Node, values: dict[str, Any], algebra: Any) -> Any:
+    """``evaluate``, with overflow as a non-finite value (skipped as a trial) and no warning."""
+    with np.errstate(all="ignore"):
+        try:
+            return evaluate(node, values, algebra)
+        except (OverflowError, ZeroDivisionError):  # Python floats raise where NumPy gives inf
+            return float("nan")
 
 
 def _counterexample(
@@ -356,10 +437,10 @@ def _counterexample(
     algebra = numpy_algebra(generic)
     for _ in range(200):
         values = _draw(derivation.symbols, names, rng, integers=True)
-        a, b = evaluate(before, values, algebra), evaluate(after, values, algebra)
+        a, b = _evaluate(before, values, algebra), _evaluate(after, values, algebra)
         if _relative_error(a, b) > TOLERANCE:
             return Counterexample(values, generic, a, b)
-    a, b = evaluate(before, fallback, algebra), evaluate(after, fallback, algebra)
+    a, b = _evaluate(before, fallback, algebra), _evaluate(after, fallback, algebra)
     return Counterexample(fallback, generic, a, b)
 
 
@@ -459,7 +540,11 @@ def report_text(derivation: Derivation, results: list[StepResult]) -> str:
 def check_derivation_file(path: str, fmt: str = "text") -> int:
     """The ``check-derivation`` command: 0 when every step holds, 1 otherwise (2 raised)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            raw = file.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise SpecError(f"file is larger than {MAX_BYTES:,} bytes", path=path)
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise SpecError("no such file", path=path) from None
     except (OSError, UnicodeDecodeError) as error:

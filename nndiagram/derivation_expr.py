@@ -22,6 +22,13 @@ from .errors import SpecError
 
 Shape = tuple[int, int] | None  # None: a scalar
 
+# Bounds on one step, so that no file can make checking it slow: the tutorial's longest step
+# has 40 characters, depth 6 and powers of 2.
+MAX_CHARS = 2_000
+MAX_DEPTH = 50
+MAX_POWER = 64
+MAX_NUMBER = 10**12
+
 ELEMENTWISE = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
 COLUMNWISE = ("softmax",)
 GENERIC = re.compile(r"g[0-9]*\Z")  # g, g0, g1, …: an unspecified activation
@@ -119,13 +126,32 @@ def parse_expression(
     ``line`` and ``column`` say where the text starts in its file, for error messages.
     """
     source = text.strip()
+    if len(source) > MAX_CHARS:
+        message = f"an expression is at most {MAX_CHARS:,} characters, got {len(source):,}"
+        raise SpecError(message, path=path, line=line, column=column)
     try:
         tree = ast.parse(source, mode="eval")
     except SyntaxError as error:
         at = column + (error.offset or 1) - 1
         message = f"cannot parse {source!r}: {error.msg}"
         raise SpecError(message, path=path, line=line, column=at) from None
+    except (RecursionError, MemoryError, ValueError) as error:
+        message = f"cannot parse {source[:40]!r}: {error or 'nested too deeply'}"
+        raise SpecError(message, path=path, line=line, column=column) from None
+    if _depth(tree.body) > MAX_DEPTH:
+        message = f"the expression is nested deeper than {MAX_DEPTH} levels"
+        raise SpecError(message, path=path, line=line, column=column)
     return _Builder(source, scope, path, line, column).build(tree.body, parent=None)
+
+
+def _depth(tree: ast.AST) -> int:
+    """Nesting depth of ``tree``, without recursion (the builder recurses only below it)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack += [(child, depth + 1) for child in ast.iter_child_nodes(node)]
+    return deepest
 
 
 class _Builder:
@@ -173,6 +199,8 @@ class _Builder:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(node, f"{value!r} is not a number")
+        if not abs(value) <= MAX_NUMBER:  # also catches inf and nan
+            raise self.fail(node, f"numbers are at most {MAX_NUMBER:.0e} in size")
         return Num(
             None, parens, Fraction(str(value)) if isinstance(value, float) else Fraction(value)
         )
@@ -224,6 +252,8 @@ class _Builder:
         if not (isinstance(exponent, ast.Constant) and type(exponent.value) is int):
             raise self.fail(node, "powers must be integers")
         n = sign * exponent.value
+        if abs(n) > MAX_POWER:
+            raise self.fail(node, f"powers are at most {MAX_POWER} in size, got {n}")
         if base.shape is not None:
             if base.shape[0] != base.shape[1]:
                 raise self.fail(node, f"cannot raise a {shape_text(base.shape)} matrix to a power")
