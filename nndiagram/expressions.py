@@ -216,8 +216,10 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int | float):
             what = "a string" if isinstance(value, str | bytes) else repr(value)
             raise self.fail(node, f"{what} is not allowed in an activation expression")
-        if not math.isfinite(value) or abs(value) > MAX_LITERAL:
-            raise self.fail(node, f"the number {value:g} is too large (at most {MAX_LITERAL:g})")
+        # abs() first: a 400-digit int compares with a float exactly, but cannot become one.
+        if abs(value) > MAX_LITERAL or not math.isfinite(value):
+            what = f"the number {value:g}" if isinstance(value, float) else "an integer"
+            raise self.fail(node, f"{what} is too large (at most {MAX_LITERAL:g})")
 
     def binary(self, node: ast.BinOp, *, depth: int, power: float) -> None:
         if type(node.op) in _FORBIDDEN_OPERATORS:
