@@ -306,3 +306,19 @@ def test_strict_comes_from_the_flag_or_the_config(tmp_path: Path, run_cli: RunCl
     assert "missing.md" in strict.stderr and "build failed" in strict.stderr
     (project / "mkdocs.yml").write_text(USER_CONFIG + "strict: true\n")
     assert run_cli("build", cwd=project).returncode == 1
+
+
+def test_a_site_with_its_own_mathjax_keeps_it(tmp_path: Path) -> None:
+    config = (
+        USER_CONFIG + "extra_javascript:\n  - js/mathjax-setup.js\n  - js/MathJax/tex-chtml.js\n"
+    )
+    project = make_project(tmp_path / "project", page="# Hi\n\n$x$\n", specs=())
+    (project / "mkdocs.yml").write_text(config)
+    (project / "docs" / "js" / "MathJax").mkdir(parents=True)
+    (project / "docs" / "js" / "mathjax-setup.js").write_text("// the site's own\n")
+    (project / "docs" / "js" / "MathJax" / "tex-chtml.js").write_text("// the site's own\n")
+    done = mkdocs(project, "--strict")
+    assert done.returncode == 0, done.stderr
+    html = (project / "site" / "index.html").read_text()
+    assert "js/MathJax/tex-chtml.js" in html and "assets/nndiagram" not in html
+    assert not (project / "site" / "assets" / "nndiagram").exists()

@@ -63,7 +63,8 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
     def __init__(self) -> None:
         self.root = Path.cwd()
         self.cache = ArtefactCache(None)
-        self.mathjax_source: Path | None = None
+        self.mathjax_source: Path | None = None  # the local tex-svg-full.js to copy
+        self.mathjax_added = False  # whether the site loads our MathJax configuration
         self.rendered = 0  # specs rendered (not found in the cache) by the last build
 
     # --- configuration ---------------------------------------------------------------------
@@ -85,7 +86,7 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
         return config
 
     def _add_mathjax(self, config: MkDocsConfig) -> None:
-        self.mathjax_source = None
+        self.mathjax_source, self.mathjax_added = None, False
         choice = self.config.mathjax
         if choice == "off":
             return
@@ -102,6 +103,7 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
         self.mathjax_source = local
         script = f"{ASSET_DIR}/{MATHJAX_FILE}" if local else MATHJAX_CDN
         config.extra_javascript.extend([f"{ASSET_DIR}/{CONFIG_FILE}", script])
+        self.mathjax_added = True
 
     # --- files -----------------------------------------------------------------------------
 
@@ -120,7 +122,8 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
             raise NNDiagramBuildError(str(error)) from error
         for name, content in gallery.items():
             _add_generated(files, config, f"{self.config.gallery_dir}/{name}", content)
-        _add_generated(files, config, f"{ASSET_DIR}/{CONFIG_FILE}", MATHJAX_CONFIG_JS)
+        if self.mathjax_added:
+            _add_generated(files, config, f"{ASSET_DIR}/{CONFIG_FILE}", MATHJAX_CONFIG_JS)
         if self.mathjax_source is not None:
             src_uri = f"{ASSET_DIR}/{MATHJAX_FILE}"
             if files.get_file_from_path(src_uri) is None:
