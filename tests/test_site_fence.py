@@ -292,3 +292,13 @@ def test_invalid_network_explains_itself_once(include: str) -> None:
     )
     assert out.count("Not a valid network") == 1
     assert "missing edge x_1 -&gt; z_0_0" in out and "<svg" not in out
+
+
+def test_palette_rules_come_once_per_page() -> None:
+    page = "".join(
+        f"```nndiagram\nspec: diagrams/{name}.yaml\n```\n\n" for name in ("xor", "neuron")
+    )
+    out = convert(page)
+    assert out.count("<style>") == 1 and out.count('nndiagram-dark"><svg') == 2
+    ids = re.findall(r'\bid="([^"]+)"', out)
+    assert len(ids) == len(set(ids))  # two diagrams, light and dark: no id twice on the page

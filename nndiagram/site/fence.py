@@ -162,12 +162,17 @@ def fence_format(
         where = context.path or "nndiagram fence"
         message = f"{where}: rendering failed: {type(error).__name__}: {error}"
         raise settings.error_type(message) from error
-    prefix = f"nnd{request.job.key[:8]}-{_fence_number(md)}"
+    number = _fence_number(md)
     label = request.spec_file or "inline"
     body = bundle_html(
-        bundle, include=request.include, prefix=prefix, theme=request.theme, source_label=label
+        bundle,
+        include=request.include,
+        prefix=f"nnd{request.job.key[:8]}-{number}",
+        theme=request.theme,
+        source_label=label,
     )
-    return PALETTE_STYLE + body
+    # The palette rules once per page: no plugin is needed to add a stylesheet.
+    return (PALETTE_STYLE if number == 0 else "") + body
 
 
 def _import(module: str, name: str, owner: str, language: str, md: Markdown | None) -> Any:
