@@ -302,3 +302,11 @@ def test_palette_rules_come_once_per_page() -> None:
     assert out.count("<style>") == 1 and out.count('nndiagram-dark"><svg') == 2
     ids = re.findall(r'\bid="([^"]+)"', out)
     assert len(ids) == len(set(ids))  # two diagrams, light and dark: no id twice on the page
+
+
+def test_one_markdown_instance_many_documents() -> None:
+    md = markdown.Markdown(extensions=[fence.NNDiagramExtension(root=str(ROOT), cache=False)])
+    text = "```nndiagram\nspec: diagrams/neuron.yaml\ninclude: [diagram]\n```\n"
+    first = md.convert(text)
+    md.reset()
+    assert md.convert(text) == first and "<style>" in first

@@ -279,6 +279,8 @@ class NNDiagramExtension(Extension):
     def extendMarkdown(self, md: Markdown) -> None:
         from pymdownx.superfences import SuperFencesCodeExtension
 
+        md.registerExtension(self)  # so that md.reset() calls self.reset()
+        self.md = md
         root, cache_dir = self.getConfig("root"), self.getConfig("cache_dir")
         md.nndiagram_settings = FenceSettings(  # type: ignore[attr-defined]
             root=Path(root) if root else None,
@@ -300,6 +302,10 @@ class NNDiagramExtension(Extension):
                     fence.get("validator", _accept),
                     None,
                 )
+
+    def reset(self) -> None:
+        """A new document on the same Markdown instance: fence numbering starts again."""
+        self.md.nndiagram_fences = 0  # type: ignore[attr-defined]
 
 
 def _bind(formatter: Callable[..., str], css_class: str) -> Callable[..., str]:
