@@ -199,6 +199,13 @@ def _check_inputs(value: Any) -> Any:
 EdgePair = Annotated[list[str], Field(min_length=2, max_length=2)]
 
 
+def _not_a_bool(value: Any) -> Any:
+    # Literal[0, 1] accepts True and False (they equal 1 and 0), even in strict mode.
+    if isinstance(value, bool):
+        raise _fail(f"unknown numbering {str(value).lower()} (must be one of: 0, 1)")
+    return value
+
+
 class SpecFile(_Model):
     """A network spec, version 1: inputs and layers, or an explicit graph (or edges)."""
 
@@ -238,7 +245,9 @@ class SpecFile(_Model):
     max_neurons: int = Field(
         8, ge=2, le=1_000, description="Larger layers are drawn elided: first units, ⋮, last."
     )
-    numbering: Literal[0, 1] = Field(0, description="Number layers and units from 0 or 1.")
+    numbering: Annotated[Literal[0, 1], BeforeValidator(_not_a_bool)] = Field(
+        0, description="Number layers and units from 0 or 1."
+    )
 
     @model_validator(mode="after")
     def _one_network(self) -> SpecFile:
