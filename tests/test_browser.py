@@ -205,6 +205,22 @@ def test_dark_palette_shows_the_dark_diagrams(
     screenshot(page, "activations-dark")
 
 
+def test_search_and_code_copy_work_offline(page_and_watch: tuple[Any, Watch], server: str) -> None:
+    page, _ = page_and_watch
+    page.goto(server, wait_until="load")
+    copy_buttons = page.locator('article pre [data-md-type="copy"]')  # content.code.copy
+    copy_buttons.first.wait_for(timeout=TYPESET_TIMEOUT_MS)
+    assert copy_buttons.count() >= 2
+    page.click("input.md-search__input")
+    page.keyboard.type("vanishing gradient")
+    # The search index and its worker come from the site itself; results appear as you type.
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('.md-search-result__item a')]
+                  .some(a => a.href.includes('tutorial/activations/'))""",
+        timeout=TYPESET_TIMEOUT_MS,
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _fresh_screenshots() -> None:
     # Old screenshots of pages that no longer exist would mislead whoever looks at them.
