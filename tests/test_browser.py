@@ -5,8 +5,8 @@ page: every equation typeset by MathJax (one ``mjx-container`` with a non-empty 
 arithmatex element of the page's HTML), whether the page is loaded directly or reached by
 clicking the nav through Material's instant navigation; every diagram visible with a non-zero
 size; the dark palette showing the dark diagrams and hiding the light ones; no console error;
-no request leaving 127.0.0.1. Screenshots go to test-artifacts/screenshots/ (the path is
-printed).
+no request leaving 127.0.0.1. Also: search and the code copy buttons work offline.
+Screenshots go to test-artifacts/screenshots/ (the run's summary prints the path).
 """
 
 from __future__ import annotations
