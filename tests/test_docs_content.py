@@ -388,13 +388,14 @@ def test_cli_guide_examples_run_with_the_documented_exit_codes(
     import shutil
     import subprocess
     import sys
+    from concurrent.futures import ThreadPoolExecutor
 
     shutil.copytree(DIAGRAMS, tmp_path / "diagrams")
     shutil.copytree(DOCS / "tutorial", tmp_path / "docs" / "tutorial")
-    ran = 0
+    examples: list[tuple[list[str], list[str], str | None, int]] = []
     for block in fences(DOCS / "guide" / "cli.md", "sh"):
         for argv, expected in _commands(block):
-            if argv[0] == "python":
+            if argv[0] == "python":  # the example's input files, needed by what follows
                 subprocess.run([sys.executable, *argv[1:]], cwd=tmp_path, check=True)
                 continue
             assert argv[0] == "nndiagram", argv
@@ -406,12 +407,16 @@ def test_cli_guide_examples_run_with_the_documented_exit_codes(
             args: list[str] = []
             for arg in argv[1:]:
                 args += sorted(glob.glob(arg, root_dir=tmp_path)) if "*" in arg else [arg]
-            done = run_cli(*args, cwd=tmp_path)
-            assert done.returncode == expected, f"{argv}: {done.stderr}"
-            if stdout_file:
-                assert done.stdout.strip()
-            ran += 1
-    assert ran >= 12
+            examples.append((argv, args, stdout_file, expected))
+    assert len(examples) >= 12
+
+    # Independent commands, each mostly SymPy's start-up: run a few at a time.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        runs = list(pool.map(lambda e: run_cli(*e[1], cwd=tmp_path), examples))
+    for (argv, _, stdout_file, expected), done in zip(examples, runs, strict=True):
+        assert done.returncode == expected, f"{argv}: {done.stderr}"
+        if stdout_file:
+            assert done.stdout.strip()
     for made in ("neuron.svg", "mnist.png", "Y.npy", "G.npz"):
         assert (tmp_path / made).stat().st_size > 0, made
 
