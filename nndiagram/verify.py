@@ -48,6 +48,7 @@ REFERENCE_DIGITS = 400
 MAX_BATCH = 64  # samples per check; with MAX_ENTRIES it keeps `check` fast on any network
 COST_BATCH = 4  # J is built and evaluated by SymPy substitution, entry by entry
 MAX_ENTRIES = 200_000  # entries of the largest array one check evaluates
+MAX_PARAMETERS = 10_000_000  # 80 MB of float64 weights; a legal 10^6 x 10^6 layer has 10^12
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,9 @@ def _needs_numeric(network: Network) -> str | None:
     """Why the network cannot be evaluated numerically, or None."""
     if network.graph is not None and not network.graph.is_valid:
         return "not a valid network (see connectivity)"
+    parameters = sum(layer.units * (layer.fan_in + 1) for layer in network.layers)
+    if parameters > MAX_PARAMETERS:
+        return f"too large to evaluate: {parameters:,} parameters (at most {MAX_PARAMETERS:,})"
     return None
 
 
