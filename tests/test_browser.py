@@ -200,6 +200,13 @@ def test_dark_palette_shows_the_dark_diagrams(
     page.wait_for_url(re.compile(r"tutorial/activations/$"))
     page.wait_for_selector("article svg.nndiagram-plot")
     assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+    # The plots' labels and axes are drawn in the page's text colour, so they are light here.
+    colours = page.evaluate(
+        """() => [getComputedStyle(document.querySelector('article')).color,
+                  ...[...document.querySelectorAll('article svg.nndiagram-plot text')]
+                     .map(t => getComputedStyle(t).fill)]"""
+    )
+    assert len(colours) > 10 and set(colours[1:]) == {colours[0]}, colours[:3]
     expected = equation_count((built_site / "tutorial/activations/index.html").read_text())
     wait_for_typesetting(page, expected)
     screenshot(page, "activations-dark")
