@@ -178,7 +178,7 @@ def gradients_files(
     loss: str | None = None,
 ) -> Gradients:
     """The ``gradients`` command: read the spec, P.npz, X.npy and Y.npy; write G.npz."""
-    from .numeric import load_input, load_params
+    from .numeric import _load, load_input, load_params
     from .output import write_atomic
     from .spec import load_spec
 
@@ -186,16 +186,11 @@ def gradients_files(
     chosen = loss_of(network, loss)
     params = load_params(params_path, network)
     X = load_input(input_path, network)
-    try:
-        loaded = np.load(target_path, allow_pickle=False)
-    except FileNotFoundError:
-        raise SpecError("no such file", path=target_path) from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise SpecError(f"not a NumPy .npy file: {error}", path=target_path) from None
+    loaded = _load(target_path)  # memory-mapped: a wrong shape is refused before any read
     if not isinstance(loaded, np.ndarray):
         loaded.close()
         raise SpecError("expected a .npy array Y of shape (units, m), found .npz", path=target_path)
-    Y = check_targets(network, loaded, X.shape[1], np.float64, target_path)
+    Y = np.array(check_targets(network, loaded, X.shape[1], np.float64, target_path))
     if not np.isfinite(Y).all():
         raise SpecError("Y has non-finite value(s) (nan or inf)", path=target_path)
     grads = _backward(network, params, X, Y, chosen)

@@ -96,3 +96,16 @@ def test_output_is_deterministic_and_a_failed_run_keeps_the_old_file(
     failed = run_cli("gradients", XOR, *args, "-o", str(first))
     assert failed.returncode == 2
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_target_file_claiming_a_huge_shape_is_refused_without_reading_it(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    args = write_problem(tmp_path, XOR)
+    header = {"descr": "<f8", "fortran_order": False, "shape": (1, 10**9)}
+    with open(tmp_path / "Y.npy", "wb") as handle:  # an 8 GB array's header, and no data
+        np.lib.format.write_array_header_1_0(handle, header)
+    done = run_cli("gradients", XOR, *args, "-o", str(tmp_path / "G.npz"))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{tmp_path / 'Y.npy'}:1:1: error:")
+    assert len(done.stderr.strip().splitlines()) == 1
