@@ -214,3 +214,13 @@ def test_an_unchanged_plot_comes_from_the_cache(
         plots.activation_figure_html(
             ActivationChoice("leaky_relu", alpha=0.2), "c", ArtefactCache(tmp_path)
         )
+
+
+def test_a_custom_activation_is_plotted_from_its_expression(in_tmp: Path) -> None:
+    body = 'custom: "max(0.1*z, z) + sin(z)"\n'
+    html = activation_fence_format(body, "activation", "nndiagram-activation", {}, None)
+    assert r"\sin" in html and r"\cos" in html  # g and the derivative SymPy took of it
+    svg = html[html.index("<svg") : html.index("</svg>") + 6]
+    root = ElementTree.fromstring(svg)
+    assert "Custom: max(0.1*z, z) + sin(z)" in (root.find(f"{SVG_NS}title").text or "")
+    assert len(_segments(max(_paths_with(svg, DERIVATIVE_COLOUR), key=len))) == 2  # kink at 0
