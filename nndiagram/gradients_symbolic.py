@@ -22,9 +22,8 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 
 from .activations import activation_for
+from .backprop import SIMPLIFIED
 from .model import Network
-
-SIMPLIFIED = {("sigmoid", "bce"), ("softmax", "ce")}
 
 
 class _BackpropPrinter(LatexPrinter):
