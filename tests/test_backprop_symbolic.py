@@ -159,3 +159,9 @@ def test_check_gradients_on_a_large_network_samples_entries() -> None:
     # 24 sampled entries of W0 (30x50), b0 (30) and W1 (10x30), and all 10 of b1.
     assert fd.status == "pass" and "central differences on 82 entries" in fd.detail
     assert symbolic.status == "skip"
+
+
+def test_check_skips_a_cross_entropy_on_an_unbounded_output() -> None:
+    network = Network.from_sizes([2, 2, 1], ["tanh", "identity"], loss="bce")
+    (row,) = check_gradients(network, np.random.default_rng(0))
+    assert row.status == "skip" and "bce needs outputs in (0, 1)" in row.detail
