@@ -121,7 +121,7 @@ def _load(
         spec = SpecFile.model_validate(data)
     except ValidationError as error:
         raise _spec_error(error, path, locations, text) from None
-    if numbering is not None and numbering not in (0, 1):
+    if numbering is not None and (isinstance(numbering, bool) or numbering not in (0, 1)):
         raise SpecError(f"numbering must be 0 or 1, got {numbering!r}", path=path)
     return _network(spec, path, locations, text, spec.numbering if numbering is None else numbering)
 

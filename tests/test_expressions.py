@@ -129,6 +129,7 @@ def test_registry_uses_the_compiled_expression() -> None:
         ("((z**4)**4)**2", "exponents may be at most 16"),
         ("1e10 * z", "the number 1e+10 is too large"),
         ("1e999 * z", "the number inf is too large"),
+        ("z * " + "9" * 400, "an integer is too large"),
         ("max(z,", "invalid expression at character"),
         ("z +", "invalid expression"),
         ("", "the expression is empty"),

@@ -143,6 +143,12 @@ def test_numbering_from_the_spec_and_the_override() -> None:
     )
     with pytest.raises(SpecError, match="numbering must be 0 or 1"):
         load_spec_text(text, numbering=2)
+    with pytest.raises(SpecError, match="numbering must be 0 or 1"):
+        load_spec_text(text, numbering=True)
+    for flag in ("true", "false"):
+        error = _error(text.replace("numbering: 1", f"numbering: {flag}"))
+        assert (error.key, error.line) == ("numbering", 4)
+        assert error.message == f"unknown numbering {flag} (must be one of: 0, 1)"
 
 
 def test_load_spec_numbering_argument(tmp_path: Path) -> None:
