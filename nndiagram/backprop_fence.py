@@ -21,7 +21,12 @@ from typing import Any
 
 import yaml
 
-from .gradients_entries import MAX_EXPLICIT_PARAMS, explicit_gradients, prove_matrix_form
+from .gradients_entries import (
+    MAX_EXPLICIT_PARAMS,
+    explicit_gradients,
+    prove_matrix_form,
+    sum_form_gradients,
+)
 from .gradients_symbolic import (
     SIMPLIFIED,
     Proof,
@@ -152,6 +157,21 @@ def backprop_fence_format(
             f"{_math(proof.statement)} — {html.escape(proof.name)}: {html.escape(proof.detail)}, "
             "proven by SymPy</li>"
         )
+    entries = ""
+    if "entries" in include and len(network.layers) == 1:
+        gradients = sum_form_gradients(network, loss)
+        wrong = [g.lhs for g in gradients if not g.holds]
+        if wrong:
+            raise _fail(f"SymPy does not confirm the sum form of {', '.join(wrong)}")
+        if gradients:
+            rows_latex = r" \\ ".join(f"{g.lhs} &= {g.rhs}" for g in gradients)
+            entries = _math(rf"\begin{{aligned}} {rows_latex} \end{{aligned}}", display=True)
+            cost = _math(r"J = \frac{1}{m}\sum_{i=1}^{m} L")
+            rows.append(
+                '<li class="nnd-proof"><span class="nnd-proof-mark">✓</span> each entry: '
+                f"SymPy differentiates {cost} by it, for any number of samples m, and the "
+                "summand is exactly the one shown</li>"
+            )
     notes = ", ".join(_math(note) for note in derivative_notes(network, loss))
     equations = "equations" in include
     parts = [
@@ -161,6 +181,7 @@ def backprop_fence_format(
         else "",
         _math(equations_latex(network, loss), display=True) if equations else "",
         f'<p class="nnd-backprop-derivatives">with {notes}</p>' if notes and equations else "",
+        entries,
         f'<ul class="nnd-backprop-proofs">{"".join(rows)}</ul>' if rows else "",
         "</div>",
     ]

@@ -202,3 +202,78 @@ def gradient_function(
         return result
 
     return evaluate
+
+
+# --- one layer: each entry's gradient as a sum over the samples --------------------------------
+
+
+@dataclass(frozen=True)
+class EntryGradient:
+    """``∂J/∂w_{jk} = 1/m Σ_i dz_j^{(i)} x_k^{(i)}`` for one entry, and whether SymPy agrees."""
+
+    lhs: str
+    rhs: str
+    holds: bool
+
+
+def sum_form_gradients(network: Network, loss: str) -> list[EntryGradient]:
+    """For a one-layer network: differentiate ``J = 1/m Σ_{i=1}^{m} L`` by each weight and bias
+    (m symbolic, samples indexed by i) and prove the summand is ``dz_j^{(i)}`` times the
+    entry's input. Softmax with mse is left out: its ``dz`` couples the units."""
+    (layer,) = network.layers
+    fn, name = _activation(network, 0)
+    if name == "softmax" and loss != "ce":
+        return []
+    i = sympy.Symbol("i", integer=True, positive=True)
+    m = sympy.Symbol("m", integer=True, positive=True)
+    x, y = sympy.IndexedBase("x"), sympy.IndexedBase("y")
+    units, fan_in = layer.units, layer.fan_in
+    one = units == 1  # the tutorial's neuron: w_k and b, no unit index
+
+    def sub(j: int, k: int | None = None) -> str:
+        parts = ([] if one else [str(j)]) + ([] if k is None else [str(k)])
+        return "".join(parts)
+
+    w = [[sympy.Symbol(f"w_{sub(j, k)}") for k in range(fan_in)] for j in range(units)]
+    b = [sympy.Symbol(f"b_{sub(j)}" if not one else "b") for j in range(units)]
+    z = [sum(w[j][k] * x[k, i] for k in range(fan_in)) + b[j] for j in range(units)]
+    a = _apply(fn, name, sympy.Matrix(z))
+    target = sympy.Matrix([y[j, i] for j in range(units)])
+    J = sympy.Sum(_loss(loss, a, target), (i, 1, m)) / m
+    if name == "softmax":  # one-hot or probability targets: the last is 1 minus the others
+        constraint = {target[-1]: 1 - sum(target[:-1])}
+        # xreplace: subs would leave the summand alone, since i is bound by the Sum.
+        J, target = J.xreplace(constraint), target.xreplace(constraint)
+    t = sympy.Dummy("t", real=True)
+    out: list[EntryGradient] = []
+    for j in range(units):
+        a_shown, y_shown = _shown(f"a{_sup(sub(j))}"), _shown(f"y{_sup(sub(j))}")
+        if (name, loss) in {("sigmoid", "bce"), ("softmax", "ce")}:
+            dz = a[j] - target[j]
+            shown = a_shown - y_shown
+        else:
+            a_sym = sympy.Symbol("a", positive=True)
+            dL = sympy.diff(_loss(loss, sympy.Matrix([a_sym]), sympy.Matrix([target[j]])), a_sym)
+            dz = dL.subs(a_sym, a[j]) * sympy.diff(fn(t), t).subs(t, z[j])
+            prime = [] if name == "identity" else [_shown(f"g'(z{_sup(sub(j))})")]
+            if loss == "mse":
+                shown = sympy.Mul(2, a_shown - y_shown, *prime, evaluate=False)
+            else:
+                shown = _shown(f"dz{_sup(sub(j))}")
+        inputs = [(w[j][k], x[k, i], _shown(f"x_{{{k}}}^{{(i)}}")) for k in range(fan_in)]
+        for param, factor, factor_shown in [*inputs, (b[j], sympy.Integer(1), None)]:
+            (summed,) = sympy.diff(J, param).atoms(sympy.Sum)
+            holds = is_zero(summed.function - dz * factor)
+            term = shown if factor_shown is None else sympy.Mul(shown, factor_shown, evaluate=False)
+            rhs = sympy.Mul(1 / m, sympy.Sum(term, (i, 1, m)), evaluate=False)
+            lhs = rf"\frac{{\partial J}}{{\partial {sympy.latex(param)}}}"
+            out.append(EntryGradient(lhs, sympy.latex(rhs, order="none", long_frac_ratio=0), holds))
+    return out
+
+
+def _sup(sub: str) -> str:
+    return (f"_{{{sub}}}" if sub else "") + "^{(i)}"
+
+
+def _shown(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name)

@@ -100,4 +100,4 @@ def test_derivations_page_renders_every_fence() -> None:
 def test_backpropagation_page_renders() -> None:
     out = _markdown().convert((ROOT / "docs" / "tutorial" / "backpropagation.md").read_text())
     assert out.count("nnd-backprop-flow") == 1
-    assert out.count('class="nnd-proof"') == 4
+    assert out.count('class="nnd-proof"') == 6  # 2 + 2 (the neuron) + 1 + 1

@@ -13,8 +13,10 @@ from nndiagram.gradients_entries import (
     ExplicitGradients,
     explicit_gradients,
     gradient_function,
+    is_zero,
     matrix_form,
     prove_matrix_form,
+    sum_form_gradients,
 )
 from nndiagram.gradients_symbolic import (
     backprop_equations,
@@ -165,3 +167,30 @@ def test_check_skips_a_cross_entropy_on_an_unbounded_output() -> None:
     network = Network.from_sizes([2, 2, 1], ["tanh", "identity"], loss="bce")
     (row,) = check_gradients(network, np.random.default_rng(0))
     assert row.status == "skip" and "bce needs outputs in (0, 1)" in row.detail
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activation", "loss", "last"),
+    [
+        ([2, 1], "sigmoid", "bce", r"\left(a^{(i)} - y^{(i)}\right)"),
+        ([2, 1], "generic", "mse", r"2 \left(a^{(i)} - y^{(i)}\right) g'(z^{(i)})"),
+        ([1, 2], "softmax", "ce", r"\left(a_{1}^{(i)} - y_{1}^{(i)}\right)"),
+    ],
+)
+def test_one_layer_gradients_as_sums_over_the_samples(
+    sizes: list[int], activation: str, loss: str, last: str
+) -> None:
+    rows = sum_form_gradients(Network.from_sizes(sizes, activation), loss)
+    assert len(rows) == sizes[1] * (sizes[0] + 1) and all(r.holds for r in rows)
+    assert rows[-1].rhs == rf"\frac{{1}}{{m}} \sum_{{i=1}}^{{m}} {last}"
+    assert rows[0].rhs.endswith("x_{0}^{(i)}")
+
+
+def test_a_summand_missing_its_input_is_not_confirmed() -> None:
+    i = sympy.Symbol("i")
+    x, y = sympy.IndexedBase("x"), sympy.IndexedBase("y")
+    w, b = sympy.symbols("w b")
+    a = 1 / (1 + sympy.exp(-(w * x[0, i] + b)))
+    summand = sympy.diff(-(y[0, i] * sympy.log(a) + (1 - y[0, i]) * sympy.log(1 - a)), w)
+    assert is_zero(summand - (a - y[0, i]) * x[0, i])
+    assert not is_zero(summand - (a - y[0, i]))
