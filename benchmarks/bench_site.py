@@ -97,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     ]
     baseline = statistics.median(plain)
     print(f"Site: {pages} hand-written pages, {specs} specs in the gallery; {os.cpu_count()} CPUs;")
-    print(f"median of {args.repeats} runs each, wall time of the whole command.\n")
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    print(f"median of {args.repeats} runs each, wall time of the whole command;")
+    print(f"load average {load} (other processes stretch wall times).\n")
     print("| build | seconds | × plain mkdocs build |")
     print("| --- | ---: | ---: |")
     for name, seconds in rows:
