@@ -6,7 +6,7 @@ OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed from its environment (they slow a
 they stay set everywhere else). A script that is missing is listed as not run; one that fails
 is reported with its exit code and this script exits 1.
 
-Run: .venv/bin/python benchmarks/run_all.py [-o RESULTS.md | -o -]
+Run: .venv/bin/python benchmarks/run_all.py [-o RESULTS.md | -o -] [SCRIPT ...]
 """
 
 from __future__ import annotations
@@ -61,7 +61,11 @@ def machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("-o", "--output", default=str(RESULTS), help="'-' for stdout only")
+    parser.add_argument("scripts", nargs="*", metavar="SCRIPT", help="only these (bench_x.py)")
     args = parser.parse_args(argv)
+    unknown = set(args.scripts) - {name for name, _ in BENCHMARKS}
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
 
     # No top-level heading: the Performance page includes this file under its own.
     sections = [
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     failed = False
     for name, heading in BENCHMARKS:
+        if args.scripts and name not in args.scripts:
+            continue
         script = HERE / name
         sections += ["", f"### {heading}", "", f"`benchmarks/{name}`", ""]
         if not script.exists():

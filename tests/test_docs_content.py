@@ -502,3 +502,29 @@ def test_spec_guide_lists_every_custom_activation_function() -> None:
     listed = re.search(r"functions (.*?)\.\n", guide, re.DOTALL)
     assert listed
     assert set(re.findall(r"`(\w+)`", listed[1])) == set(FUNCTIONS)
+
+
+def test_run_all_collects_each_scripts_output_without_the_blas_overrides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "benchmarks" / "run_all.py")
+    assert spec and spec.loader
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    script = (
+        "import os\nprint('| n | ms |')\nprint('| 1 |', os.environ.get('OPENBLAS_CORETYPE'), '|')\n"
+    )
+    (tmp_path / "bench_numeric.py").write_text(script)
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    results = tmp_path / "RESULTS.md"
+    assert run_all.main(["-o", str(results), "bench_numeric.py"]) == 0
+    text = results.read_text()
+    assert "| 1 | None |" in text  # the variable was removed for the benchmark process only
+    assert "### Numbers" in text and "```text" in text
+    assert "bench_site.py" not in text  # only the script asked for
+    (tmp_path / "bench_numeric.py").write_text("raise SystemExit(3)\n")
+    assert run_all.main(["-o", str(results), "bench_numeric.py"]) == 1
+    assert "failed with exit code 3" in results.read_text()
