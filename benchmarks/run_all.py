@@ -60,12 +60,16 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("-o", "--output", default=str(RESULTS), help="'-' for stdout only")
+    parser.add_argument(
+        "-o", "--output", help="default: RESULTS.md, or stdout when only some scripts run"
+    )
     parser.add_argument("scripts", nargs="*", metavar="SCRIPT", help="only these (bench_x.py)")
     args = parser.parse_args(argv)
     unknown = set(args.scripts) - {name for name, _ in BENCHMARKS}
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    # A partial run must not overwrite the committed results of the other scripts.
+    target = args.output or ("-" if args.scripts else str(RESULTS))
 
     # No top-level heading: the Performance page includes this file under its own.
     sections = [
@@ -88,14 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         status = "" if code == 0 else f", **failed with exit code {code}**"
         sections += [f"Finished in {seconds:.0f} s{status}.", "", "```text", output, "```"]
     text = "\n".join(sections) + "\n"
-    if args.output == "-":
+    if target == "-":
         sys.stdout.write(text)
     else:
         sys.path.insert(0, str(ROOT))
         from nndiagram.output import write_atomic
 
-        write_atomic(args.output, text)
-        print(f"wrote {args.output}", file=sys.stderr)
+        write_atomic(target, text)
+        print(f"wrote {target}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -528,3 +528,20 @@ def test_run_all_collects_each_scripts_output_without_the_blas_overrides(
     (tmp_path / "bench_numeric.py").write_text("raise SystemExit(3)\n")
     assert run_all.main(["-o", str(results), "bench_numeric.py"]) == 1
     assert "failed with exit code 3" in results.read_text()
+
+
+def test_a_partial_benchmark_run_leaves_the_results_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "benchmarks" / "run_all.py")
+    assert spec and spec.loader
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    (tmp_path / "bench_spec.py").write_text("print('| spec | 1 ms |')\n")
+    monkeypatch.setattr(run_all, "HERE", tmp_path)
+    monkeypatch.setattr(run_all, "RESULTS", tmp_path / "RESULTS.md")
+    assert run_all.main(["bench_spec.py"]) == 0
+    assert "| spec | 1 ms |" in capsys.readouterr().out
+    assert not (tmp_path / "RESULTS.md").exists()
