@@ -322,3 +322,17 @@ def test_a_site_with_its_own_mathjax_keeps_it(tmp_path: Path) -> None:
     html = (project / "site" / "index.html").read_text()
     assert "js/MathJax/tex-chtml.js" in html and "assets/nndiagram" not in html
     assert not (project / "site" / "assets" / "nndiagram").exists()
+
+
+def test_cache_folders_of_other_versions_are_removed(tmp_path: Path, run_cli: RunCli) -> None:
+    project = make_project(tmp_path / "project", page="# Hi\n", specs=("neuron.yaml",))
+    cache = project / ".nndiagram-cache"
+    old = cache / "v1-0123456789ab-abcdef" / "00" / "00.json"
+    old.parent.mkdir(parents=True)
+    old.write_text("{}")
+    unrelated = cache / "notes"
+    unrelated.mkdir()
+    assert run_cli("build", cwd=project).returncode == 0
+    folders = {p.name for p in cache.iterdir()}
+    assert "v1-0123456789ab-abcdef" not in folders and "notes" in folders
+    assert len(folders) == 2 and len(list(cache.rglob("*.json"))) == 1  # neuron, current version

@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
+import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,16 +58,27 @@ def cache_key(spec: bytes, options: Mapping[str, Any]) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
+def version_folder() -> str:
+    """One sub-folder per tool and Graphviz version: entries of other versions can never be
+    hit again, so :meth:`ArtefactCache.prune` removes those folders whole."""
+    graphviz = hashlib.sha256(graphviz_version().encode()).hexdigest()[:6]
+    return f"v{CACHE_FORMAT}-{tool_digest()[:12]}-{graphviz}"
+
+
+_VERSION_FOLDER = re.compile(r"v\d+-[0-9a-f]{12}-[0-9a-f]{6}")
+
+
 class ArtefactCache:
     """A folder of ``<key>.json`` bundles; ``root=None`` keeps entries in memory only."""
 
-    def __init__(self, root: Path | None) -> None:
+    def __init__(self, root: Path | None, version: str | None = None) -> None:
         self.root = root
+        self.version = version or (version_folder() if root is not None else "")
         self._memory: dict[str, dict[str, Any]] = {}
 
     def _path(self, key: str) -> Path:
         assert self.root is not None
-        return self.root / key[:2] / f"{key}.json"
+        return self.root / self.version / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
         if key in self._memory:
@@ -90,3 +103,17 @@ class ArtefactCache:
 
     def __contains__(self, key: str) -> bool:
         return self.get(key) is not None
+
+    def prune(self) -> int:
+        """Remove the folders of other versions; returns how many were removed."""
+        if self.root is None or not self.root.is_dir():
+            return 0
+        stale = [
+            folder
+            for folder in self.root.iterdir()
+            if folder.is_dir() and _VERSION_FOLDER.fullmatch(folder.name)
+            if folder.name != self.version
+        ]
+        for folder in stale:
+            shutil.rmtree(folder, ignore_errors=True)
+        return len(stale)

@@ -127,6 +127,7 @@ def generate_gallery(
     """``nndiagram generate``: write the gallery into ``docs_dir``; returns the pages written."""
     cache = ArtefactCache(cache_dir if cache_dir is not None else Path(".nndiagram-cache"))
     files = gallery_files(specs_dir, cache, root=Path.cwd())
+    cache.prune()
     target = docs_dir.resolve()
     written: list[Path] = []
     for name, content in files.items():

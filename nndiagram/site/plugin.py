@@ -130,6 +130,11 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
                 files.append(File.generated(config, src_uri, abs_src_path=str(self.mathjax_source)))
         return files
 
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        removed = self.cache.prune()
+        if removed:
+            log.debug("removed %d cache folder(s) of other nndiagram versions", removed)
+
     def on_serve(self, server: Any, *, config: MkDocsConfig, builder: Any) -> Any:
         if self._specs_dir().is_dir():
             server.watch(str(self._specs_dir()))

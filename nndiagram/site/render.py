@@ -84,11 +84,13 @@ def render_cached(job: RenderJob, cache: ArtefactCache) -> dict[str, Any]:
     return bundle
 
 
-def _worker(job: RenderJob, key: str, cache_root: str | None) -> tuple[str, dict[str, Any]]:
-    # The key comes from the parent: a worker hashing the sources itself could see them after
-    # an edit and file the bundle under a key the build never asks for.
+def _worker(
+    job: RenderJob, key: str, cache_root: str | None, version: str
+) -> tuple[str, dict[str, Any]]:
+    # Key and version come from the parent: a worker hashing the sources itself could see
+    # them after an edit and file the bundle where the build never looks.
     bundle = compute_bundle(job)
-    ArtefactCache(Path(cache_root) if cache_root else None).put(key, bundle)
+    ArtefactCache(Path(cache_root) if cache_root else None, version).put(key, bundle)
     return key, bundle
 
 
@@ -109,7 +111,7 @@ def prerender(jobs: Iterable[RenderJob], cache: ArtefactCache, workers: int | No
         return len(todo)
     root = str(cache.root) if cache.root else None
     with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
-        futures = [pool.submit(_worker, job, key, root) for key, job in todo.items()]
+        futures = [pool.submit(_worker, job, key, root, cache.version) for key, job in todo.items()]
         for future in concurrent.futures.as_completed(futures):
             if future.exception() is None:
                 cache.remember(*future.result())  # the worker has written it to disk
