@@ -74,6 +74,20 @@ def _remove_stale(target: Path) -> None:
             shutil.rmtree(stale, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _one_build_at_a_time(target: Path) -> Iterator[None]:
+    """Builds of one site take turns (a lock beside it, released by the kernel if a build is
+    killed): leftovers are removed under the lock, so never the folder of a running build."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, builds must not overlap
+        yield
+        return
+    with open(target.parent / f".{target.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 # --- progress and logging --------------------------------------------------------------------
 
 
@@ -151,26 +165,27 @@ def build_site(config_file: str = "mkdocs.yml", strict: bool = False) -> int:
         config = _load_config(config_file, strict=True if strict else None)
         target = Path(config.site_dir).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale(target)
-        building = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        building.chmod(0o777 & ~umask)  # mkdtemp makes it private; a site is meant to be read
-        config.site_dir = str(building)
-        if progress is not None:
-            config.plugins["nndiagram-progress"] = _ProgressPlugin(progress)
-        config.plugins.on_startup(command="build", dirty=False)
-        try:
-            build(config)
-        except (exceptions.MkDocsException, exceptions.Abort) as error:
-            shutil.rmtree(building, ignore_errors=True)
-            raise SiteBuildError(f"{config_file}: build failed: {error}") from error
-        except BaseException:
-            shutil.rmtree(building, ignore_errors=True)
-            raise
-        finally:
-            config.plugins.on_shutdown()
-        swap_into_place(building, target)
+        with _one_build_at_a_time(target):
+            _remove_stale(target)
+            building = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
+            umask = os.umask(0)
+            os.umask(umask)
+            building.chmod(0o777 & ~umask)  # mkdtemp makes it private; a site is to be read
+            config.site_dir = str(building)
+            if progress is not None:
+                config.plugins["nndiagram-progress"] = _ProgressPlugin(progress)
+            config.plugins.on_startup(command="build", dirty=False)
+            try:
+                build(config)
+            except (exceptions.MkDocsException, exceptions.Abort) as error:
+                shutil.rmtree(building, ignore_errors=True)
+                raise SiteBuildError(f"{config_file}: build failed: {error}") from error
+            except BaseException:
+                shutil.rmtree(building, ignore_errors=True)
+                raise
+            finally:
+                config.plugins.on_shutdown()
+            swap_into_place(building, target)
     if interactive():
         print(f"built {target} in {time.monotonic() - started:.1f} s", file=sys.stderr)
     return 0
