@@ -61,7 +61,7 @@ def timed(command: list[str], cwd: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3, help="runs of the slow (cold) builds")
     args = parser.parse_args(argv)
     build = [str(BIN / "nndiagram"), "build"]
     mkdocs = [str(BIN / "mkdocs"), "build", "--no-strict"]  # as `nndiagram build` without --strict
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(cache, ignore_errors=True)
             cold.append(timed(build, project))
         warm, plain = [], []
-        for _ in range(args.repeats):  # interleaved, so a change in machine load hits both
+        for _ in range(args.repeats + 2):  # interleaved, so a change in machine load hits both
             warm.append(timed(build, project))
             plain.append(timed(mkdocs, project))
         changed = []
@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     baseline = statistics.median(plain)
     print(f"Site: {pages} hand-written pages, {specs} specs in the gallery; {os.cpu_count()} CPUs;")
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"median of {args.repeats} runs each, wall time of the whole command;")
+    print(f"median of {args.repeats} cold, changed and {args.repeats + 2} other runs, wall time")
+    print("of the whole command;", end=" ")
     print(f"load average {load} (other processes stretch wall times).\n")
     print("| build | seconds | × plain mkdocs build |")
     print("| --- | ---: | ---: |")
