@@ -336,3 +336,12 @@ def test_cache_folders_of_other_versions_are_removed(tmp_path: Path, run_cli: Ru
     folders = {p.name for p in cache.iterdir()}
     assert "v1-0123456789ab-abcdef" not in folders and "notes" in folders
     assert len(folders) == 2 and len(list(cache.rglob("*.json"))) == 1  # neuron, current version
+
+
+@pytest.mark.parametrize("command", ["build", "serve"])
+def test_missing_config_file_is_a_usage_error(
+    tmp_path: Path, run_cli: RunCli, command: str
+) -> None:
+    done = run_cli(command, "-f", "nowhere.yml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "config file not found: nowhere.yml"
