@@ -76,16 +76,20 @@ def _remove_stale(target: Path) -> None:
 
 @contextlib.contextmanager
 def _one_build_at_a_time(target: Path) -> Iterator[None]:
-    """Builds of one site take turns (a lock beside it, released by the kernel if a build is
-    killed): leftovers are removed under the lock, so never the folder of a running build."""
+    """Builds into one folder take turns (a lock on the folder that holds the site, released
+    by the kernel if a build is killed; no lock file is left behind): leftovers are removed
+    under the lock, so never the folder of a running build."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows: no lock, builds must not overlap
         yield
         return
-    with open(target.parent / f".{target.name}.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(folder)
 
 
 # --- progress and logging --------------------------------------------------------------------
