@@ -54,9 +54,14 @@ def escape_html(text: str) -> Html:
     'two<BR/>lines'
     >>> escape_html("a\\N")
     'a\\\\N'
+    >>> escape_html("tab\tstop")  # Graphviz drops tabs from HTML-like labels
+    'tab stop'
+    >>> escape_html("]")  # Graphviz 2.43 rejects an element holding just ] or ]]
+    '&#93;'
     """
-    lines = clean(text).replace("\\", "\\\\").split("\n")
-    return Html("<BR/>".join(html.escape(line, quote=True) for line in lines))
+    lines = clean(text).replace("\t", " ").replace("\\", "\\\\").split("\n")
+    escaped = (html.escape(line, quote=True).replace("]", "&#93;") for line in lines)
+    return Html("<BR/>".join(escaped))
 
 
 def xml_text(text: str) -> str:
@@ -81,11 +86,13 @@ def quote(value: Value) -> str:
     '"&amp;amp; ends with \\\\"'
     >>> quote(Html("w<SUB>0</SUB>"))
     '<w<SUB>0</SUB>>'
+    >>> quote(Html(""))  # Graphviz rejects <> as a syntax error
+    '""'
     >>> quote(0.5), quote(2)
     ('0.5', '2')
     """
     if isinstance(value, Html):
-        return f"<{value}>"
+        return f"<{value}>" if value else '""'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
