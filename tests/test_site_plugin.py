@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import CONSOLE_SCRIPT, DIAGRAMS, ROOT, RunCli
 
+from nndiagram.output import write_atomic
+
 pytestmark = [pytest.mark.exe, pytest.mark.site, pytest.mark.slow]
 
 MKDOCS = Path(sys.executable).parent / "mkdocs"
@@ -284,13 +286,15 @@ def test_serve_rebuilds_when_a_spec_changes(tmp_path: Path) -> None:
                 if needle in text:
                     return text
             time.sleep(0.5)
-        raise AssertionError(f"{needle!r} never appeared at /{path}")
+        log_text = (tmp_path / "serve.log").read_text()[-3000:]
+        raise AssertionError(f"{needle!r} never appeared at /{path}; the server said:\n{log_text}")
 
     try:
         assert "<svg" in page("", "nndiagram-light")
         assert "XOR" in page("gallery/xor/", "<svg")
         spec = project / "diagrams" / "xor.yaml"
-        spec.write_text(spec.read_text().replace("title: XOR", "title: Exclusive or"))
+        # atomically, as an editor saves: no rebuild may catch the file half-written
+        write_atomic(spec, spec.read_text().replace("title: XOR", "title: Exclusive or"))
         page("gallery/xor/", "Exclusive or")  # the specs folder is watched
     finally:
         server.terminate()
