@@ -19,7 +19,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 DIAGRAMS = ROOT / "diagrams"
-REFERENCE = ROOT.parent / "shared" / "reference" / "tutorial-neural-networks.txt"
+
+
+def _reference() -> Path:
+    """The tutorial the figures and matrices are checked against: shared/ sits beside the clone
+    (as in CI); NNDIAGRAM_SHARED points elsewhere for a clone made somewhere else."""
+    for shared in (os.environ.get("NNDIAGRAM_SHARED"), ROOT.parent / "shared", "/work/shared"):
+        if shared and (Path(shared) / "reference").is_dir():
+            return Path(shared) / "reference" / "tutorial-neural-networks.txt"
+    return ROOT.parent / "shared" / "reference" / "tutorial-neural-networks.txt"
+
+
+REFERENCE = _reference()
 CONSOLE_SCRIPT = Path(sys.executable).parent / "nndiagram"
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
