@@ -53,7 +53,7 @@ TRIALS = 6  # random draws per generic assignment
 TOLERANCE = 1e-9  # relative, in float64
 MAX_EXPLICIT_ENTRIES = 120  # beyond this, entry-wise proofs are too slow to attempt
 # Bounds that keep any file quick to check (the tutorial's derivations are far below them).
-MAX_BYTES = 1_000_000
+MAX_BYTES = 50_000  # PyYAML composes ~50,000 nodes a second; the tutorial's files are 1 KB
 MAX_STEPS = 100
 MAX_ENTRIES = 1_000_000  # of all declared symbols together: random values for each
 MAX_FLOPS = 20_000_000  # multiply-adds of one numeric evaluation of a step
