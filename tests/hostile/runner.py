@@ -172,6 +172,15 @@ GENERATORS: dict[str, Callable[[], bytes]] = {
     "generated/custom-million-digit-literal.yaml": lambda: (
         b"inputs: 2\nlayers:\n  - units: 1\n    activation: {custom: 'z*" + b"7" * 999_000 + b"'}\n"
     ),
+    # under 1 MB, but hundreds of thousands of nodes: refused before they are all composed
+    "generated/yaml-flow-list.yaml": lambda: (
+        b"inputs: 2\nlayers: [{units: 1}]\nx: [" + b"1," * 490_000 + b"1]\n"
+    ),
+    "generated/yaml-block-list.yaml": lambda: b"inputs: 2\nx:\n" + b"- 1\n" * 240_000,
+    "generated/json-many-values.json": lambda: b'{"inputs": 2, "x": [' + b"1," * 490_000 + b"1]}",
+    "generated/derivation-flow-steps.yaml": lambda: (
+        b"symbols: {s: []}\nsteps: [" + b"s," * 160_000 + b"s]\n"
+    ),
     "generated/utf16-bom.yaml": lambda: _yaml_with_bom("utf-16"),
     "generated/utf32-bom.yaml": lambda: _yaml_with_bom("utf-32"),
     "generated/latin1.yaml": lambda: "title: Caf\u00e9\ninputs: 2\nlayers: [{units: 1}]\n".encode(

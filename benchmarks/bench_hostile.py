@@ -1,0 +1,125 @@
+"""Benchmark of refusing hostile input: every case of the corpus (tests/hostile plus the
+malformed specs), timed one by one, and a few of them again as a user runs them.
+
+Prints the number of cases and how they ended, the median and slowest wall and CPU times, the
+slowest cases, and peak memory: the peak RSS of each forked child (which includes the modules
+it inherits, printed as the baseline) and, for a few cases, of a fresh ``nndiagram`` process
+(``RUSAGE_CHILDREN``), interpreter start included.
+
+Run: .venv/bin/python benchmarks/bench_hostile.py   (the load average is printed: other
+processes move wall times, CPU times much less).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER = ROOT / "tests" / "hostile" / "runner.py"
+CONSOLE = Path(sys.executable).parent / "nndiagram"
+FRESH = (  # one per kind: expression bomb, alias bomb, oversized file, pickle, derivation bomb
+    "expr-power-tower-parens.yaml",
+    "yaml-alias-layers-bomb.yaml",
+    "../malformed/billion-laughs.yaml",
+    "generated/oversized.yaml",
+    "generated/npz-object-pickle.npz",
+    "deriv-matrix-power-bomb.yaml",
+)
+
+
+def corpus() -> tuple[list[dict[str, Any]], int]:
+    done = subprocess.run(
+        [sys.executable, str(RUNNER)], capture_output=True, text=True, timeout=900, check=True
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines()]
+    baseline = rows.pop()["baseline_kb"]
+    return rows, int(baseline)
+
+
+def fresh(name: str) -> tuple[float, float, int, int]:
+    """Wall s, CPU s and peak KB of the case in a new process; its exit code."""
+    sys.path.insert(0, str(RUNNER.parent))
+    import runner
+
+    case = next(c for c in runner.all_cases() if c.name == name)
+    with tempfile.TemporaryDirectory() as tmp:
+        data, out = runner.make_workspace(Path(tmp))
+        argv = case.argv(runner.materialise(case, Path(tmp)), data, out)
+        # A wrapper whose only child is the case: RUSAGE_CHILDREN is then that process alone.
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(CONSOLE), *argv],
+            cwd=out,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    code, wall, cpu, peak = json.loads(done.stdout.splitlines()[-1])
+    return wall, cpu, peak, code
+
+
+MEASURE = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], capture_output=True)
+wall = time.perf_counter() - start
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps([done.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss]))
+"""
+
+
+def main() -> None:
+    print(f"load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    rows, baseline = corpus()
+    walls = [float(r["wall_s"]) for r in rows]
+    cpus = [float(r["cpu_s"]) for r in rows]
+    peaks = [int(r["maxrss_kb"]) for r in rows]
+    refused = sum(
+        r["exit_code"] == 2 and len(str(r["stderr"]).splitlines()) == 1 and not r["changed"]
+        for r in rows
+    )
+    print("\nThe corpus, each case in a forked child of one process (modules already imported)\n")
+    print("| measure | value |")
+    print("| --- | --- |")
+    print(f"| cases | {len(rows)} |")
+    print(f"| exit 2, one line, output folder unchanged | {refused} |")
+    print(
+        f"| wall time: median / slowest | {statistics.median(walls) * 1e3:.0f} ms / "
+        f"{max(walls) * 1e3:.0f} ms |"
+    )
+    print(
+        f"| CPU time: median / slowest | {statistics.median(cpus) * 1e3:.0f} ms / "
+        f"{max(cpus) * 1e3:.0f} ms |"
+    )
+    print(
+        f"| peak RSS: baseline (inherited) / largest case | {baseline / 1024:.0f} MB / "
+        f"{max(peaks) / 1024:.0f} MB |"
+    )
+    print("\nSlowest cases (wall)\n")
+    print("| case | command | wall | CPU | peak RSS |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in sorted(rows, key=lambda r: -float(r["wall_s"]))[:6]:
+        command = str(r["argv"][0])
+        print(
+            f"| {r['name']} | {command} | {float(r['wall_s']) * 1e3:.0f} ms | "
+            f"{float(r['cpu_s']) * 1e3:.0f} ms | {int(r['maxrss_kb']) / 1024:.0f} MB |"
+        )
+    print(
+        "\nA few cases as a user runs them (fresh `nndiagram` process, interpreter start "
+        "included)\n"
+    )
+    print("| case | exit | wall | CPU | peak RSS |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in FRESH:
+        wall, cpu, peak, code = fresh(name)
+        print(f"| {name} | {code} | {wall:.2f} s | {cpu:.2f} s | {peak / 1024:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
