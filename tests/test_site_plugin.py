@@ -349,3 +349,28 @@ def test_missing_config_file_is_a_usage_error(
     done = run_cli(command, "-f", "nowhere.yml", cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip() == "config file not found: nowhere.yml"
+
+
+def test_fences_of_other_stages_registered_by_the_site_are_cached(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    config = USER_CONFIG + (
+        "markdown_extensions:\n"
+        "  - pymdownx.superfences:\n"
+        "      custom_fences:\n"
+        "        - name: activation\n"
+        "          class: nndiagram-activation\n"
+        "          format: !!python/name:nndiagram.site.plots.activation_fence_format\n"
+    )
+    project = make_project(tmp_path / "project", page="# g\n\n```activation\ntanh\n```\n")
+    (project / "mkdocs.yml").write_text(config)
+    (project / "diagrams" / "xor.yaml").unlink()
+    (project / "diagrams" / "neuron.yaml").unlink()
+    assert run_cli("build", "--strict", cwd=project).returncode == 0
+    cache = project / ".nndiagram-cache"
+    entries = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
+    pages = [p for p in entries if '"html"' in p.read_text()]
+    assert len(pages) >= 1 and "<svg" in pages[0].read_text()
+    assert "<svg" in (project / "site" / "index.html").read_text()
+    assert run_cli("build", "--strict", cwd=project).returncode == 0
+    assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")} == entries

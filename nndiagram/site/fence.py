@@ -187,17 +187,24 @@ def _import(module: str, name: str, owner: str, language: str, md: Markdown | No
         raise _settings(md).error_type(message) from error
 
 
-def _lazy_fence(module: str, name: str, owner: str) -> Callable[..., str]:
-    """Another stage's fence formatter, imported lazily and cached by content hash like the
-    diagrams; its errors name the page they come from."""
+def cached_formatter(formatter: Callable[..., str], name: str) -> Callable[..., str]:
+    """A fence formatter whose HTML is cached by content hash like the diagrams: the key holds
+    the fence body, its options and class, the page it is on and the tool's sources, so an
+    unchanged fence is never rendered again. Errors are never cached, and name their page."""
+    if getattr(formatter, "nndiagram_cached", False):
+        return formatter
 
     def fence(
         source: str, language: str, css_class: str, options: Any, md: Markdown, **kwargs: Any
     ) -> str:
-        formatter = _import(module, name, owner, language, md)
         settings, context = _settings(md), page_context(md)
         cache = settings.cache_for(project_root(md, context))
-        described = {"fence": name, "class": css_class, "options": dict(options or {})}
+        described = {
+            "fence": name,
+            "class": css_class,
+            "options": dict(options or {}),
+            "page": context.path,
+        }
         key = cache_key(source.encode("utf-8"), json.loads(json.dumps(described, default=str)))
         hit = cache.get(key)
         if hit is not None:
@@ -212,9 +219,26 @@ def _lazy_fence(module: str, name: str, owner: str) -> Callable[..., str]:
         cache.put(key, {"html": result})
         return result
 
-    fence.__name__ = name
-    fence.__doc__ = f"The ```{name.split('_')[0]}``` fence, from {module} ({owner})."
+    fence.__name__ = getattr(formatter, "__name__", name)
+    fence.__doc__ = formatter.__doc__
+    fence.nndiagram_cached = True  # type: ignore[attr-defined]
     return fence
+
+
+def _lazy_fence(module: str, name: str, owner: str) -> Callable[..., str]:
+    """Another stage's fence formatter, imported on first use and cached."""
+
+    def formatter(
+        source: str, language: str, css_class: str, options: Any, md: Markdown, **kwargs: Any
+    ) -> str:
+        result: str = _import(module, name, owner, language, md)(
+            source, language, css_class, options, md, **kwargs
+        )
+        return result
+
+    formatter.__name__ = name
+    formatter.__doc__ = f"The ```{name.split('_')[0]}``` fence, from {module} ({owner})."
+    return cached_formatter(formatter, name)
 
 
 def _lazy_validator(module: str, name: str, owner: str) -> Callable[..., bool]:

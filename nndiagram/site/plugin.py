@@ -173,6 +173,17 @@ def _add_markdown_extensions(config: MkDocsConfig) -> None:
     )
     present = {entry.get("name") for entry in custom}
     custom.extend(entry for entry in fence.custom_fences() if entry["name"] not in present)
+    # Fences of nndiagram's other stages that the site registered itself get the cache too.
+    # (The nndiagram fence caches its bundles itself; its HTML numbers the fences of a page.)
+    for entry in custom:
+        formatter = entry.get("format")
+        module = getattr(formatter, "__module__", None) or ""
+        if (
+            callable(formatter)
+            and module.startswith("nndiagram.")
+            and (formatter is not fence.fence_format)
+        ):
+            entry["format"] = fence.cached_formatter(formatter, f"{module}.{entry.get('name')}")
 
 
 _FENCE = re.compile(
