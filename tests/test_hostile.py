@@ -89,11 +89,11 @@ def test_hostile_input_is_refused_in_one_line(
     assert outcome["cpu_s"] < CPU_LIMIT_S, f"{outcome['cpu_s']:.2f} s of CPU"
 
 
-def test_no_case_ran_anything(corpus: dict[str, dict[str, Any]]) -> None:
-    """The pickle, YAML-tag and __import__ cases would write pwned.txt if anything ran them."""
-    assert len(corpus) == len(CASES)
-    assert all("pwned" not in o["stdout"] for o in corpus.values())
-    assert not list(Path(os.environ.get("TMPDIR", "/tmp")).glob("nndiagram-hostile-*/**/pwned*"))
+def test_every_case_ran_and_none_ran_the_payload(corpus: dict[str, dict[str, Any]]) -> None:
+    """Each case runs in its output folder: the pickle, YAML-tag and __import__ payloads would
+    write pwned.txt there (and "changed" would list it) if anything executed them."""
+    assert set(corpus) == {case.name for case in CASES}
+    assert all(not any("pwned" in name for name in o["changed"]) for o in corpus.values())
 
 
 # --- the console script itself (the corpus runs its main() in forked children) ---------------
@@ -379,21 +379,8 @@ WORST_COMMANDS = [
 ]
 WORST_CPU_S = 5.0
 WORST_RSS_MB = 500
-_SLOW = "takes more than 6 s (killed): "
-WORST_BUGS: dict[tuple[str, str], str] = {
-    ("million-by-million.yaml", "equations out.tex"): _SLOW
-    + "symbolic/collapse.py find_counterexample applies g exactly to all 10^6 units of each "
-    "layer, for each candidate input (only unit 0 is non-zero)",
-    ("million-wide.yaml", "check"): _SLOW
-    + "gradient_checks.finite_differences runs a full forward pass through the 10^6-unit "
-    "layer for every probed entry",
-    ("thousand-layers.yaml", "equations out.tex"): _SLOW
-    + "symbolic/collapse.py find_counterexample: exact SymPy forward pass through 1,000 "
-    "nested sigmoids",
-    ("thousand-layers.yaml", "check"): _SLOW + "the same counterexample search, through derive()",
-    ("thousand-million-layers.yaml", "equations out.tex"): _SLOW
-    + "symbolic/collapse.py prove_blocks expands a SymPy MatMul chain of 1,000 layers",
-}
+# (spec, command) -> why it is still too slow; strict xfail. Empty: every worst spec passes.
+WORST_BUGS: dict[tuple[str, str], str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -306,6 +306,5 @@ def test_graphviz_draws_exactly_the_nodes_and_labels_sent(
     expected: dict[str, Any] = {dot_id(name).strip('"'): label for name, label, _ in items}
     assert set(drawn) == set(expected)
     for node, label in expected.items():
-        assert [" ".join(line.replace("\xa0", " ").split()) for line in drawn[node]] == [
-            line for line in _lines(label)
-        ], (node, label)
+        shown = [" ".join(line.split()) for line in drawn[node]]  # split() also takes NBSP
+        assert [line for line in shown if line] == _lines(label), (node, label)
