@@ -495,3 +495,21 @@ def test_a_derivation_whose_proof_explodes_is_checked_numerically(
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("holds numerically") == 2
     assert time.monotonic() - start < 30  # the 3 s proof budget, plus start-up on a busy machine
+
+
+def test_numeric_checks_cap_their_batch() -> None:
+    """However wide the network, one check evaluates at most MAX_BATCH samples and about
+    MAX_ENTRIES numbers per array."""
+    import numpy as np
+
+    from nndiagram.model import Network
+    from nndiagram.verify import MAX_BATCH, MAX_ENTRIES, random_batch
+
+    for sizes in ([2, 2, 1], [784, 128, 10], [3, 100_000, 1]):
+        network = Network.from_sizes(sizes, "relu")
+        _, X = random_batch(network, np.random.default_rng(0))
+        assert 1 <= X.shape[1] <= MAX_BATCH
+        assert X.shape[1] * max(sizes) <= max(MAX_ENTRIES, max(sizes))
+    assert (
+        random_batch(Network.from_sizes([3, 100_000, 1]), np.random.default_rng(0))[1].shape[1] == 2
+    )

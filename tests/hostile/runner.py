@@ -181,6 +181,13 @@ GENERATORS: dict[str, Callable[[], bytes]] = {
     "generated/derivation-flow-steps.yaml": lambda: (
         b"symbols: {s: []}\nsteps: [" + b"s," * 160_000 + b"s]\n"
     ),
+    # explicit graphs one edge over the cap, written both ways
+    "generated/graph-too-many-edges.yaml": lambda: (
+        b"graph: |\n" + b"".join(b"  x_%d -> z_0_%d\n" % (i // 101, i % 101) for i in range(10_001))
+    ),
+    "generated/edges-too-many.json": lambda: json.dumps(
+        {"edges": [[f"x_{i // 101}", f"z_0_{i % 101}"] for i in range(10_001)]}
+    ).encode(),
     "generated/utf16-bom.yaml": lambda: _yaml_with_bom("utf-16"),
     "generated/utf32-bom.yaml": lambda: _yaml_with_bom("utf-32"),
     "generated/latin1.yaml": lambda: "title: Caf\u00e9\ninputs: 2\nlayers: [{units: 1}]\n".encode(
