@@ -31,6 +31,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("bench_numeric.py", "Numbers: the NumPy evaluator and `nndiagram check`"),
     ("bench_backprop.py", "Gradients: backpropagation"),
     ("bench_site.py", "The site: `nndiagram build` cold, warm and after one change"),
+    ("bench_hostile.py", "Hostile input: every corpus case refused, how fast, in how much memory"),
 )
 BENCH_ENV_DROP = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
