@@ -80,6 +80,8 @@ def resolve_spec_path(spec: str, root: Path) -> Path:
     """``spec:`` relative to the project root; absolute paths and escapes are refused."""
     if not spec or Path(spec).is_absolute() or re.match(r"^[A-Za-z]:", spec):
         raise SpecError(f"spec path {spec!r} must be relative to the project root ({root})")
+    if "\0" in spec:  # the OS cannot name such a file; pathlib would raise ValueError
+        raise SpecError(f"spec path {spec!r} contains a NUL character")
     base = root.resolve()
     path = (base / spec).resolve()
     if not path.is_relative_to(base):
