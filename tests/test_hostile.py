@@ -513,3 +513,19 @@ def test_numeric_checks_cap_their_batch() -> None:
     assert (
         random_batch(Network.from_sizes([3, 100_000, 1]), np.random.default_rng(0))[1].shape[1] == 2
     )
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["diagrams/x\x00.yaml", "../../etc/passwd", "/etc/passwd", "C:/x.yaml", "diagrams", "x" * 300],
+)
+def test_fence_spec_paths_that_leave_or_break_are_spec_errors(spec: str, tmp_path: Path) -> None:
+    """A page's ```nndiagram fence names a spec file: only files inside the project root are
+    read, and any other path is a SpecError naming the fence (never a ValueError)."""
+    from nndiagram.errors import SpecError
+    from nndiagram.site.request import PageContext, parse_fence
+
+    (tmp_path / "diagrams").mkdir()
+    with pytest.raises(SpecError) as raised:
+        parse_fence(f"spec: {json.dumps(spec)}\n", {}, tmp_path, PageContext())
+    assert "\n" not in str(raised.value)
