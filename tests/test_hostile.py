@@ -529,3 +529,66 @@ def test_fence_spec_paths_that_leave_or_break_are_spec_errors(spec: str, tmp_pat
     with pytest.raises(SpecError) as raised:
         parse_fence(f"spec: {json.dumps(spec)}\n", {}, tmp_path, PageContext())
     assert "\n" not in str(raised.value)
+
+
+class _Obeyed(HTMLParser):
+    """Everything a browser would run or follow that carries a payload (``alert(``): tags,
+    attributes, and the text of script and style elements."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+        self.raw: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.raw = tag if tag in ("script", "style") else None
+        for name, value in attrs:
+            live = name.startswith("on") or name in ("href", "src", "xlink:href", "style")
+            if live and "alert(" in (value or ""):
+                self.found.append(f"<{tag} {name}={value}>")
+
+    def handle_data(self, data: str) -> None:
+        if self.raw and "alert(" in data:
+            self.found.append(f"<{self.raw}>{data[:80]}")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.raw = None
+
+
+@pytest.mark.site
+@pytest.mark.exe
+def test_built_site_obeys_nothing_a_spec_wrote(tmp_path: Path) -> None:
+    """A hostile spec in the gallery and inline in a page, built with the plugin: in every
+    built page, no script, handler or link carries the spec's payloads; the titles show."""
+    project = tmp_path / "project"
+    (project / "docs").mkdir(parents=True)
+    (project / "diagrams").mkdir()
+    (project / "diagrams" / "evil.json").write_text(json.dumps(INJECTION_SPEC), encoding="utf-8")
+    (project / "mkdocs.yml").write_text(
+        "site_name: hostile\ntheme:\n  name: material\n  font: false\n"
+        "plugins:\n  - search\n  - nndiagram\n",
+        encoding="utf-8",
+    )
+    inline = "\n".join(f"{key}: {json.dumps(value)}" for key, value in INJECTION_SPEC.items())
+    (project / "docs" / "index.md").write_text(
+        f"# Home\n\n```nndiagram\n{inline}\ninclude: [diagram, source]\n```\n", encoding="utf-8"
+    )
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "nndiagram"), "build"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "CI": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    pages = sorted((project / "site").rglob("*.html"))
+    assert len(pages) >= 3
+    shown = 0
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        parser = _Obeyed()
+        parser.feed(text)
+        assert parser.found == [], (page.name, parser.found)
+        shown += "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert shown >= 2  # the payload is on the gallery page and the home page, as text
