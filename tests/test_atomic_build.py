@@ -237,9 +237,7 @@ def test_killed_render_and_equations_leave_the_old_file_or_the_new_one(
 ) -> None:
     spec = tmp_path / "big.yaml"
     spec.write_text(
-        "inputs: 6\nlayers:\n"
-        + "  - units: 6\n    activation: tanh\n" * 2
-        + "view: network\n",
+        "inputs: 6\nlayers:\n" + "  - units: 6\n    activation: tanh\n" * 2 + "view: network\n",
         encoding="utf-8",
     )
     target = tmp_path / output
