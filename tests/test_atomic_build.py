@@ -145,7 +145,7 @@ def test_sigkill_at_any_moment_leaves_the_old_or_the_new_site(project: dict[str,
     assert isinstance(folder, Path) and isinstance(old_site, Path) and isinstance(new_site, Path)
     warm = float(project["warm"])  # type: ignore[arg-type]
     old, new = manifest(old_site), manifest(new_site)
-    delays = [0.2, 0.5, *(warm * f for f in (0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.3)), 5.0]
+    delays = [0.2, 0.5, *(warm * f for f in (0.3, 0.6, 0.8, 0.9, 1.0, 1.1, 1.3)), warm * 4]
     seen = []
     for delay in delays:
         restore(folder, old_site)
