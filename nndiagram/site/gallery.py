@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import spec_readers
 from ..errors import SpecError, UsageError
 from ..output import write_atomic
 from .cache import ArtefactCache
@@ -64,11 +65,14 @@ def gallery_entries(specs_dir: Path, root: Path | None = None) -> list[GalleryEn
 
 
 def job_for(entry: GalleryEntry) -> RenderJob:
+    # One byte over the size limit at most: decode() refuses a larger file by its size, and a
+    # 400 MB file in the specs folder is never held in memory.
     try:
-        text = entry.spec.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise SpecError(f"not UTF-8: {error}", path=entry.label) from None
-    return RenderJob(text, entry.label, spec_format(entry.spec))
+        with open(entry.spec, "rb") as file:
+            raw = file.read(spec_readers.MAX_BYTES + 1)
+    except OSError as error:
+        raise SpecError(f"cannot read: {error.strerror or error}", path=entry.label) from None
+    return RenderJob(spec_readers.decode(raw, entry.label), entry.label, spec_format(entry.spec))
 
 
 def _markdown_text(text: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from markdown import Markdown
 
+from .. import spec_readers
 from ..errors import SpecError
 from ..model import VIEWS
 from .html import PARTS
@@ -190,11 +191,13 @@ def parse_fence(
         except SpecError as error:
             raise where.error(error.message) from None
         try:
-            text = path.read_bytes().decode("utf-8")
+            with open(path, "rb") as file:  # one byte over the limit at most, as load_spec
+                raw = file.read(spec_readers.MAX_BYTES + 1)
         except FileNotFoundError:
             raise where.error(f"spec file not found: {spec}") from None
-        except (OSError, UnicodeDecodeError) as error:
+        except OSError as error:
             raise SpecError(f"cannot read spec: {error}", path=spec) from None
+        text = spec_readers.decode(raw, spec)
         job = RenderJob(text, spec, spec_format(path), checked.get("view"))
         return FenceRequest(
             job,
