@@ -592,3 +592,33 @@ def test_built_site_obeys_nothing_a_spec_wrote(tmp_path: Path) -> None:
         assert parser.found == [], (page.name, parser.found)
         shown += "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert shown >= 2  # the payload is on the gallery page and the home page, as text
+
+
+def test_a_huge_spec_file_is_not_read_whole(tmp_path: Path) -> None:
+    """A 400 MB (sparse) file among the gallery's specs or named by a fence is refused after
+    reading at most the size limit: no command holds it in memory."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "net.yaml").write_text(SPEC, encoding="utf-8")
+    with open(specs / "huge.yaml", "wb") as huge:
+        huge.truncate(400 * 2**20)
+    commands = json.dumps([["generate", "specs", "-o", "docs"], ["validate", "specs/huge.yaml"]])
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(HOSTILE / "runner.py"),
+            "--cwd",
+            str(tmp_path),
+            "--commands",
+            commands,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    for line in done.stdout.splitlines():
+        outcome = json.loads(line)
+        assert outcome["exit_code"] == 2, outcome["stderr"][-2000:]
+        assert "huge.yaml" in outcome["stderr"] and len(outcome["stderr"].splitlines()) == 1
+        assert outcome["maxrss_kb"] < 300 * 1024, outcome["name"]
+    assert not (tmp_path / "docs").exists()
