@@ -26,6 +26,11 @@ FD_TOL = 1e-6
 SYMBOLIC_TOL = 1e-9
 FD_ENTRIES = 24  # per array at most, so a 784-128-64-10 network checks in well under a second
 SYMBOLIC_SAMPLES = 2
+# Finite differences cost 2 forward passes per probed entry (4 arrays × 24 entries at most):
+# 200 passes over 200,000 parameters take well under a second; 10⁶ and more would take many.
+FD_MAX_PARAMETERS = 200_000
+FD_PASSES = 2_000  # layer passes in all (probes × 2 × layers)
+FD_MIN_ENTRIES = 8
 PROBABILITY_OUTPUTS = ("sigmoid", "softmax")  # where bce and ce are defined
 
 
@@ -60,15 +65,20 @@ def finite_differences(
     return out
 
 
-def relative_gradient_error(value: Gradients, reference: Gradients) -> float:
-    """Normwise over all (finite) reference entries: ``‖value − ref‖ / ‖ref‖``."""
+def relative_gradient_error(value: Gradients, reference: Gradients, floor: float = 0.0) -> float:
+    """Normwise over all (finite) reference entries: ``‖value − ref‖ / max(‖ref‖, floor)``.
+
+    ``floor`` is the smallest gradient the reference resolves (finite differences: about
+    ``ε |J| / h``); a vanishing gradient is compared at that scale, not relative to ~0.
+    """
     diffs, refs = [], []
     for name, ref in reference.items():
         mask = np.isfinite(ref)
         diffs.append((value[name] - ref)[mask])
         refs.append(ref[mask])
     diff, ref = np.concatenate(diffs), np.concatenate(refs)
-    return float(np.linalg.norm(diff) / max(np.linalg.norm(ref), np.finfo(np.float64).tiny))
+    scale = max(float(np.linalg.norm(ref)), floor, np.finfo(np.float64).tiny)
+    return float(np.linalg.norm(diff) / scale)
 
 
 def random_problem(
@@ -100,11 +110,21 @@ def check_gradients(network: Network, rng: np.random.Generator) -> list[Check]:
             reason = f"{loss} needs outputs in (0, 1); a {last} output is not confined to them"
             rows.append(Check(f"gradients ({loss})", "skip", detail=reason))
             continue
+        count = sum(layer.units * (layer.fan_in + 1) for layer in network.layers)
+        if count > FD_MAX_PARAMETERS:
+            reason = (
+                f"{count:,} parameters: each probed entry costs two forward passes, too slow "
+                f"beyond {FD_MAX_PARAMETERS:,}"
+            )
+            rows.append(Check(f"gradients ({loss})", "skip", detail=reason))
+            continue
         params, X, Y = random_problem(network, loss, rng, m=SYMBOLIC_SAMPLES)
         backprop = gradients(network, params, X, Y, loss)
-        entries = {name: _sample_entries(value.shape, rng) for name, value in params.items()}
+        entries = _probes(network, params, rng)
         fd = finite_differences(network, params, X, Y, loss, entries=entries)
-        error = relative_gradient_error(backprop, fd)
+        J = abs(float(network_cost(network, params, X, Y, loss)))
+        resolution = np.finfo(np.float64).eps * max(J, 1.0) / FD_STEP
+        error = relative_gradient_error(backprop, fd, floor=resolution)
         counted = sum(len(v) for v in entries.values())
         rows.append(
             Check(
@@ -117,6 +137,32 @@ def check_gradients(network: Network, rng: np.random.Generator) -> list[Check]:
         )
         rows.append(_symbolic_row(network, loss, params, X, Y, backprop))
     return rows
+
+
+def _probes(
+    network: Network, params: Mapping[str, np.ndarray], rng: np.random.Generator
+) -> dict[str, list[tuple[int, ...]]]:
+    """Up to ``FD_ENTRIES`` entries per array, and at most ``FD_PASSES`` forward passes (two
+    per entry, each through every layer) in all: a 1,000-layer stack probes a random few."""
+    entries = {name: _sample_entries(value.shape, rng) for name, value in params.items()}
+    budget = max(FD_MIN_ENTRIES, FD_PASSES // (2 * len(network.layers)))
+    every = [(name, index) for name, chosen in entries.items() for index in chosen]
+    if len(every) <= budget:
+        return entries
+    # The last layer's entries always (its gradient does not vanish), a random rest.
+    last = {f"W{len(network.layers) - 1}", f"b{len(network.layers) - 1}"}
+    first = [i for i, (name, _) in enumerate(every) if name in last][:budget]
+    rest = [i for i, (name, _) in enumerate(every) if name not in last]
+    more = budget - len(first)
+    drawn: list[int] = []
+    if more > 0:
+        drawn = [rest[int(i)] for i in rng.choice(len(rest), size=more, replace=False)]
+    picked = sorted(first + drawn)
+    out: dict[str, list[tuple[int, ...]]] = {name: [] for name in entries}
+    for i in picked:
+        name, index = every[i]
+        out[name].append(index)
+    return out
 
 
 def _sample_entries(shape: tuple[int, ...], rng: np.random.Generator) -> list[tuple[int, ...]]:

@@ -9,17 +9,20 @@ SymPy stays the printer.
 
 Block level (``prove_blocks``): the same identity with ``MatrixSymbol`` s, which holds at any size:
 SymPy distributes the ``MatMul`` over the ``MatAdd`` s and the canonical difference must be the
-``ZeroMatrix``.
+``ZeroMatrix``. Beyond ``DEEP_LAYERS`` layers that expansion grows quadratically, so the proof is
+by induction on the layers (``prove_by_induction``): one small block identity per layer shape.
 
 Counterexample (``find_counterexample``): an affine ``f`` maps the midpoint of two inputs to the
 midpoint of their outputs, ``f(x¹) + f(x²) = 2 f((x¹ + x²)/2)``. Weights ``w^{[l]}_{00} = 1``, every
 other weight and every bias 0 send ``x_0`` alone down a chain of each layer's first neuron, so
 output 0 is ``h(x_0) = g^{[L]}(⋯g^{[0]}(x_0))``; a few rational pairs are tried until the
-identity fails. Evaluation is exact SymPy arithmetic (Rationals; ``exp`` stays symbolic). The
-difference is then certified nonzero: exactly when it is a Rational (ReLU, leaky ReLU), otherwise
-by ``evalf(60, strict=True)`` — SymPy's evalf tracks the error of every operation and, with
-``strict``, raises instead of returning a value it cannot guarantee, so a magnitude above
-10⁻⁴⁰ at 60 correct digits fixes the sign.
+identity fails. Only that scalar chain is evaluated, so the width of the layers costs nothing;
+its depth is bounded (``EXACT_MAX_DEPTH`` nested non-rational activations), beyond which no
+counterexample is claimed and ``too_deep`` says why. Evaluation is exact SymPy arithmetic
+(Rationals; ``exp`` stays symbolic). The difference is then certified nonzero: exactly when it
+is a Rational (ReLU, leaky ReLU), otherwise by ``evalf(60, strict=True)`` — SymPy's evalf
+tracks the error of every operation and, with ``strict``, raises instead of returning a value it
+cannot guarantee, so a magnitude above 10⁻⁴⁰ at 60 correct digits fixes the sign.
 """
 
 from __future__ import annotations
@@ -39,6 +42,13 @@ from .entries import BlockSymbols
 CANDIDATES: tuple[tuple[int, int], ...] = ((-1, 1), (0, 2), (-2, 1), (1, 3), (-3, -1))
 CERTIFY_DIGITS = 60
 CERTIFY_FLOOR = sympy.Rational(1, 10**40)
+# Activations that map rationals to rationals: exact at any depth.
+RATIONAL = frozenset({"identity", "relu", "leaky_relu", "generic"})
+# Nested exact formulas beyond this are not searched: SymPy's exact values and their certified
+# evaluation grow about fourfold every two sigmoid layers (8: half a second, 12: ten seconds).
+EXACT_MAX_DEPTH = 8
+DEEP_LAYERS = 6  # deeper stacks: proved by induction, printed with ⋯
+SHOWN_OPS = 24  # longer exact values are shown by their certified decimals
 
 
 def collapse_symengine(ws: Sequence[Any], bs: Sequence[Any]) -> tuple[Any, Any]:
@@ -77,13 +87,41 @@ def prove_entries(network: Network) -> bool:
 
 
 def prove_blocks(network: Network, blocks: BlockSymbols) -> bool:
-    """SymPy: ``w^{[L]}(⋯) + b^{[L]}`` expanded is ``W x + B`` for matrix symbols of any size."""
+    """SymPy: ``w^{[L]}(⋯) + b^{[L]}`` expanded is ``W x + B`` for matrix symbols of any size.
+
+    Deeper than ``DEEP_LAYERS``, the expansion grows quadratically: proved by induction instead.
+    """
+    if len(network.layers) > DEEP_LAYERS:
+        return prove_by_induction(blocks)
     layered: Any = blocks.x
     for i in range(len(network.layers)):
         layered = blocks.w[i] * layered + blocks.b[i]
     collapsed = sympy.MatAdd(*collapse_terms(blocks))
     difference = (sympy.expand(layered) - collapsed).doit()
     return bool(difference == sympy.ZeroMatrix(*difference.shape))
+
+
+def prove_by_induction(blocks: BlockSymbols) -> bool:
+    """``a^{[l]} = W^{[l]} x + B^{[l]}`` for every ``l``, with ``W^{[0]} = w^{[0]}``,
+    ``B^{[0]} = b^{[0]}`` (the base case, true as written) and the step
+    ``w^{[l]}(W^{[l-1]} x + B^{[l-1]}) + b^{[l]} = (w^{[l]} W^{[l-1]}) x + (w^{[l]} B^{[l-1]} +
+    b^{[l]})``, expanded by SymPy with fresh symbols for ``W^{[l-1]}``, ``B^{[l-1]}``. The step
+    depends on the layer only through its shapes, so each shape is proved once.
+    """
+    x = blocks.x
+    proved: dict[tuple[Any, ...], bool] = {}
+    for w, b in zip(blocks.w[1:], blocks.b[1:], strict=True):
+        shape = (*w.shape, *x.shape)
+        if shape not in proved:
+            W = sympy.MatrixSymbol("W_previous", w.shape[1], x.shape[0])
+            B = sympy.MatrixSymbol("B_previous", w.shape[1], 1)
+            layered = w * (W * x + B) + b
+            collapsed = sympy.MatMul(w, W) * x + (w * B + b)
+            difference = (sympy.expand(layered) - collapsed).doit()
+            proved[shape] = bool(difference == sympy.ZeroMatrix(*difference.shape))
+        if not proved[shape]:
+            return False
+    return True
 
 
 def collapse_terms(blocks: BlockSymbols) -> list[Any]:
@@ -99,16 +137,17 @@ def collapse_terms(blocks: BlockSymbols) -> list[Any]:
 class Counterexample:
     """Exact parameters and two inputs where the network's output is not affine.
 
-    ``params`` uses ``P.npz`` names and shapes: ``W{l}`` a (sparse) SymPy matrix, ``b{l}`` a 1-D
-    SymPy ``Array`` of shape (units,), so ``np.asarray(v, dtype=float)`` gives the ``.npz`` arrays;
-    ``inputs`` holds x¹ and x² (columns); ``outputs`` f(x¹), f(x²), f((x¹+x²)/2);
-    ``difference`` is ``f(x¹) + f(x²) − 2 f((x¹+x²)/2)`` at output ``unit``, proved nonzero by
-    ``method``. ``substituted`` names the concrete activation a generic ``g^{[l]}`` was given.
+    ``params`` uses ``P.npz`` names and shapes: ``W{l}`` a sparse SymPy matrix, ``b{l}`` a sparse
+    1-D SymPy array of shape (units,) (``arrays()`` gives the ``.npz`` arrays); ``inputs`` holds
+    x¹ and x² (sparse columns: only ``x_0`` is non-zero); ``outputs`` the output ``unit`` at x¹,
+    x² and (x¹+x²)/2; ``difference`` is ``f(x¹) + f(x²) − 2 f((x¹+x²)/2)`` there, proved
+    nonzero by ``method``. ``substituted`` names the concrete activation a generic ``g^{[l]}``
+    was given. Everything is sparse so a 10⁶-wide layer costs nothing here.
     """
 
     params: dict[str, Any]
-    inputs: tuple[sympy.ImmutableMatrix, sympy.ImmutableMatrix]
-    outputs: tuple[sympy.ImmutableMatrix, sympy.ImmutableMatrix, sympy.ImmutableMatrix]
+    inputs: tuple[sympy.ImmutableSparseMatrix, sympy.ImmutableSparseMatrix]
+    outputs: tuple[Any, Any, Any]
     unit: int
     difference: Any
     value: str
@@ -117,29 +156,31 @@ class Counterexample:
 
     def arrays(self) -> dict[str, Any]:
         """``params`` as float64 arrays in the ``P.npz`` shapes (``b{l}`` of shape (units,))."""
-        import numpy as np
+        return {name: dense(value) for name, value in self.params.items()}
 
-        return {name: np.asarray(v.tolist(), dtype=np.float64) for name, v in self.params.items()}
+    def input_arrays(self) -> tuple[Any, Any]:
+        """x¹ and x² as float64 columns."""
+        return dense(self.inputs[0]), dense(self.inputs[1])
 
 
-def _sparse_forward(
-    network: Network, params: dict[str, Any], x: Sequence[Any], choices: list[Any]
-) -> list[Any]:
-    """The exact forward pass, touching only non-zero weights (a 784-wide layer stays cheap)."""
-    a = list(x)
-    for layer in network.layers:
-        W, b = params[f"W{layer.index}"], params[f"b{layer.index}"]
-        z = list(b)
-        for j, k, v in W.row_list():
-            z[j] += v * a[k]
-        choice = choices[layer.index]
-        if choice.name == "softmax":
-            exps = [sympy.exp(v) for v in z]
-            a = [e / sympy.Add(*exps) for e in exps]
-        else:
-            formula = activation_for(choice).sympy_expr
-            a = [formula(v) for v in z]
-    return a
+def nonzero(value: Any) -> list[tuple[tuple[int, ...], Any]]:
+    """The non-zero entries of a sparse SymPy matrix or 1-D array, without touching the zeros."""
+    if isinstance(value, sympy.MatrixBase):
+        return [((i, j), v) for i, j, v in value.row_list()]
+    items = getattr(value, "_sparse_array", None)
+    if items is None:  # a dense array
+        return [((i,), v) for i, v in enumerate(value) if v != 0]
+    return [((int(k),), v) for k, v in sorted(items.items()) if v != 0]
+
+
+def dense(value: Any) -> Any:
+    """A sparse SymPy matrix or array as a float64 NumPy array of the same shape."""
+    import numpy as np
+
+    out = np.zeros(tuple(int(s) for s in value.shape), dtype=np.float64)
+    for index, v in nonzero(value):
+        out[index] = float(v)
+    return out
 
 
 def _certify(difference: Any) -> tuple[str, str] | None:
@@ -158,8 +199,49 @@ def _certify(difference: Any) -> tuple[str, str] | None:
     )
 
 
+def _unit_zero(layer_units: int, choice: ActivationChoice, z: Any) -> Any:
+    """Unit 0 of a layer whose ``z`` is ``(z, 0, …, 0)``; softmax is the one that reads the rest."""
+    if choice.name == "softmax":
+        e = sympy.exp(z)
+        return e / (e + (layer_units - 1))
+    return activation_for(choice).sympy_expr(z)
+
+
+def exact_depth(network: Network) -> int:
+    """Nested non-rational functions along the chain: one per ``exp``/``tanh``/… a layer's
+    activation applies (identity, ReLU and leaky ReLU keep rationals rational and count 0)."""
+    depth = 0
+    for layer in network.layers:
+        if layer.activation.name in RATIONAL:
+            continue
+        if layer.activation.name == "custom":
+            expr = activation_for(layer.activation).sympy_expr(sympy.Symbol("z"))
+            depth += max(1, len(expr.atoms(sympy.Function)))
+        else:
+            depth += 1
+    return depth
+
+
+def too_deep(network: Network) -> str | None:
+    """Why the exact search is not attempted (each such layer nests one more exact formula)."""
+    depth = exact_depth(network)
+    if depth <= EXACT_MAX_DEPTH:
+        return None
+    return (
+        f"{depth} nested non-rational activations: the exact search stops at "
+        f"{EXACT_MAX_DEPTH}, so no counterexample is claimed"
+    )
+
+
 def find_counterexample(network: Network) -> Counterexample | None:
-    """Exact parameters and inputs where ``f(x¹) + f(x²) ≠ 2 f((x¹+x²)/2)``; None if none found."""
+    """Exact parameters and inputs where ``f(x¹) + f(x²) ≠ 2 f((x¹+x²)/2)``; None if none found.
+
+    Only unit 0 of each layer sees the input (``w^{[l]}_{00} = 1``, all else 0), so output 0 is
+    the scalar chain ``h(t)``: the cost is independent of the layers' widths. A network deeper
+    than ``EXACT_MAX_DEPTH`` non-rational layers is not searched (see ``too_deep``).
+    """
+    if too_deep(network) is not None:
+        return None
     substituted = {i.index: "relu" for i in network.layers if i.activation.name == "generic"}
     choices = [
         ActivationChoice("relu") if i.index in substituted else i.activation for i in network.layers
@@ -169,55 +251,93 @@ def find_counterexample(network: Network) -> Counterexample | None:
         params[f"W{layer.index}"] = sympy.ImmutableSparseMatrix(
             layer.units, layer.fan_in, {(0, 0): sympy.Integer(1)}
         )
-        params[f"b{layer.index}"] = sympy.ImmutableDenseNDimArray([0] * layer.units)
+        params[f"b{layer.index}"] = sympy.ImmutableSparseNDimArray({}, (layer.units,))
+
+    def h(t: Any) -> Any:
+        for layer, choice in zip(network.layers, choices, strict=True):
+            t = _unit_zero(layer.units, choice, t)
+        return t
+
     n = network.inputs
     for t1, t2 in CANDIDATES:
         points = [sympy.Rational(t1), sympy.Rational(t2), sympy.Rational(t1 + t2, 2)]
-        columns = [[p, *([sympy.Integer(0)] * (n - 1))] for p in points]
-        ys = [_sparse_forward(network, params, c, choices) for c in columns]
-        for unit in range(network.n_outputs):
-            difference = ys[0][unit] + ys[1][unit] - 2 * ys[2][unit]
-            certified = _certify(difference)
-            if certified is None:
-                continue
-            inputs = tuple(sympy.ImmutableMatrix(c) for c in columns)
-            outputs = tuple(sympy.ImmutableMatrix(y) for y in ys)
-            return Counterexample(
-                params=params,
-                inputs=(inputs[0], inputs[1]),
-                outputs=(outputs[0], outputs[1], outputs[2]),
-                unit=unit,
-                difference=difference,
-                value=certified[0],
-                method=certified[1],
-                substituted=substituted,
-            )
+        ys = [h(p) for p in points]
+        difference = ys[0] + ys[1] - 2 * ys[2]
+        certified = _certify(difference)
+        if certified is None:
+            continue
+        inputs = [sympy.ImmutableSparseMatrix(n, 1, {(0, 0): p}) for p in points]
+        return Counterexample(
+            params=params,
+            inputs=(inputs[0], inputs[1]),
+            outputs=(ys[0], ys[1], ys[2]),
+            unit=0,
+            difference=difference,
+            value=certified[0],
+            method=certified[1],
+            substituted=substituted,
+        )
     return None
 
 
-def describe_counterexample(network: Network, example: Counterexample) -> tuple[str, str]:
-    """The counterexample as one LaTeX line and one text line."""
-    n = network.naming
-    firsts = [notation.weight(network, i.index, 0, 0) for i in network.layers]
-    weights_latex = ", ".join(w.latex() for w in firsts)
-    weights_text = ", ".join(w.text() for w in firsts)
+def _weights_one(network: Network) -> list[Any]:
+    """``w^{[0]}_{00}, w^{[1]}_{00}, …``: all of them, or the first two, ``…`` and the last."""
+    layers = [i.index for i in network.layers]
+    if len(layers) > 4:
+        layers = [layers[0], layers[1], -1, layers[-1]]
+    return [None if i < 0 else notation.weight(network, i, 0, 0) for i in layers]
+
+
+def _value(value: Any, decimals: str) -> tuple[str, str]:
+    """``= exact`` as (LaTeX, text), or ``≈ decimals`` when the exact formula is long."""
+    if value.is_Rational or sympy.count_ops(value) <= SHOWN_OPS:
+        exact = (f"= {sympy.latex(value)}", f"= {sympy.sstr(value)}")
+        if value.is_Rational:
+            return exact
+        return rf"{exact[0]} \approx {decimals}", f"{exact[1]} ≈ {decimals}"
+    return rf"\approx {decimals}", f"≈ {decimals}"
+
+
+def describe_counterexample(network: Network, example: Counterexample) -> list[tuple[str, str]]:
+    """The counterexample as a few short lines, each (LaTeX, text): the parameters, ``f``, its
+    values at the three points, and the defect of affinity with how it was proved nonzero."""
+    weights = _weights_one(network)
+    weights_latex = " = ".join(r"\dots" if w is None else w.latex() for w in weights)
+    weights_text = " = ".join("…" if w is None else w.text() for w in weights)
     x0 = notation.layer_input(network, 0, 0)
+    last = len(network.layers) - 1
+    linear = network.layers[last].activation.is_identity
+    output = (notation.pre_activation if linear else notation.activation)(
+        network, last, example.unit
+    )
     t1, t2 = example.inputs[0][0, 0], example.inputs[1][0, 0]
-    mid = (t1 + t2) / 2
-    f = notation.Sym("f", (n.index(example.unit),)) if network.n_outputs > 1 else notation.Sym("f")
-    exact = sympy.latex(example.difference)
-    value = "" if example.difference.is_Rational else rf" \approx {example.value}"
-    latex = (
-        rf"\text{{with }} {weights_latex} = 1 \text{{, every other weight and bias }} 0"
-        rf"\text{{, and }} f(t) \text{{ the output at }} {x0.latex()} = t"
-        rf"\text{{, the other inputs }} 0:\quad "
-        rf"{f.latex()}({t1}) + {f.latex()}({t2}) - 2\,{f.latex()}({sympy.latex(mid)})"
-        rf" = {exact}{value} \neq 0"
+    points = (t1, t2, (t1 + t2) / 2)
+    lines = [
+        (
+            rf"{weights_latex} = 1, \quad \text{{every other weight and every bias}} = 0",
+            f"{weights_text} = 1, every other weight and every bias = 0",
+        ),
+        (
+            rf"f(t) = {output.latex()} \quad \text{{at }} {x0.latex()} = t"
+            r"\text{, every other input } 0",
+            f"f(t) = {output.text()} at {x0.text()} = t, every other input 0",
+        ),
+    ]
+    for point, value in zip(points, example.outputs, strict=True):
+        shown = _value(value, str(sympy.N(value, 20)))
+        lines.append((f"f({sympy.latex(point)}) {shown[0]}", f"f({point}) {shown[1]}"))
+    shown = _value(example.difference, example.value)
+    mid = points[2]
+    how = (
+        "exact"
+        if example.difference.is_Rational
+        else f"nonzero: {CERTIFY_DIGITS} digits certified by SymPy's strict evalf"
     )
-    value_text = "" if example.difference.is_Rational else f" ≈ {example.value}"
-    text = (
-        f"with {weights_text} = 1, every other weight and bias 0, and f(t) the output at "
-        f"{x0.text()} = t, the other inputs 0: {f.text()}({t1}) + {f.text()}({t2}) − "
-        f"2·{f.text()}({mid}) = {sympy.sstr(example.difference)}{value_text} ≠ 0"
+    lines.append(
+        (
+            rf"f({t1}) + f({t2}) - 2\,f({sympy.latex(mid)}) {shown[0]} \neq 0"
+            rf" \quad \text{{({how})}}",
+            f"f({t1}) + f({t2}) − 2·f({mid}) {shown[1]} ≠ 0  ({how})",
+        )
     )
-    return latex, text
+    return lines

@@ -19,7 +19,15 @@ from ..errors import InvalidNetworkError
 from ..model import Network
 from . import equations as eqs
 from . import printing as pr
-from .collapse import Counterexample, find_counterexample, prove_blocks, prove_entries
+from .collapse import (
+    DEEP_LAYERS,
+    Counterexample,
+    find_counterexample,
+    nonzero,
+    prove_blocks,
+    prove_entries,
+    too_deep,
+)
 from .entries import (
     BlockSymbols,
     EntrySymbols,
@@ -54,7 +62,8 @@ class Derivation:
     ``bias_symbols`` are SymPy matrices of entries (block form: ``MatrixSymbol`` s); ``output`` is
     ``a^{[L]}`` in the entries with the concrete activations (explicit only, else None).
     ``collapsible`` is True when every activation is the identity; then ``collapse_W`` and
-    ``collapse_B`` give the single ``W x + B`` (entries, or block products). ``proof_holds`` is
+    ``collapse_B`` give the single ``W x + B`` (entries, or block products). ``undecided`` says why
+    a nonlinear network got no counterexample when the search was not attempted. ``proof_holds`` is
     True when the derivation's conclusion is proved: for a linear stack, the identity
     ``a^{[L]} = W x + B``; otherwise, that ``counterexample`` certifies the output is not affine.
     """
@@ -76,12 +85,15 @@ class Derivation:
         )
         self.collapsible = network.is_linear
         self.counterexample: Counterexample | None = None
+        self.undecided: str | None = None  # why the search stopped short, when it did
         if self.collapsible:
             self.proof_holds = prove_blocks(network, self.blocks) and (
                 not self.explicit or prove_entries(network)
             )
         else:
             self.counterexample = find_counterexample(network)
+            if self.counterexample is None:
+                self.undecided = too_deep(network)
             self.proof_holds = self.counterexample is not None
         self.equations = self._equations()
 
@@ -96,14 +108,19 @@ class Derivation:
             limit=max(net.max_neurons, 3) if self.explicit else BLOCK_LIMIT,
         )
         out = eqs.inputs(ctx)
-        for layer in net.layers:
-            out += eqs.layer(ctx, layer.index)
+        deep = len(net.layers) > DEEP_LAYERS  # spell out layers 0, 1 and the last only
+        shown = pr.elided(len(net.layers), 4) if deep else range(len(net.layers))
+        for index in shown:
+            if index is None:
+                out += eqs.hidden_layers(ctx, 2, len(net.layers) - 2)
+            else:
+                out += eqs.layer(ctx, index)
         if len(net.layers) > 1:
             out += eqs.composition(ctx)
         if self.collapsible:
             out += eqs.collapse(ctx, self.proof_holds)
         else:
-            out += eqs.nonlinear(ctx, self.counterexample)
+            out += eqs.nonlinear(ctx, self.counterexample, self.undecided)
         out += eqs.activations(ctx)
         out += eqs.cost(ctx)
         return out
@@ -163,7 +180,10 @@ class Derivation:
 
     def _heading(self) -> str:
         net = self.network
-        sizes = "-".join(str(s) for s in net.sizes)
+        shown = [str(s) for s in net.sizes]
+        if len(shown) > DEEP_LAYERS + 1:  # 1,001 sizes would make a page-wide heading
+            shown = [*shown[:3], "…", shown[-1]]
+        sizes = "-".join(shown)
         # One line: a title's line break would end the LaTeX comment and make the rest live TeX.
         title = " ".join((net.title or net.name).split())
         return f"{title} ({sizes}, {'entries' if self.explicit else 'block form'})"
@@ -208,6 +228,7 @@ class Derivation:
             "proof_holds": self.proof_holds,
             "equations": [eq.to_json() for eq in self.equations],
             "counterexample": None,
+            "undecided": self.undecided,
         }
         if self.collapsible:
             # Entry by entry while that stays readable (16-16-8: 16 terms each), else products.
@@ -220,8 +241,8 @@ class Derivation:
             out["counterexample"] = {
                 # Sparse: a 784-wide layer has one non-zero weight here, not 100 352 zeros.
                 "params": {name: _sparse_json(v) for name, v in example.params.items()},
-                "inputs": [[str(v) for v in x] for x in example.inputs],
-                "outputs": [[str(v) for v in y] for y in example.outputs],
+                "inputs": [_sparse_json(x) for x in example.inputs],
+                "outputs": [str(y) for y in example.outputs],
                 "unit": example.unit,
                 "difference": str(example.difference),
                 "value": example.value,
@@ -236,11 +257,8 @@ class Derivation:
 
 def _sparse_json(value: Any) -> dict[str, Any]:
     """A parameter as its shape and non-zero entries: ``[[i, j, "1"]]`` (``[[i, "1"]]`` for b)."""
-    if isinstance(value, sympy.MatrixBase):
-        nonzero = [[i, j, str(v)] for i, j, v in value.row_list()]
-    else:
-        nonzero = [[i, str(v)] for i, v in enumerate(value) if v != 0]
-    return {"shape": [int(s) for s in value.shape], "nonzero": nonzero}
+    entries = [[*index, str(v)] for index, v in nonzero(value)]
+    return {"shape": [int(s) for s in value.shape], "nonzero": entries}
 
 
 def derive(network: Network, *, explicit: bool | None = None) -> Derivation:

@@ -8,6 +8,7 @@ cost (``cost``). Entries are printed when ``ctx.entries`` (small enough), shapes
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,9 @@ import sympy
 
 from .. import notation
 from ..activations import activation_for
-from ..model import Network
+from ..model import ActivationChoice, Network
 from . import printing as pr
-from .collapse import Counterexample, collapse_terms, describe_counterexample
+from .collapse import DEEP_LAYERS, Counterexample, collapse_terms, describe_counterexample
 from .cost import cost_latex, cost_text
 from .entries import (
     BlockSymbols,
@@ -187,12 +188,32 @@ def layer(ctx: Context, index: int) -> list[pr.Equation]:
     return out
 
 
+def hidden_layers(ctx: Context, first: int, last: int) -> list[pr.Equation]:
+    """One line for the layers a deep stack does not spell out, ``first`` to ``last``."""
+    net = ctx.network
+    n = net.naming
+    a, b = n.index(first), n.index(last)
+    linear = all(layer.activation.is_identity for layer in net.layers[first - 1 : last + 1])
+    base = "z" if linear else "a"  # the tutorial's z^{[l]} for layers without activation
+    latex = rf"z^{{[l]}} = w^{{[l]}} {base}^{{[l-1]}} + b^{{[l]}}"
+    text = f"z^[l] = w^[l]·{base}^[l-1] + b^[l]"
+    if not linear:
+        latex += r", \quad a^{[l]} = g^{[l]}(z^{[l]})"
+        text += ", a^[l] = g^[l](z^[l])"
+    latex += rf" \quad \text{{for }} l = {a}, \dots, {b}"
+    text += f" for l = {a}, …, {b}"
+    section = f"Layers {a} to {b}"
+    return [pr.Equation("hidden", section, latex, text, pr.srepr(None))]
+
+
 def composition(ctx: Context) -> list[pr.Equation]:
     """The output as one nested expression, and (small networks) expanded in the entries."""
     net, names = ctx.network, ctx.names
     section = "Composition"
     out_sym = output_sym(net)
     lhs = sympy.MatrixSymbol(out_sym.key, net.n_outputs, 1)
+    if len(net.layers) > DEEP_LAYERS:
+        return [_deep_composition(ctx, lhs)]
     out = [pr.equation(section, "composition", lhs, nested_block(net, ctx.blocks, names), names)]
     if ctx.entries is None or not ctx.small:
         return out
@@ -221,12 +242,80 @@ def composition(ctx: Context) -> list[pr.Equation]:
     return out
 
 
+def _deep_composition(ctx: Context, lhs: Any) -> pr.Equation:
+    """``a^{[L]} = g^{[L]}(w^{[L]} ⋯ g^{[1]}(w^{[1]} g^{[0]}(w^{[0]} x + b^{[0]}) + b^{[1]}) ⋯ +
+    b^{[L]})``: the first two layers and the last, so the line stays short at any depth."""
+    net, names, blocks = ctx.network, ctx.names, ctx.blocks
+    first = dataclasses.replace(net, layers=net.layers[:2])
+    inner = nested_block(first, blocks, names)
+    last = len(net.layers) - 1
+    w, b = blocks.w[last], blocks.b[last]
+    latex = rf"{pr.latex(w, names)} \cdots {pr.latex(inner, names)} \cdots + {pr.latex(b, names)}"
+    text = f"{pr.text(w, names)} ⋯ {pr.text(inner, names)} ⋯ + {pr.text(b, names)}"
+    if not net.layers[last].activation.is_identity:
+        g = notation.vector(net, "g", last)
+        latex, text = rf"{g.latex()}\left({latex}\right)", f"{g.text()}({text})"
+    return pr.Equation(
+        "composition",
+        "Composition",
+        f"{pr.latex(lhs, names)} = {latex}",
+        f"{pr.text(lhs, names)} = {text}",
+        pr.srepr(None),
+    )
+
+
+def _deep_collapse(ctx: Context, lhs: Any, proof_holds: bool) -> list[pr.Equation]:
+    """``W``, ``B`` by their recursion and their products with ⋯, proved by induction."""
+    net, names, blocks = ctx.network, ctx.names, ctx.blocks
+    last = len(net.layers) - 1
+    w = [pr.latex(m, names) for m in blocks.w]
+    b = [pr.latex(m, names) for m in blocks.b]
+    wt = [pr.text(m, names) for m in blocks.w]
+    bt = [pr.text(m, names) for m in blocks.b]
+    out_latex, out_text = pr.latex(lhs, names), pr.text(lhs, names)
+    verdict = ("=", "=") if proof_holds else (r"\neq", "≠")
+    how = "proved by induction on the layers, one block identity per layer shape"
+    if not proof_holds:
+        how = "the induction step did NOT hold"
+    W_l, B_l = r"W^{[l]}", r"B^{[l]}"
+    equations = [
+        (
+            "collapsed",
+            rf"{out_latex} {verdict[0]} W x + B \quad \text{{({how})}}",
+            f"{out_text} {verdict[1]} W x + B  ({how})",
+        ),
+        (
+            "recursion",
+            rf"{W_l} = w^{{[l]}} W^{{[l-1]}}, \quad {B_l} = w^{{[l]}} B^{{[l-1]}} + b^{{[l]}}"
+            rf", \quad W^{{[0]}} = {w[0]}, \quad B^{{[0]}} = {b[0]}",
+            f"W^[l] = w^[l]·W^[l-1], B^[l] = w^[l]·B^[l-1] + b^[l], W^[0] = {wt[0]}, "
+            f"B^[0] = {bt[0]}",
+        ),
+        (
+            "W=",
+            rf"W = {w[last]} {w[last - 1]} \cdots {w[0]}",
+            f"W = {wt[last]}·{wt[last - 1]}⋯{wt[0]}",
+        ),
+        (
+            "B=",
+            rf"B = {w[last]} \cdots {w[1]} {b[0]} + \dots + {w[last]} {b[last - 1]} + {b[last]}",
+            f"B = {wt[last]}⋯{wt[1]}·{bt[0]} + … + {wt[last]}·{bt[last - 1]} + {bt[last]}",
+        ),
+    ]
+    return [
+        pr.Equation(name, "Collapse", latex, text, pr.srepr(None))
+        for name, latex, text in equations
+    ]
+
+
 def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
     """Distribute, associate, substitute ``W`` and ``B``; their entries; the proof."""
     net, names, blocks = ctx.network, ctx.names, ctx.blocks
     section = "Collapse"
     out_sym = output_sym(net)
     lhs = sympy.MatrixSymbol(out_sym.key, net.n_outputs, 1)
+    if len(net.layers) > DEEP_LAYERS:
+        return _deep_collapse(ctx, lhs, proof_holds)
     terms = collapse_terms(blocks)
     W_sym = sympy.MatrixSymbol(names.add(notation.Sym("W")), net.n_outputs, net.inputs)
     B_sym = sympy.MatrixSymbol(names.add(notation.Sym("B")), net.n_outputs, 1)
@@ -234,33 +323,43 @@ def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
     B_expr = sympy.MatAdd(*terms[1:], evaluate=False) if len(terms) > 2 else terms[1]
     collapsed = sympy.MatAdd(sympy.MatMul(W_sym, blocks.x), B_sym, evaluate=False)
     out: list[pr.Equation] = []
-    if len(net.layers) == 1:  # already one W x + B
-        out.append(pr.equation(section, "W=", W_sym, W_expr, names))
-        out.append(pr.equation(section, "B=", B_sym, B_expr, names))
-        out.append(pr.equation(section, "collapsed", lhs, collapsed, names))
-    else:
-        # The tutorial's steps: distribute; associate the weights; substitute W, then B.
-        nested = nested_block(net, blocks, names)
-        distributed = sympy.MatAdd(*terms, evaluate=False)
-        out.append(pr.chain(section, "distribute", [lhs, nested, distributed], names))
-        x_latex, x_text = pr.latex(blocks.x, names), pr.text(blocks.x, names)
-        B_latex, B_text = pr.latex(B_expr, names), pr.text(B_expr, names)
-        associated = (
-            rf"\left({pr.latex(W_expr, names)}\right) {x_latex} + {B_latex}",
-            f"({pr.text(W_expr, names)})·{x_text} + {B_text}",
-        )
-        equal = sympy.Eq(lhs, distributed, evaluate=False)
-        out.append(pr.chain(section, "associate", [lhs, associated], names, equal))
-        out.append(pr.equation(section, "W=", W_sym, W_expr, names))
-        if len(terms) > 2:
-            B_latex, B_text = rf"\left({B_latex}\right)", f"({B_text})"
-        substituted = (
-            f"{pr.latex(W_sym, names)} {x_latex} + {B_latex}",
-            f"{pr.text(W_sym, names)}·{x_text} + {B_text}",
-        )
-        chain = [lhs, substituted, collapsed]
-        out.append(pr.chain(section, "collapsed", chain, names, sympy.Eq(lhs, collapsed)))
-        out.append(pr.equation(section, "B=", B_sym, B_expr, names))
+    if len(net.layers) == 1:  # nothing to collapse: say so in one line
+        z = pr.latex(lhs, names), pr.text(lhs, names)
+        rhs = pr.latex(W_expr, names), pr.text(W_expr, names)
+        x, b = (pr.latex(blocks.x, names), pr.text(blocks.x, names)), terms[1]
+        return [
+            pr.Equation(
+                "collapsed",
+                section,
+                rf"{z[0]} = {rhs[0]} {x[0]} + {pr.latex(b, names)} \quad"
+                r" \text{(a single linear layer is already of the form } W x + b\text{)}",
+                f"{z[1]} = {rhs[1]}·{x[1]} + {pr.text(b, names)}  (a single linear layer is "
+                "already of the form W x + b)",
+                pr.srepr(sympy.Eq(lhs, sympy.MatAdd(terms[0], b, evaluate=False), evaluate=False)),
+            )
+        ]
+    # The tutorial's steps: distribute; associate the weights; substitute W, then B.
+    nested = nested_block(net, blocks, names)
+    distributed = sympy.MatAdd(*terms, evaluate=False)
+    out.append(pr.chain(section, "distribute", [lhs, nested, distributed], names))
+    x_latex, x_text = pr.latex(blocks.x, names), pr.text(blocks.x, names)
+    B_latex, B_text = pr.latex(B_expr, names), pr.text(B_expr, names)
+    associated = (
+        rf"\left({pr.latex(W_expr, names)}\right) {x_latex} + {B_latex}",
+        f"({pr.text(W_expr, names)})·{x_text} + {B_text}",
+    )
+    equal = sympy.Eq(lhs, distributed, evaluate=False)
+    out.append(pr.chain(section, "associate", [lhs, associated], names, equal))
+    out.append(pr.equation(section, "W=", W_sym, W_expr, names))
+    if len(terms) > 2:
+        B_latex, B_text = rf"\left({B_latex}\right)", f"({B_text})"
+    substituted = (
+        f"{pr.latex(W_sym, names)} {x_latex} + {B_latex}",
+        f"{pr.text(W_sym, names)}·{x_text} + {B_text}",
+    )
+    chain = [lhs, substituted, collapsed]
+    out.append(pr.chain(section, "collapsed", chain, names, sympy.Eq(lhs, collapsed)))
+    out.append(pr.equation(section, "B=", B_sym, B_expr, names))
     if ctx.entries is not None and ctx.small:
         W, B = path_terms(net, ctx.entries)
         W_entries = sympy.ImmutableMatrix(
@@ -297,40 +396,54 @@ def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
     return out
 
 
-def nonlinear(ctx: Context, example: Counterexample | None) -> list[pr.Equation]:
-    """The output is not ``W x + B``, shown by an exact counterexample."""
+def nonlinear(
+    ctx: Context, example: Counterexample | None, undecided: str | None = None
+) -> list[pr.Equation]:
+    """The output is not ``W x + B``, shown by an exact counterexample, one short line a step."""
     net = ctx.network
     out_sym = output_sym(net)
     if example is None:
-        # e.g. an affine custom g, or a one-unit softmax (constant 1): claim nothing false.
+        # e.g. an affine custom g, a one-unit softmax (constant 1), or too deep to search.
+        why = undecided or "no counterexample was found"
         return [
             pr.Equation(
                 "undecided",
                 "Collapse",
                 rf"{out_sym.latex()} \overset{{?}}{{=}} W x + B \quad \text{{(not every activation"
-                r" is the identity, and no counterexample was found)}",
-                f"{out_sym.text()} =? W x + B  (not every activation is the identity, and no "
-                "counterexample was found)",
+                rf" is the identity, and {why})}}",
+                f"{out_sym.text()} =? W x + B  (not every activation is the identity, and {why})",
                 pr.srepr(None),
             )
         ]
     section = "No collapse"
-    claim = pr.Equation(
-        "nonlinear",
-        section,
-        rf"{out_sym.latex()} \neq W x + B \quad \text{{(not affine in }} x\text{{)}}",
-        f"{out_sym.text()} ≠ W x + B  (not affine in x)",
-        pr.srepr(None),
-    )
-    latex, text = describe_counterexample(net, example)
-    if example.substituted:
-        layers = ", ".join(notation.vector(net, "g", i).latex() for i in example.substituted)
-        latex = rf"\text{{taking ReLU for }} {layers},\ " + latex
-        text = "taking ReLU for the generic g, " + text
-    return [
-        claim,
-        pr.Equation("counterexample", section, latex, text, pr.srepr(example.difference)),
+    out = [
+        pr.Equation(
+            "nonlinear",
+            section,
+            rf"{out_sym.latex()} \neq W x + B \quad \text{{(not affine in }} x\text{{): take}}",
+            f"{out_sym.text()} ≠ W x + B  (not affine in x): take",
+            pr.srepr(None),
+        )
     ]
+    if example.substituted:
+        layers = [notation.vector(net, "g", i) for i in example.substituted]
+        out.append(
+            pr.Equation(
+                "substituted",
+                section,
+                rf"{', '.join(g.latex() for g in layers)} = \operatorname{{ReLU}}"
+                r" \quad \text{(a concrete activation for the generic one)}",
+                f"{', '.join(g.text() for g in layers)} = ReLU  (a concrete activation for the "
+                "generic one)",
+                pr.srepr(None),
+            )
+        )
+    lines = describe_counterexample(net, example)
+    names = ["parameters", "f", "f(t1)", "f(t2)", "f(mid)", "counterexample"]
+    for name, (latex, text) in zip(names, lines, strict=True):
+        srepr = pr.srepr(example.difference if name == "counterexample" else None)
+        out.append(pr.Equation(name, section, latex, text, srepr))
+    return out
 
 
 def activations(ctx: Context) -> list[pr.Equation]:
@@ -339,8 +452,12 @@ def activations(ctx: Context) -> list[pr.Equation]:
     out = []
     section = "Activation functions"
     z = sympy.Symbol("z", real=True)
+    seen: set[ActivationChoice] = set()
     for layer in net.layers:
         choice = layer.activation
+        if len(net.layers) > DEEP_LAYERS and choice in seen:
+            continue  # a deep stack lists each activation once, at its first layer
+        seen.add(choice)
         if choice.is_identity or choice.name == "generic":
             continue
         act = activation_for(choice)
