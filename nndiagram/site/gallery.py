@@ -29,10 +29,19 @@ class GalleryEntry:
 
 
 def spec_files(specs_dir: Path) -> list[Path]:
-    """Spec files in the folder (not sub-folders), in name order."""
+    """Spec files in the folder (not sub-folders), in name order.
+
+    A symbolic link must stay in the folder: a page shows its spec's source, so a link to a
+    file elsewhere would publish that file."""
     if not specs_dir.is_dir():
         raise UsageError(f"specs folder not found: {specs_dir}")
-    return sorted(p for p in specs_dir.iterdir() if p.is_file() and p.suffix in SPEC_FORMATS)
+    found = sorted(p for p in specs_dir.iterdir() if p.is_file() and p.suffix in SPEC_FORMATS)
+    for path in found:
+        if not path.resolve().is_relative_to(specs_dir.resolve()):
+            raise SpecError(
+                f"links to a file outside {specs_dir}; refusing to read it", path=str(path)
+            )
+    return found
 
 
 MAX_SLUG = 80  # page and SVG names stay far below the 255 bytes a file name may have
