@@ -622,3 +622,22 @@ def test_a_huge_spec_file_is_not_read_whole(tmp_path: Path) -> None:
         assert "huge.yaml" in outcome["stderr"] and len(outcome["stderr"].splitlines()) == 1
         assert outcome["maxrss_kb"] < 300 * 1024, outcome["name"]
     assert not (tmp_path / "docs").exists()
+
+
+@pytest.mark.exe
+def test_gallery_refuses_a_spec_that_links_outside_its_folder(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A contributed symlink must not publish a file from elsewhere (its source is shown on
+    the page, and errors quote what they could not read)."""
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("title: secret-token-1234\ninputs: 2\nlayers:\n  - units: 1\n")
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "net.yaml").write_text(SPEC, encoding="utf-8")
+    (specs / "leak.yaml").symlink_to(secret)
+    (specs / "inside.yaml").symlink_to(specs / "net.yaml")  # a link within the folder is fine
+    result = run_cli("generate", str(specs), "-o", str(tmp_path / "docs"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "leak.yaml" in _one_line(result) and "secret-token" not in result.stderr
+    assert not (tmp_path / "docs").exists()
