@@ -13,15 +13,26 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from .errors import SpecError
 from .model import ActivationChoice
 
 if TYPE_CHECKING:
+    import numpy as np
     import sympy
 
-Array = np.ndarray
+    Array = np.ndarray
+else:
+
+    class _NumPy:
+        """NumPy, imported on first use: ``nndiagram equations`` never evaluates numerically
+        and saves the tenth of a second ``import numpy`` costs."""
+
+        def __getattr__(self, name: str) -> Any:
+            import numpy
+
+            return getattr(numpy, name)
+
+    np = _NumPy()
 
 NAMES: tuple[str, ...] = (
     "custom",
@@ -181,7 +192,7 @@ _BUILTIN: dict[str, Activation] = {
         title="Tanh",
         latex=r"\frac{e^{z} - e^{-z}}{e^{z} + e^{-z}}",
         sympy_expr=_sympy_tanh,
-        numpy_fn=np.tanh,
+        numpy_fn=lambda z: np.tanh(z),
         numpy_derivative=_tanh_prime,
         derivative_latex=r"1 - g(z)^{2}",
         numpy_inplace=lambda z: np.tanh(z, out=z),

@@ -177,3 +177,24 @@ def test_gradient_error_is_measured_at_the_resolution_of_the_reference() -> None
     assert relative_gradient_error(value, reference, floor=1e-11) < 1e-100
     off = {"dW0": np.array([1e-3, 0.0])}
     assert relative_gradient_error(off, reference, floor=1e-11) > 1e6  # a real error still shows
+
+
+def test_equations_of_a_nonlinear_spec_do_not_import_numpy() -> None:
+    """Start-up matters for ``nndiagram equations``: NumPy (a tenth of a second) is loaded only
+    by numeric work (symengine, used by the entry-level proof of linear stacks, loads it too)."""
+    import subprocess
+    import sys
+
+    from conftest import DIAGRAMS
+
+    script = (
+        "import sys; from nndiagram.cli import main; "
+        f"sys.argv = ['nndiagram', 'equations', {str(DIAGRAMS / 'xor.yaml')!r}, '-o', '-']; "
+        "code = main(); assert code == 0, code; "
+        "print(sorted(m for m in ('numpy', 'symengine') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "[]"

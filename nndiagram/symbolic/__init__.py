@@ -6,10 +6,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .collapse import Counterexample
 from .cost import Cost, cost_expression, cost_latex, cost_text
 from .derivation import Derivation, derive
-from .functions import collapse_function, cost_function, output_function
+
+if TYPE_CHECKING:
+    from .functions import collapse_function, cost_function, output_function
+
+# The NumPy functions load NumPy: imported on first use, so `nndiagram equations` starts faster.
+_FUNCTIONS = ("collapse_function", "cost_function", "output_function")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FUNCTIONS:
+        from . import functions
+
+        return getattr(functions, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Cost",
