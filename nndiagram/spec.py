@@ -8,7 +8,9 @@ and the key path (``layers[1].units``).
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -78,7 +80,11 @@ def load_spec(path: str | Path, numbering: int | None = None) -> Network:
             path=name,
         )
     try:
-        with open(path, "rb") as file:
+        # O_NONBLOCK and the fstat check: a FIFO or device named *.yaml must not hang the tool.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as file:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise SpecError("not a regular file", path=name)
             raw = file.read(spec_readers.MAX_BYTES + 1)
     except OSError as error:
         raise SpecError(f"cannot read: {error.strerror or error}", path=name) from None

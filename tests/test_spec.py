@@ -414,3 +414,19 @@ def test_toml_sub_tables_of_array_tables_are_located() -> None:
     assert (error.line, error.key) == (7, "layers[1].activation.leaky_relu.alpha")
     network = load_spec_text(text.replace("-1", "0.2"), fmt="toml")
     assert network.layers[1].activation == ActivationChoice("leaky_relu", alpha=0.2)
+
+
+def test_a_fifo_named_like_a_spec_is_refused_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_spec(fifo)
+
+
+def test_a_directory_named_like_a_spec_is_one_error(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.yaml"
+    folder.mkdir()
+    with pytest.raises(SpecError):
+        load_spec(folder)
