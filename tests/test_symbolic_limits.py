@@ -198,3 +198,14 @@ def test_equations_of_a_nonlinear_spec_do_not_import_numpy() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_collapse_functions_too_large_to_compile_are_skipped() -> None:
+    from nndiagram.verify import MAX_COLLAPSE_MONOMIALS
+
+    deep = Network.from_sizes([4] * 7)  # explicit entries, 16,384 paths through 6 layers
+    assert MAX_COLLAPSE_MONOMIALS < 4**7 * 6
+    status, detail = statuses(deep)["collapse W, B"]
+    assert status == "skip" and "too many to compile" in detail
+    assert statuses(deep)["collapse"][0] == "pass"  # W x + B vs layer by layer, numerically
+    assert statuses(Network.from_sizes([3, 3, 2]))["collapse W, B"][0] == "pass"
