@@ -209,3 +209,10 @@ def test_collapse_functions_too_large_to_compile_are_skipped() -> None:
     assert status == "skip" and "too many to compile" in detail
     assert statuses(deep)["collapse"][0] == "pass"  # W x + B vs layer by layer, numerically
     assert statuses(Network.from_sizes([3, 3, 2]))["collapse W, B"][0] == "pass"
+
+
+def test_the_proof_does_not_wait_for_the_printed_equations() -> None:
+    """``check`` reads only the proof: the equations are printed on first use."""
+    derivation = derive(Network.from_sizes([2] * 1001, "relu"))
+    assert derivation.proof_holds and "equations" not in vars(derivation)
+    assert derivation.equations[0].name == "x" and "equations" in vars(derivation)

@@ -95,9 +95,10 @@ class Derivation:
             if self.counterexample is None:
                 self.undecided = too_deep(network)
             self.proof_holds = self.counterexample is not None
-        self.equations = self._equations()
 
-    def _equations(self) -> list[pr.Equation]:
+    @cached_property
+    def equations(self) -> list[pr.Equation]:
+        """The printed equations, built on first use (``check`` needs only the proof)."""
         net = self.network
         ctx = eqs.Context(
             net,
