@@ -15,12 +15,11 @@ this command only (see the environment notes); the BLAS in use is printed first.
 from __future__ import annotations
 
 import os
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from bench_numeric import blas_info, median_seconds  # one timing helper for both scripts
 
 from nndiagram.backprop import gradients
 from nndiagram.model import Network
@@ -28,32 +27,6 @@ from nndiagram.numeric import forward, forward_pass, init_params
 
 SIZES = [784, 128, 64, 10]
 ACTIVATIONS = ["relu", "relu", "softmax"]
-
-
-def median_seconds(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median wall time of each function, runs interleaved so drift hits all alike."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values():  # warm-up
-        fn()
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
-def blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "BLAS: threadpoolctl not installed (pip install threadpoolctl to show the kernel)"
-    parts = [
-        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-        f"threads={i.get('num_threads')}"
-        for i in threadpool_info()
-    ]
-    return "BLAS: " + "; ".join(parts)
 
 
 def problem(m: int, seed: int = 0) -> tuple[Network, dict[str, Any], Any, Any]:
