@@ -27,7 +27,27 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
 
 
 def _replace(target: Path, payload: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    created = _missing_parents(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write_beside(target, payload)
+    except BaseException:
+        for folder in created:  # deepest first: a failed run leaves no new empty folders
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _missing_parents(target: Path) -> list[Path]:
+    missing = []
+    for folder in target.parents:
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _write_beside(target: Path, payload: bytes) -> None:
     # A short prefix: the temporary name must fit where the target's own name just fits.
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=target.parent)
     try:

@@ -34,3 +34,15 @@ def test_failed_write_leaves_the_old_file(tmp_path: Path) -> None:
         write_atomic(target, 42)  # type: ignore[arg-type]
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["c.txt"]
+
+
+def test_a_failed_write_removes_the_folders_it_created(tmp_path: Path) -> None:
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(TypeError):
+        write_atomic(tmp_path / "kept" / "a" / "b" / "out.svg", 42)  # type: ignore[arg-type]
+    assert [p.name for p in tmp_path.rglob("*")] == ["kept"]
+
+
+def test_a_write_into_new_folders_creates_them(tmp_path: Path) -> None:
+    write_atomic(tmp_path / "a" / "b" / "out.svg", "<svg/>")
+    assert (tmp_path / "a" / "b" / "out.svg").read_text() == "<svg/>"
