@@ -84,6 +84,9 @@ def decode(raw: bytes, path: str) -> str:
         raise SpecError(
             f"file is larger than {MAX_BYTES:,} bytes; a spec is a few lines", path=path
         )
+    # UTF-32's little-endian BOM starts like UTF-16's, so test it first.
+    if raw.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise SpecError("the file is UTF-32; save it as UTF-8", path=path, line=1, column=1)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SpecError("the file is UTF-16; save it as UTF-8", path=path, line=1, column=1)
     nul = raw.find(b"\0")

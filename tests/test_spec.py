@@ -204,6 +204,16 @@ def test_utf16_gets_a_hint(tmp_path: Path) -> None:
         load_spec(path)
 
 
+@pytest.mark.parametrize("codec", ["utf-32", "utf-32-le", "utf-32-be"])
+def test_utf32_is_named_as_such(tmp_path: Path, codec: str) -> None:
+    path = tmp_path / "wider.yaml"
+    text = "inputs: 1\nlayers: [{units: 1}]\n"
+    bom = "\ufeff" if codec != "utf-32" else ""
+    path.write_bytes((bom + text).encode(codec))
+    with pytest.raises(SpecError, match="the file is UTF-32; save it as UTF-8"):
+        load_spec(path)
+
+
 def test_limits_are_inclusive() -> None:
     big = load_spec_text("inputs: 1000000\nlayers:\n  - units: 1000000\n")
     assert big.sizes == (10**6, 10**6)
