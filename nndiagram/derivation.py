@@ -105,6 +105,9 @@ class StepResult:
 
 def parse_derivation(text: str, path: str = "<derivation>") -> Derivation:
     """Read the YAML text of a derivation; every problem is a ``SpecError`` with its line."""
+    # The same cap as for files, here so that a fence's text is bounded too.
+    if len(text) > MAX_BYTES:
+        raise SpecError(f"derivation is longer than {MAX_BYTES:,} characters", path=path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

@@ -202,3 +202,13 @@ def test_checking_is_deterministic() -> None:
     assert {k: np.asarray(v).tolist() for k, v in first.values.items()} == {
         k: np.asarray(v).tolist() for k, v in second.values.items()
     }
+
+
+def test_an_oversized_fence_text_is_refused_before_parsing() -> None:
+    from pymdownx.superfences import SuperFencesException
+
+    from nndiagram.derivation import MAX_BYTES, derivation_fence_format
+
+    huge = "symbols: {x: []}\nsteps:\n" + "  - x\n" * (MAX_BYTES // 6 + 1)
+    with pytest.raises(SuperFencesException, match="longer than"):
+        derivation_fence_format(huge, "derivation", "derivation", {}, None)
