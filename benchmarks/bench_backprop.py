@@ -14,12 +14,11 @@ this command only (see the environment notes); the BLAS in use is printed first.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from bench_numeric import blas_info, median_seconds  # one timing helper for both scripts
+from timing import median_interleaved, print_numpy_header
 
 from nndiagram.backprop import gradients
 from nndiagram.model import Network
@@ -39,7 +38,7 @@ def problem(m: int, seed: int = 0) -> tuple[Network, dict[str, Any], Any, Any]:
 
 def bench_gradient_vs_forward(m: int = 10_000, repeats: int = 9) -> float:
     network, params, X, Y = problem(m)
-    times = median_seconds(
+    times = median_interleaved(
         {
             "forward": lambda: forward(network, params, X),
             "forward_pass": lambda: forward_pass(network, params, X),
@@ -75,15 +74,12 @@ def bench_per_sample() -> None:
     print("\nGradient time per sample (batched: flat in m, no loop over samples)")
     print(f"{'m':>8} {'gradients s':>12} {'µs/sample':>10}")
     for m, repeats in ((1_000, 15), (10_000, 7), (100_000, 3)):
-        seconds = median_seconds({"g": _gradient_call(m)}, repeats)
+        seconds = median_interleaved({"g": _gradient_call(m)}, repeats)
         print(f"{m:>8} {seconds['g']:>12.4f} {seconds['g'] / m * 1e6:>10.2f}")
 
 
 def main() -> None:
-    print(f"NumPy {np.__version__}; {blas_info()}")
-    for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        if variable in os.environ:
-            print(f"note: {variable}={os.environ[variable]} is set (slows a current NumPy)")
+    print_numpy_header()
     bench_gradient_vs_forward()
     bench_per_sample()
 

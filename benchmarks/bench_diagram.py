@@ -18,10 +18,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+
+from timing import median_seconds
 
 from nndiagram.diagram import draw, render
 from nndiagram.diagram.backend import run_dot
@@ -36,16 +36,6 @@ CASES: list[tuple[str, list[int], list[str] | str]] = [
     ("784-128-64-10", [784, 128, 64, 10], ["relu", "relu", "softmax"]),
     ("2-10^6-1", [2, 10**6, 1], "relu"),
 ]
-
-
-def median_seconds(fn: Callable[[], Any], repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def drawn(network: Network) -> tuple[int, int, str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from timing import median_interleaved, print_numpy_header
 
 from nndiagram.model import Network
 from nndiagram.numeric import evaluate, forward, forward_pass, init_params
@@ -45,19 +46,6 @@ def inline_chain(P: dict[str, Any], X: Any) -> Any:
     return E / E.sum(axis=0, keepdims=True)
 
 
-def median_seconds(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
-    """Median wall time of each function, the runs interleaved so drift hits all alike."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    for fn in fns.values():  # warm-up
-        fn()
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def peak_bytes(fn: Callable[[], Any]) -> int:
     """Peak memory NumPy allocated while ``fn`` ran (NumPy reports to tracemalloc)."""
     tracemalloc.start()
@@ -69,19 +57,6 @@ def peak_bytes(fn: Callable[[], Any]) -> int:
         tracemalloc.stop()
     del result
     return peak
-
-
-def blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "BLAS: threadpoolctl not installed (pip install threadpoolctl to show the kernel)"
-    parts = [
-        f"{i.get('internal_api')} {i.get('version')} {i.get('architecture')} "
-        f"threads={i.get('num_threads')}"
-        for i in threadpool_info()
-    ]
-    return "BLAS: " + "; ".join(parts)
 
 
 def bench_evaluator() -> None:
@@ -97,7 +72,7 @@ def bench_evaluator() -> None:
         X = rng.normal(size=(SIZES[0], m))
         got, want = forward(network, params, X), inline_chain(params, X)
         assert np.allclose(got, want, rtol=1e-12, atol=1e-15), "evaluator disagrees with inline"
-        times = median_seconds(
+        times = median_interleaved(
             {
                 "evaluator": lambda X=X: forward(network, params, X),
                 "inline": lambda X=X: inline_chain(params, X),
@@ -138,7 +113,7 @@ def bench_sympy_engine() -> None:
         compiled = output_function(derive(network))
         setup = time.perf_counter() - start
         assert np.allclose(compiled(params, X), evaluate(network, params, X), rtol=1e-9, atol=1e-12)
-        times = median_seconds(
+        times = median_interleaved(
             {
                 "sympy": lambda f=compiled, p=params, X=X: f(p, X),
                 "numpy": lambda n=network, p=params, X=X: forward(n, p, X),
@@ -176,10 +151,7 @@ def bench_check_command() -> None:
 
 
 def main() -> None:
-    print(f"NumPy {np.__version__}; {blas_info()}")
-    for variable in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-        if variable in os.environ:
-            print(f"note: {variable}={os.environ[variable]} is set (slows a current NumPy)")
+    print_numpy_header()
     bench_evaluator()
     bench_sympy_engine()
     bench_check_command()

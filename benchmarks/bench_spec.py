@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from timing import median_seconds
 
 from nndiagram.errors import SpecError
 from nndiagram.expressions import _compile, compile_activation
@@ -33,13 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def median_ms(fn: Callable[[], Any], repeats: int = 15) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+    return median_seconds(fn, repeats) * 1e3
 
 
 def refused_ms(fn: Callable[[], Any], repeats: int = 5) -> float:

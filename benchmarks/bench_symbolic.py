@@ -20,12 +20,12 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sympy
+import timing
 from sympy.core.cache import clear_cache
 
 from nndiagram.model import Network
@@ -41,13 +41,8 @@ Row = tuple[str, str, float, str]  # what, size, seconds, target
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        clear_cache()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Cold runs: SymPy's cache cleared before each, no warm-up."""
+    return timing.median_seconds(fn, repeats, warm_up=False, before=clear_cache)
 
 
 def sizes_text(sizes: list[int]) -> str:
