@@ -63,6 +63,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check nndiagram tests benchmarks
 	$(BIN)/ruff format --check nndiagram tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 pytest: $(STAMP) system-deps chromium
 	$(BIN)/python -m pytest

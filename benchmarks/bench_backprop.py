@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 from timing import median_interleaved, print_numpy_header
 
-from nndiagram.backprop import gradients
 from nndiagram.model import Network
-from nndiagram.numeric import forward, forward_pass, init_params
+from nndiagram.numeric.backward import gradients
+from nndiagram.numeric.forward import forward, forward_pass, init_params
 
 SIZES = [784, 128, 64, 10]
 ACTIVATIONS = ["relu", "relu", "softmax"]

@@ -29,7 +29,8 @@ import numpy as np
 from timing import median_interleaved, print_numpy_header
 
 from nndiagram.model import Network
-from nndiagram.numeric import evaluate, forward, forward_pass, init_params
+from nndiagram.numeric.forward import forward, forward_pass, init_params
+from nndiagram.verify.engines import evaluate
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = [784, 128, 64, 10]
@@ -96,7 +97,7 @@ def bench_evaluator() -> None:
 
 
 def bench_sympy_engine() -> None:
-    from nndiagram.spec import load_spec
+    from nndiagram.spec.load import load_spec
     from nndiagram.symbolic import derive, output_function
 
     m = 100_000

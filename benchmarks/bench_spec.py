@@ -26,7 +26,7 @@ from timing import median_seconds
 
 from nndiagram.errors import SpecError
 from nndiagram.expressions import _compile, compile_activation
-from nndiagram.spec import load_spec, load_spec_text
+from nndiagram.spec.load import load_spec, load_spec_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import model as _model
+
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +29,7 @@ def __getattr__(name: str) -> Any:
 
         return derive
     if name == "evaluate":
-        from .numeric import evaluate
+        from .verify.engines import evaluate
 
         return evaluate
     if name == "check":
@@ -39,3 +41,13 @@ def __getattr__(name: str) -> Any:
 
         return gv
     raise AttributeError(f"module 'nndiagram' has no attribute {name!r}")
+
+
+def _show_network(network: Network, include: object, exclude: object) -> dict[str, str]:
+    from .notebook import mimebundle
+
+    return mimebundle(network, include, exclude)
+
+
+# The core cannot import the stages above it; the package wires a Network's notebook display.
+_model.DISPLAY_HOOK = _show_network

@@ -30,8 +30,8 @@ class _Parser(argparse.ArgumentParser):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from .errors import SpecError
-    from .graph import MAX_REPORTED_MISSING
-    from .spec import load_spec
+    from .spec.graph import MAX_REPORTED_MISSING
+    from .spec.load import load_spec
 
     # Like a linter: every file is checked; the exit code is the worst (2 > 1 > 0).
     status = 0
@@ -65,7 +65,7 @@ def _describe(network: object) -> str:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from .spec import spec_json_schema
+    from .spec.load import spec_json_schema
 
     print(json.dumps(spec_json_schema(), indent=2, sort_keys=True))
     return 0
@@ -86,7 +86,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def cmd_equations(args: argparse.Namespace) -> int:
-    from .spec import load_spec
+    from .spec.load import load_spec
     from .symbolic import derive
 
     derivation = derive(load_spec(args.spec, numbering=args.numbering))
@@ -101,27 +101,27 @@ def cmd_equations(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .numeric import evaluate_files
+    from .verify.engines import evaluate_files
 
     evaluate_files(args.spec, args.params, args.input, args.output, engine=args.engine)
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .verify import check_files
+    from .verify.checks import check_files
 
     return check_files(args.specs, fmt=args.format, seed=args.seed)
 
 
 def cmd_gradients(args: argparse.Namespace) -> int:
-    from .backprop import gradients_files
+    from .numeric.backward import gradients_files
 
     gradients_files(args.spec, args.params, args.input, args.target, args.output, loss=args.loss)
     return 0
 
 
 def cmd_check_derivation(args: argparse.Namespace) -> int:
-    from .derivation import check_derivation_file
+    from .derivation.checker import check_derivation_file
 
     return check_derivation_file(args.file, fmt=args.format)
 

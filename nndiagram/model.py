@@ -6,6 +6,7 @@ on an edge and the ``x_0`` in a matrix are the same text by construction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -16,6 +17,8 @@ Loss = Literal["mse", "bce", "ce"]
 VIEWS: tuple[str, ...] = ("neuron", "network", "layers", "auto")
 LABEL_STYLES: tuple[str, ...] = ("math", "plain")
 LOSSES: tuple[str, ...] = ("mse", "bce", "ce")
+# Output activation and loss pairs whose dz of the last layer simplifies to a - y.
+SIMPLIFIED = frozenset({("sigmoid", "bce"), ("softmax", "ce")})
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,14 @@ class Network:
     def _repr_mimebundle_(
         self, include: object = None, exclude: object = None, **_: object
     ) -> dict[str, str]:
-        """Jupyter: the network shows as its diagram (SVG); equations as LaTeX on request."""
-        from .diagram.jupyter import NetworkDisplay, mimebundle
+        """Jupyter: the network shows as its diagram (SVG); equations as LaTeX on request.
 
-        return mimebundle(NetworkDisplay(self), include, exclude)
+        The diagram and the equations live in stages above this one, so the package wires
+        the display in (``nndiagram/__init__.py`` registers ``notebook.mimebundle``)."""
+        if DISPLAY_HOOK is None:
+            return {"text/plain": repr(self)}
+        return DISPLAY_HOOK(self, include, exclude)
+
+
+# How a notebook shows a Network: set once by nndiagram/__init__.py (see ``_repr_mimebundle_``).
+DISPLAY_HOOK: Callable[[Network, object, object], dict[str, str]] | None = None

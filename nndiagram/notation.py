@@ -50,7 +50,7 @@ class Sym:
     def html(self) -> str:
         """Graphviz HTML-like label text with real sub/superscripts (already escaped); a
         one-letter name is italic, as printed mathematics sets variables."""
-        from .diagram.quoting import escape_html  # the one place that escapes for Graphviz
+        from .quoting import escape_html  # the one place that escapes for Graphviz
 
         out = str(escape_html(self.base))
         if len(self.base) == 1 and self.base.isalpha():
@@ -258,7 +258,7 @@ class ActivationEquation:
             import re
 
             if render == "html":
-                from .diagram.quoting import escape_html
+                from .quoting import escape_html
 
                 text = str(escape_html(self.expression))
             else:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nndiagram.backprop import gradients
 from nndiagram.errors import UsageError
-from nndiagram.gradient_checks import finite_differences, relative_gradient_error
 from nndiagram.model import ActivationChoice, Layer, Network
-from nndiagram.numeric import init_params, network_cost
+from nndiagram.numeric.backward import gradients
+from nndiagram.numeric.forward import init_params, network_cost
+from nndiagram.verify.gradients import finite_differences, relative_gradient_error
 
 HIDDEN = ["identity", "sigmoid", "tanh", "relu", "leaky_relu", "softmax"]
 # Every output activation with every loss defined on its range (bce and ce need ŷ in (0, 1)).

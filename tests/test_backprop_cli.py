@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 from conftest import DIAGRAMS, RunCli
 
-from nndiagram.backprop import gradients
-from nndiagram.gradient_checks import finite_differences, relative_gradient_error
-from nndiagram.numeric import init_params
-from nndiagram.spec import load_spec
+from nndiagram.numeric.backward import gradients
+from nndiagram.numeric.forward import init_params
+from nndiagram.spec.load import load_spec
+from nndiagram.verify.gradients import finite_differences, relative_gradient_error
 
 XOR = str(DIAGRAMS / "xor.yaml")  # 2-2-1, sigmoid, loss: bce
 MULTILAYER = str(DIAGRAMS / "multilayer.yaml")  # 2-2-1, linear, no loss

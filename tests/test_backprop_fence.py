@@ -7,9 +7,9 @@ import pytest
 from conftest import ROOT
 from pymdownx.superfences import SuperFencesException
 
-from nndiagram.backprop_fence import backprop_fence_format, flow_dot
-from nndiagram.derivation import derivation_fence_format, derivation_fence_validator
+from nndiagram.derivation.checker import derivation_fence_format, derivation_fence_validator
 from nndiagram.model import Network
+from nndiagram.site.backprop import backprop_fence_format, flow_dot
 
 
 def _markdown() -> markdown.Markdown:

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import sympy
 
-from nndiagram.backprop import gradients
-from nndiagram.gradient_checks import check_gradients, random_problem, relative_gradient_error
-from nndiagram.gradients_entries import (
+from nndiagram.model import Network
+from nndiagram.numeric.backward import gradients
+from nndiagram.symbolic.gradient_entries import (
     ExplicitGradients,
     explicit_gradients,
     gradient_function,
@@ -18,14 +18,14 @@ from nndiagram.gradients_entries import (
     prove_matrix_form,
     sum_form_gradients,
 )
-from nndiagram.gradients_symbolic import (
+from nndiagram.symbolic.gradients import (
     backprop_equations,
     chain_rule_dz,
     equations_latex,
     prove_output_gradient,
 )
-from nndiagram.model import Network
-from nndiagram.verify import check
+from nndiagram.verify.checks import check
+from nndiagram.verify.gradients import check_gradients, random_problem, relative_gradient_error
 
 
 @pytest.mark.parametrize("units", [1, 2, 3])

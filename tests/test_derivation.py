@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nndiagram.derivation import check, parse_derivation
-from nndiagram.derivation_eval import evaluate, numpy_algebra
+from nndiagram.derivation.checker import check, parse_derivation
+from nndiagram.derivation.evaluation import evaluate, numpy_algebra
 from nndiagram.errors import SpecError
 
 SYMBOLS = """\
@@ -207,7 +207,7 @@ def test_checking_is_deterministic() -> None:
 def test_an_oversized_fence_text_is_refused_before_parsing() -> None:
     from pymdownx.superfences import SuperFencesException
 
-    from nndiagram.derivation import MAX_BYTES, derivation_fence_format
+    from nndiagram.derivation.checker import MAX_BYTES, derivation_fence_format
 
     huge = "symbols: {x: []}\nsteps:\n" + "  - x\n" * (MAX_BYTES // 6 + 1)
     with pytest.raises(SuperFencesException, match="longer than"):

@@ -10,13 +10,13 @@ import pytest
 from conftest import ROOT, RunCli
 from pymdownx.superfences import SuperFencesException
 
-from nndiagram.derivation import (
+from nndiagram.derivation.checker import (
     check,
     derivation_fence_format,
     derivation_fence_validator,
     parse_derivation,
 )
-from nndiagram.derivation_expr import Scope, parse_expression, to_latex
+from nndiagram.derivation.expr import Scope, parse_expression, to_latex
 
 DERIVATIONS = ROOT / "tests" / "derivations"
 PASSING = ["collapse.yaml", "composition.yaml"]

@@ -32,7 +32,7 @@ from nndiagram.spec import load_spec
 from nndiagram.diagram import build_dot, render, render_svg_inline
 from nndiagram.symbolic import derive
 from nndiagram.verify import check
-from nndiagram.derivation import check as check_derivation, parse_derivation, report_json
+from nndiagram.derivation.checker import check as check_derivation, parse_derivation, report_json
 from nndiagram.site.cache import ArtefactCache
 from nndiagram.site.gallery import gallery_files
 

@@ -21,7 +21,7 @@ from nndiagram.diagram import (
 from nndiagram.diagram.backend import run_dot
 from nndiagram.errors import ExecutableNotFound, GraphvizError, UsageError
 from nndiagram.model import Edge, ExplicitGraph, Network, Show
-from nndiagram.spec import load_spec
+from nndiagram.spec.load import load_spec
 
 SPECS = sorted(DIAGRAMS.glob("*.yaml"))
 MNIST = Network.from_sizes([784, 128, 64, 10], ["relu", "relu", "softmax"])

@@ -166,7 +166,7 @@ FIGURES = [
 
 def _ours(spec: str, **options: str) -> str:
     from nndiagram.diagram import build_dot
-    from nndiagram.spec import load_spec
+    from nndiagram.spec.load import load_spec
 
     return build_dot(load_spec(DIAGRAMS / f"{spec}.yaml"), **options)
 

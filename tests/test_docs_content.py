@@ -198,7 +198,7 @@ def test_collapse_page_shows_the_checked_derivation(built_site: Path) -> None:
 @pytest.mark.site
 @pytest.mark.exe
 def test_spec_format_page_documents_every_schema_key(built_site: Path) -> None:
-    from nndiagram.spec import spec_json_schema
+    from nndiagram.spec.load import spec_json_schema
 
     page = _page(built_site, "guide/spec-format")
     schema = spec_json_schema()

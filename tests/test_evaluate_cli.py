@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import CONSOLE_SCRIPT, DIAGRAMS, ROOT, RunCli
 
-from nndiagram.numeric import init_params
-from nndiagram.spec import load_spec
+from nndiagram.numeric.forward import init_params
+from nndiagram.spec.load import load_spec
 
 HAND_PARAMS = {"W0": [[1.0, 2.0], [0.0, 1.0]], "b0": [1.0, -1.0], "W1": [[3.0, -1.0]], "b1": [2.0]}
 

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nndiagram.errors import SpecError
-from nndiagram.graph import (
+from nndiagram.model import Edge
+from nndiagram.spec.graph import (
     MAX_EDGES,
     MAX_REPORTED_MISSING,
     analyse,
@@ -20,7 +21,6 @@ from nndiagram.graph import (
     neuron_columns,
     parse_edges,
 )
-from nndiagram.model import Edge
 
 # The tutorial's figures, verbatim (indentation included; the two trailing spaces of the
 # last figure's first lines are added back below).

@@ -503,7 +503,7 @@ def test_numeric_checks_cap_their_batch() -> None:
     import numpy as np
 
     from nndiagram.model import Network
-    from nndiagram.verify import MAX_BATCH, MAX_ENTRIES, random_batch
+    from nndiagram.verify.samples import MAX_BATCH, MAX_ENTRIES, random_batch
 
     for sizes in ([2, 2, 1], [784, 128, 10], [3, 100_000, 1]):
         network = Network.from_sizes(sizes, "relu")

@@ -9,16 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nndiagram import numeric
 from nndiagram.activations import CONCRETE, activation_for
 from nndiagram.errors import SpecError, UsageError
 from nndiagram.model import Network
-from nndiagram.numeric import (
+from nndiagram.numeric.forward import (
     check_params,
     collapse_params,
     cost,
     cost_from_logits,
-    evaluate,
     forward,
     forward_pass,
     init_params,
@@ -26,6 +24,7 @@ from nndiagram.numeric import (
     load_params,
     network_cost,
 )
+from nndiagram.verify.engines import evaluate
 
 # The tutorial's figures, as layer sizes.
 NEURON = Network.from_sizes([2, 1])
@@ -97,7 +96,9 @@ def test_leaky_relu_uses_the_tutorials_slope() -> None:
 
 
 def test_docstring_example_runs() -> None:
-    result = doctest.testmod(numeric, raise_on_error=False, verbose=False)
+    from nndiagram.verify import engines
+
+    result = doctest.testmod(engines, raise_on_error=False, verbose=False)
     assert result.attempted >= 1
     assert result.failed == 0
 

@@ -11,7 +11,8 @@ from conftest import DIAGRAMS, RunCli
 from nndiagram.activations import CONCRETE
 from nndiagram.errors import UsageError
 from nndiagram.model import Network
-from nndiagram.numeric import evaluate, init_params
+from nndiagram.numeric.forward import init_params
+from nndiagram.verify.engines import evaluate
 
 
 @pytest.mark.parametrize("name", [*CONCRETE, "softmax"])
@@ -43,7 +44,7 @@ def test_sympy_engine_refuses_generic() -> None:
 
 
 def test_sympy_engine_through_the_cli(run_cli: RunCli, tmp_path: Path) -> None:
-    from nndiagram.spec import load_spec
+    from nndiagram.spec.load import load_spec
 
     network = load_spec(DIAGRAMS / "xor.yaml")
     params = init_params(network, seed=2)

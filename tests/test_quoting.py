@@ -9,7 +9,8 @@ from dataclasses import replace
 
 import pytest
 
-from nndiagram.diagram import elide, quoting, render, render_svg_inline
+from nndiagram import quoting
+from nndiagram.diagram import elide, render, render_svg_inline
 from nndiagram.model import ActivationChoice, ExplicitGraph, Naming, Network
 from nndiagram.model import Edge as GraphEdge
 

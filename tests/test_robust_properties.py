@@ -24,13 +24,13 @@ from conftest import DIAGRAMS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nndiagram.derivation_expr import Scope
-from nndiagram.derivation_expr import parse_expression as parse_step
-from nndiagram.diagram.quoting import Html, clean, dot_id, escape_html, quote
+from nndiagram.derivation.expr import Scope
+from nndiagram.derivation.expr import parse_expression as parse_step
 from nndiagram.errors import SpecError
 from nndiagram.expressions import parse_expression
 from nndiagram.model import Network
-from nndiagram.spec import load_spec_text
+from nndiagram.quoting import Html, clean, dot_id, escape_html, quote
+from nndiagram.spec.load import load_spec_text
 
 SCALE = int(os.environ.get("NNDIAGRAM_EXAMPLES_AT_SCALE", "2000"))
 AT_SCALE = settings(

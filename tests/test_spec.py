@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import DIAGRAMS
 
-from nndiagram import activations, spec
+from nndiagram import activations
 from nndiagram.errors import SpecError
 from nndiagram.model import ActivationChoice, Naming, Network, Show
-from nndiagram.spec import load_spec, load_spec_text, parse_activation, spec_json_schema
+from nndiagram.spec import load as spec
+from nndiagram.spec.load import load_spec, load_spec_text, parse_activation, spec_json_schema
 
 XOR_YAML = """\
 title: XOR

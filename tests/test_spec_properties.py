@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from nndiagram.errors import SpecError
 from nndiagram.expressions import FUNCTIONS, compile_activation
 from nndiagram.model import Network
-from nndiagram.spec import load_spec, load_spec_text
+from nndiagram.spec.load import load_spec, load_spec_text
 
 # A few hundred examples per property in CI; NNDIAGRAM_EXAMPLES=5000 for a long local hunt.
 EXAMPLES = int(os.environ.get("NNDIAGRAM_EXAMPLES", "200"))

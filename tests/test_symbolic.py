@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from nndiagram.model import Network
-from nndiagram.numeric import forward, init_params, param_shapes
+from nndiagram.numeric.forward import forward, init_params, param_shapes
 from nndiagram.symbolic import collapse_function, derive, output_function
 
 

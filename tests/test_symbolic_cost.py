@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nndiagram.model import Network
-from nndiagram.numeric import cost, forward, init_params
+from nndiagram.numeric.forward import cost, forward, init_params
 from nndiagram.symbolic import cost_expression, cost_function, cost_latex, derive
 
 J = r"J = \frac{1}{m}\sum_{i=1}^{m} L(\hat{y}^{(i)}, y^{(i)})"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from nndiagram.errors import InvalidNetworkError
-from nndiagram.spec import load_spec
+from nndiagram.spec.load import load_spec
 from nndiagram.symbolic import derive
 from tests.conftest import DIAGRAMS, REFERENCE
 

@@ -11,13 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nndiagram.gradient_checks import (
-    FD_MAX_PARAMETERS,
-    _probes,
-    relative_gradient_error,
-)
 from nndiagram.model import ActivationChoice, Layer, Network
-from nndiagram.numeric import forward
+from nndiagram.numeric.forward import forward
 from nndiagram.symbolic import derive
 from nndiagram.symbolic.collapse import (
     DEEP_LAYERS,
@@ -29,7 +24,12 @@ from nndiagram.symbolic.collapse import (
 )
 from nndiagram.symbolic.entries import block_symbols
 from nndiagram.symbolic.printing import Names
-from nndiagram.verify import check
+from nndiagram.verify.checks import check
+from nndiagram.verify.gradients import (
+    FD_MAX_PARAMETERS,
+    _probes,
+    relative_gradient_error,
+)
 
 
 def statuses(network: Network) -> dict[str, tuple[str, str]]:
@@ -201,7 +201,7 @@ def test_equations_of_a_nonlinear_spec_do_not_import_numpy() -> None:
 
 
 def test_collapse_functions_too_large_to_compile_are_skipped() -> None:
-    from nndiagram.verify import MAX_COLLAPSE_MONOMIALS
+    from nndiagram.verify.checks import MAX_COLLAPSE_MONOMIALS
 
     deep = Network.from_sizes([4] * 7)  # explicit entries, 16,384 paths through 6 layers
     assert MAX_COLLAPSE_MONOMIALS < 4**7 * 6

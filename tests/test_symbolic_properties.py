@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nndiagram.model import Network
-from nndiagram.numeric import forward
+from nndiagram.numeric.forward import forward
 from nndiagram.symbolic import derive
 
 sizes = st.lists(st.integers(min_value=1, max_value=5), min_size=2, max_size=5)

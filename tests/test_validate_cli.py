@@ -18,7 +18,7 @@ from conftest import DIAGRAMS, ROOT, RunCli
 
 from nndiagram.errors import SpecError
 from nndiagram.expressions import compile_activation
-from nndiagram.spec import load_spec
+from nndiagram.spec.load import load_spec
 
 MALFORMED = ROOT / "tests" / "malformed"
 

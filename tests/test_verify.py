@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from conftest import DIAGRAMS
 
-from nndiagram import activations, verify
+from nndiagram import activations
 from nndiagram.activations import CONCRETE
 from nndiagram.model import Network
-from nndiagram.spec import load_spec
-from nndiagram.verify import Check, check
+from nndiagram.spec.load import load_spec
+from nndiagram.verify import checks as verify
+from nndiagram.verify.checks import Check, check
 
 VALID_SPECS = sorted(p.stem for p in DIAGRAMS.glob("*.yaml") if p.stem != "not-fully-connected")
 

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from conftest import DIAGRAMS
 
-from nndiagram import activations, verify
+from nndiagram import activations
 from nndiagram.model import ActivationChoice, Layer, Network
-from nndiagram.spec import load_spec
-from nndiagram.verify import Check, Report, check_activations, check_connectivity
+from nndiagram.spec.load import load_spec
+from nndiagram.verify import checks as verify
+from nndiagram.verify.checks import Check, Report, check_activations, check_connectivity
 
 
 def rows_for(choice: ActivationChoice, units: int = 2) -> list[Check]:

@@ -172,7 +172,7 @@ def render_file(
     stdout (returns ``None``).
     """
     from ..output import write_atomic
-    from ..spec import load_spec
+    from ..spec.load import load_spec
 
     chosen = format_for(output, fmt)
     data = render(load_spec(spec_path), chosen, view, theme, labels)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 
-from .quoting import Html, Value, attr_list, dot_id, escape_html, quote
+from ..quoting import Html, Value, attr_list, dot_id, escape_html, quote
 from .theme import Theme
 
 Label = str | Html

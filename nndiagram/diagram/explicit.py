@@ -12,9 +12,9 @@ import re
 
 from ..model import ExplicitGraph, Network
 from ..notation import Sym
+from ..quoting import Html, Value, escape_html
 from . import parts
 from .dot import Drawing
-from .quoting import Html, Value, escape_html
 
 _NAME = re.compile(r"(?P<base>[A-Za-z]+)_(?P<first>\d+)(?:_(?P<second>\d+))?\Z")
 

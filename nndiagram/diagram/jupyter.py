@@ -1,12 +1,7 @@
 """Jupyter: display by table (mimetype → the method that produces it, as ``graphviz`` does),
-and ``gv`` for the tutorial's own cells."""
+and ``gv`` for the tutorial's own cells. A ``Network``'s own display is ``nndiagram.notebook``."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from ..model import Network
 
 MIME_TYPES: dict[str, str] = {
     "image/svg+xml": "_repr_image_svg_xml",
@@ -25,25 +20,6 @@ def mimebundle(obj: object, include: object = None, exclude: object = None) -> d
         for mimetype, method in MIME_TYPES.items()
         if mimetype in wanted and hasattr(obj, method)
     }
-
-
-class NetworkDisplay:
-    """A network as a notebook shows it: its diagram, and on request its equations."""
-
-    def __init__(self, network: Network) -> None:
-        self.network = network
-
-    def _repr_image_svg_xml(self) -> str:
-        from . import render
-
-        return render(self.network, "svg").decode("utf-8")
-
-    def _repr_latex_(self) -> str:
-        from ..symbolic import derive
-
-        # Notebooks typeset the \[ … \] blocks and would print TeX comments as text.
-        lines = derive(self.network).to_latex().splitlines()
-        return "\n".join(line for line in lines if not line.lstrip().startswith("%")).strip()
 
 
 def gv(source: str) -> DotSource:

@@ -11,8 +11,8 @@ from collections.abc import Hashable
 from .. import notation
 from ..model import Layer, Network
 from ..notation import Sym
+from ..quoting import Html, escape_html
 from .dot import Drawing, Label
-from .quoting import Html, escape_html
 
 _FUNCTION_NAMES = {"relu": "ReLU", "sigmoid": "σ", "tanh": "tanh", "softmax": "softmax"}
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import spec_readers
+from ..spec import readers as spec_readers
 from ..errors import SpecError, UsageError
 from ..output import write_atomic
 from .cache import ArtefactCache

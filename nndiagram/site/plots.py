@@ -39,7 +39,7 @@ def activation_choice(source: str, path: str = "<activation fence>") -> Activati
 
     The body is the same text a spec's ``activation:`` key takes, so the spec parser reads it.
     """
-    from ..spec import parse_activation
+    from ..spec.load import parse_activation
 
     return parse_activation(source, path)
 

@@ -46,7 +46,7 @@ def spec_format(path: str | Path) -> str:
 def compute_bundle(job: RenderJob) -> dict[str, Any]:
     """Run the pipeline on one spec. Raises ``SpecError`` (with file and line) on a bad spec."""
     from ..diagram import render_svg_inline
-    from ..spec import load_spec_text
+    from ..spec.load import load_spec_text
 
     network = load_spec_text(job.text, job.path, job.fmt)
     bundle: dict[str, Any] = {
@@ -67,7 +67,7 @@ def compute_bundle(job: RenderJob) -> dict[str, Any]:
         return bundle
 
     from ..symbolic import derive
-    from ..verify import check
+    from ..verify.checks import check
 
     derivation = derive(network)
     bundle["equations"] = derivation.to_latex()

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from markdown import Markdown
 
-from .. import spec_readers
+from ..spec import readers as spec_readers
 from ..errors import SpecError
 from ..model import VIEWS
 from .html import PARTS

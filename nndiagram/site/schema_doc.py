@@ -126,7 +126,7 @@ def schema_fence_format(
     from pymdownx.superfences import SuperFencesException
 
     from ..errors import NNDiagramError
-    from ..spec import spec_json_schema
+    from ..spec.load import spec_json_schema
 
     only = source.split() or None
     try:

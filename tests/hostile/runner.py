@@ -324,7 +324,6 @@ def changes(before: dict[str, str], after: dict[str, str]) -> list[str]:
 
 def preload() -> None:
     """Import everything a command may import, once, before forking."""
-    import nndiagram.backprop
     import nndiagram.cli
     import nndiagram.derivation
     import nndiagram.diagram

@@ -23,15 +23,13 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .activations import Activation
-from .errors import SpecError, UsageError
-from .model import LOSSES, Network
-from .numeric import check_input, check_params, forward_pass, numeric_activation
+from ..activations import Activation
+from ..errors import SpecError, UsageError
+from ..model import LOSSES, Network
+from .forward import check_input, check_params, forward_pass, numeric_activation
 
 Array = np.ndarray
 Gradients = dict[str, Array]
-
-SIMPLIFIED = {("sigmoid", "bce"), ("softmax", "ce")}  # pairs whose dz[L] is a - y
 
 
 def loss_of(network: Network, loss: str | None) -> str:
@@ -178,9 +176,9 @@ def gradients_files(
     loss: str | None = None,
 ) -> Gradients:
     """The ``gradients`` command: read the spec, P.npz, X.npy and Y.npy; write G.npz."""
-    from .numeric import _load, load_input, load_params
-    from .output import write_atomic
-    from .spec import load_spec
+    from ..output import write_atomic
+    from ..spec.load import load_spec
+    from .forward import _load, load_input, load_params
 
     network = load_spec(spec)
     chosen = loss_of(network, loss)

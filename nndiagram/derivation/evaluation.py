@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from .activations import activation_for
-from .derivation_expr import GENERIC, BinOp, Call, Neg, Node, Num, Pow, Ref, Sym, Transpose
+from ..activations import activation_for
+from .expr import GENERIC, BinOp, Call, Neg, Node, Num, Pow, Ref, Sym, Transpose
 
 Word = tuple[Any, ...]  # atoms, each a hashable tuple
 Poly = dict[Word, sympy.Expr]

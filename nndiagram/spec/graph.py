@@ -15,8 +15,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 
-from .errors import SpecError
-from .model import Edge, ExplicitGraph
+from ..errors import SpecError
+from ..model import Edge, ExplicitGraph
 
 MAX_EDGES = 10_000
 MAX_REPORTED_MISSING = 1_000  # a 5,000 x 5,000 one-to-one graph would miss 25 million edges

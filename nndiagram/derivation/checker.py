@@ -26,7 +26,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from .derivation_eval import (
+from ..errors import SpecError
+from .evaluation import (
     EXPLICIT,
     canonical,
     evaluate,
@@ -34,7 +35,7 @@ from .derivation_eval import (
     numpy_algebra,
     same_canonical,
 )
-from .derivation_expr import (
+from .expr import (
     GENERIC,
     RESERVED,
     Node,
@@ -47,7 +48,6 @@ from .derivation_expr import (
     symbol_latex,
     to_latex,
 )
-from .errors import SpecError
 
 TRIALS = 6  # random draws per generic assignment
 TOLERANCE = 1e-9  # relative, in float64
@@ -276,7 +276,7 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
 
 def _flops(node: Node) -> int:
     """Multiply-adds of evaluating ``node`` at its declared shapes (matrix products only)."""
-    from .derivation_expr import BinOp, Pow
+    from .expr import BinOp, Pow
 
     total = 0
     if isinstance(node, BinOp) and node.op == "*" and node.left.shape and node.right.shape:
@@ -340,7 +340,7 @@ def _used(node: Node, out: set[str]) -> set[str]:
 
 
 def _generics(node: Node, out: set[str]) -> set[str]:
-    from .derivation_expr import Call
+    from .expr import Call
 
     if isinstance(node, Call) and GENERIC.match(node.function):
         out.add(node.function)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic_core import PydanticCustomError
 
-from .errors import SpecError
+from ..errors import SpecError
 from .graph import MAX_EDGES
 
 # activations.NAMES and DEFAULT_LEAKY_ALPHA (equal by test); not imported, because that
@@ -128,7 +128,7 @@ def _check_activation(value: Any) -> Any:
 
 
 def _check_custom(expression: Any) -> Any:
-    from .expressions import compile_activation
+    from ..expressions import compile_activation
 
     if not isinstance(expression, str):
         raise _fail(

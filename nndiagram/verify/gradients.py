@@ -4,22 +4,21 @@
   (a sample of entries for large layers);
 - the entry-level gradients SymPy differentiates from the explicit ``J`` (small networks).
 
-Each returns ``verify.Check`` rows with the measured relative error.
+Each returns ``Check`` rows with the measured relative error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from .backprop import Gradients, gradients
-from .model import Network
-from .numeric import network_cost
-
-if TYPE_CHECKING:
-    from .verify import Check
+from ..model import Network
+from ..numeric.backward import Gradients, gradients
+from ..numeric.forward import init_params, network_cost
+from .report import Check, status_of
+from .samples import random_targets
 
 FD_STEP = 1e-5  # central differences: truncation ~h², rounding ~1e-16/h, both far below 1e-6
 FD_TOL = 1e-6
@@ -85,8 +84,6 @@ def random_problem(
     network: Network, loss: str, rng: np.random.Generator, m: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Seeded parameters, inputs and targets the loss accepts (probabilities, one-hot for ce)."""
-    from .numeric import init_params
-    from .verify import random_targets
 
     params = init_params(network, seed=int(rng.integers(2**31)))
     X = rng.normal(size=(network.n_inputs, m))
@@ -101,7 +98,6 @@ def _losses(network: Network) -> list[str]:
 
 def check_gradients(network: Network, rng: np.random.Generator) -> list[Check]:
     """Rows ``gradients vs finite differences`` and ``gradients vs symbolic`` per loss."""
-    from .verify import Check, status_of
 
     rows: list[Check] = []
     for loss in _losses(network):
@@ -176,8 +172,11 @@ def _sample_entries(shape: tuple[int, ...], rng: np.random.Generator) -> list[tu
 def _symbolic_row(
     network: Network, loss: str, params: Any, X: np.ndarray, Y: np.ndarray, backprop: Gradients
 ) -> Check:
-    from .gradients_entries import MAX_EXPLICIT_PARAMS, explicit_gradients, gradient_function
-    from .verify import Check, status_of
+    from ..symbolic.gradient_entries import (
+        MAX_EXPLICIT_PARAMS,
+        explicit_gradients,
+        gradient_function,
+    )
 
     name = f"gradients symbolic ({loss})"
     count = sum(int(np.size(v)) for v in params.values())

@@ -21,20 +21,19 @@ from typing import Any
 
 import yaml
 
-from .gradients_entries import (
+from ..symbolic.gradient_entries import (
     MAX_EXPLICIT_PARAMS,
     explicit_gradients,
     prove_matrix_form,
     sum_form_gradients,
 )
-from .gradients_symbolic import (
-    SIMPLIFIED,
+from ..symbolic.gradients import (
     Proof,
     derivative_notes,
     equations_latex,
     prove_output_gradient,
 )
-from .model import LOSSES, Network
+from ..model import LOSSES, SIMPLIFIED, Network
 
 KEYS = {"sizes", "activations", "loss", "include"}
 PARTS = ("flow", "equations", "proofs", "entries")
@@ -71,7 +70,7 @@ def flow_dot(network: Network, loss: str) -> str:
     """The layers left to right (forward, solid) and the gradients flowing back (dashed)."""
     import graphviz
 
-    from .notation import Sym
+    from ..notation import Sym
 
     def sym(base: str, layer: int | None = None, transpose: bool = False) -> str:
         text = Sym(base, (), None if layer is None else network.naming.index(layer)).html()
@@ -110,8 +109,8 @@ def flow_dot(network: Network, loss: str) -> str:
 
 
 def flow_svg(network: Network, loss: str) -> str:
-    from .diagram.backend import run_dot
-    from .diagram.svg import embeddable, tidy
+    from ..diagram.backend import run_dot
+    from ..diagram.svg import embeddable, tidy
 
     source = flow_dot(network, loss)
     svg = tidy(run_dot(source, "svg"), "svg").decode("utf-8")

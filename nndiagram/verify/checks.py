@@ -17,25 +17,25 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from .activations import (
+from ..activations import (
     CONCRETE,
     DEFAULT_LEAKY_ALPHA,
     Activation,
     activation_for,
     sympy_symbol_z,
 )
-from .errors import NNDiagramError
-from .model import ActivationChoice, Network
-from .numeric import collapse_params, cost, forward, init_params, network_cost
+from ..errors import NNDiagramError
+from ..model import ActivationChoice, Network
+from ..numeric.forward import collapse_params, cost, forward, network_cost
+from .report import Check, Report, compare, relative_error, status_of
+from .samples import random_batch, random_targets
 
-Status = Literal["pass", "fail", "skip"]
 CheckFunction = Callable[[Network, np.random.Generator], list["Check"]]
 
 FORWARD_TOL = 1e-9
@@ -45,135 +45,19 @@ FD_TOL = 1e-6
 COST_TOL = 1e-9
 COUNTEREXAMPLE_TOL = 1e-6  # a difference of nearby outputs: some cancellation
 REFERENCE_DIGITS = 400
-MAX_BATCH = 64  # samples per check; with MAX_ENTRIES it keeps `check` fast on any network
 COST_BATCH = 4  # J is built and evaluated by SymPy substitution, entry by entry
-MAX_ENTRIES = 200_000  # entries of the largest array one check evaluates
 # symengine compiles the expanded W and B: 32-32-16 (16,384 paths × 2 layers) in a second;
 # 4-4-4-4-4-4-4 (16,384 × 6) takes ten.
 MAX_COLLAPSE_MONOMIALS = 2**15
 MAX_PARAMETERS = 10_000_000  # 80 MB of float64 weights; a legal 10^6 x 10^6 layer has 10^12
 
 
-@dataclass(frozen=True)
-class Check:
-    """One row of a report. ``instance`` names the activation a generic g was replaced by."""
-
-    name: str
-    status: Status
-    error: float | None = None
-    tolerance: float | None = None
-    detail: str = ""
-    instance: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "instance": self.instance,
-            "status": self.status,
-            "error": _rounded(self.error),
-            "tolerance": self.tolerance,
-            "detail": self.detail,
-        }
-
-
-def _rounded(value: float | None) -> float | str | None:
-    # Three significant digits are enough to read, and keep the JSON from churning on the
-    # last bits of rounding noise; JSON has no inf or nan, so those become strings.
-    if value is None:
-        return None
-    if not math.isfinite(value):
-        return "inf" if value > 0 else "nan"
-    return float(f"{value:.3g}")
-
-
-def status_of(ok: bool) -> Status:
-    return "pass" if ok else "fail"
-
-
-def compare(
-    name: str, value: Any, reference: Any, tolerance: float, detail: str, **extra: Any
-) -> Check:
-    """A row for ``value`` vs ``reference`` measured normwise (see the module docstring)."""
-    error = relative_error(value, reference)
-    return Check(name, status_of(error <= tolerance), error, tolerance, detail, **extra)
-
-
-def relative_error(value: Any, reference: Any) -> float:
-    """``max |value − reference| / max |reference|``; inf when shapes differ or a value is nan."""
-    a = np.asarray(value, dtype=np.float64)
-    b = np.asarray(reference, dtype=np.float64)
-    if a.shape != b.shape or not np.isfinite(a).all():
-        return math.inf
-    scale = max(float(np.max(np.abs(b), initial=0.0)), np.finfo(np.float64).tiny)
-    return float(np.max(np.abs(a - b), initial=0.0)) / scale
-
-
-@dataclass(frozen=True)
-class Report:
-    """The checks of one network, printable as a terminal table or the JSON the site shows."""
-
-    spec: str
-    checks: tuple[Check, ...]
-    seed: int = 0
-
-    @property
-    def passed(self) -> bool:
-        return all(check.status != "fail" for check in self.checks)
-
-    def to_json(self) -> dict[str, Any]:
-        """Stable keys, deterministic values: ``json.dumps(report.to_json(), sort_keys=True)``."""
-        counts = {s: sum(c.status == s for c in self.checks) for s in ("pass", "fail", "skip")}
-        return {
-            "spec": self.spec,
-            "seed": self.seed,
-            "passed": self.passed,
-            "counts": counts,
-            "checks": [check.to_json() for check in self.checks],
-        }
-
-    def to_text(self, color: bool = False) -> str:
-        """A fixed-width table; ``color`` paints the status words (for a terminal)."""
-        paint = {"pass": "32", "fail": "31", "skip": "33"}
-        header = ("check", "status", "rel. error", "tolerance", "detail")
-        rows = [
-            (
-                check.name + (f" [{check.instance}]" if check.instance else ""),
-                check.status,
-                "-" if check.error is None else f"{check.error:.2e}",
-                "-" if check.tolerance is None else f"{check.tolerance:.0e}",
-                check.detail,
-            )
-            for check in self.checks
-        ]
-        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(4)]
-
-        def line(row: Sequence[str], status_color: str | None = None) -> str:
-            cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-            if status_color:
-                cells[1] = f"\033[{status_color}m{cells[1]}\033[0m"
-            return "  ".join([*cells, row[4]]).rstrip()
-
-        verdict = "all checks pass" if self.passed else "CHECKS FAILED"
-        out = [f"{self.spec}: {verdict}", line(header)]
-        out += [line(row, paint[row[1]] if color else None) for row in rows]
-        return "\n".join(out) + "\n"
-
-
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def random_batch(network: Network, rng: np.random.Generator) -> tuple[dict[str, Any], Any]:
-    """Seeded random parameters and a random batch, capped so a huge network stays quick."""
-    widest = max(network.sizes)
-    m = max(1, min(MAX_BATCH, MAX_ENTRIES // widest))
-    params = init_params(network, seed=int(rng.integers(2**31)))
-    X = rng.normal(size=(network.n_inputs, m))
-    return params, X
 
 
 @lru_cache(maxsize=32)
 def _derive(network: Network) -> Any:
-    from .symbolic import derive
+    from ..symbolic import derive
 
     return derive(network)
 
@@ -193,7 +77,7 @@ def _needs_numeric(network: Network) -> str | None:
 
 def check_forward(network: Network, rng: np.random.Generator) -> list[Check]:
     """The derived symbolic output, lambdified, vs the NumPy evaluator on a random batch."""
-    from .symbolic import output_function
+    from ..symbolic import output_function
 
     params, X = random_batch(network, rng)
     derivation = _derive(network)
@@ -235,7 +119,7 @@ def check_collapse(network: Network, rng: np.random.Generator) -> list[Check]:
         reason = f"{monomials:,} monomial factors in W and B: too many to compile"
         rows.append(Check("collapse W, B", "skip", detail=reason))
     elif derivation.explicit:
-        from .symbolic import collapse_function
+        from ..symbolic import collapse_function
 
         W_sym, B_sym = collapse_function(derivation)(params)
         rows.append(
@@ -286,7 +170,7 @@ def check_cost(network: Network, rng: np.random.Generator) -> list[Check]:
         return [Check("cost", "skip", detail="the spec has no loss")]
     import sympy
 
-    from .symbolic import cost_expression, output_function
+    from ..symbolic import cost_expression, output_function
 
     params, X = random_batch(network, rng)
     X = X[:, :COST_BATCH]
@@ -311,15 +195,6 @@ def check_cost(network: Network, rng: np.random.Generator) -> list[Check]:
             "cost", status_of(error <= COST_TOL), error, COST_TOL, f"{detail}, {X.shape[1]} samples"
         )
     ]
-
-
-def random_targets(loss: str, shape: tuple[int, ...], rng: np.random.Generator) -> Any:
-    """Targets a loss accepts: real values (mse), probabilities (bce), one-hot columns (ce)."""
-    if loss == "mse":
-        return rng.normal(size=shape)
-    if loss == "bce":
-        return rng.uniform(size=shape)
-    return np.eye(shape[0])[:, rng.integers(shape[0], size=shape[1])]
 
 
 def check_connectivity(network: Network, rng: np.random.Generator) -> list[Check]:
@@ -497,7 +372,7 @@ def _check_softmax(activation: Activation) -> list[Check]:
 
 def check_gradients(network: Network, rng: np.random.Generator) -> list[Check]:
     """Backpropagation vs finite differences and vs SymPy's entry-level gradients."""
-    from .gradient_checks import check_gradients as gradient_rows
+    from .gradients import check_gradients as gradient_rows
 
     return gradient_rows(network, rng)
 
@@ -562,7 +437,7 @@ def check_files(paths: Iterable[str], fmt: str = "text", seed: int = 0) -> int:
 
     A spec that cannot be read raises ``SpecError`` (exit 2) before anything is printed.
     """
-    from .spec import load_spec
+    from ..spec.load import load_spec
 
     networks = [load_spec(path) for path in paths]
     reports = [check(network, seed) for network in networks]

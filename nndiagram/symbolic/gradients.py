@@ -21,9 +21,8 @@ from typing import Any
 import sympy
 from sympy.printing.latex import LatexPrinter
 
-from .activations import activation_for
-from .backprop import SIMPLIFIED
-from .model import Network
+from ..activations import activation_for
+from ..model import SIMPLIFIED, Network
 
 
 class _BackpropPrinter(LatexPrinter):

@@ -17,16 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from . import spec_readers
-from .errors import SpecError
-from .graph import (
-    MAX_EDGES,
-    analyse_layers,
-    check_duplicates,
-    edges_from_pairs,
-    parse_edges,
-)
-from .model import (
+from ..errors import SpecError
+from ..model import (
     LABEL_STYLES,
     LOSSES,
     VIEWS,
@@ -37,7 +29,8 @@ from .model import (
     Network,
     Show,
 )
-from .spec_format import (
+from . import readers as spec_readers
+from .format import (
     ACTIVATION_ADAPTER,
     DEFAULT_LEAKY_ALPHA,
     MAX_LAYERS,
@@ -51,7 +44,14 @@ from .spec_format import (
     describe_value,
     spec_json_schema,
 )
-from .spec_readers import KeyPath, Locations, format_key
+from .graph import (
+    MAX_EDGES,
+    analyse_layers,
+    check_duplicates,
+    edges_from_pairs,
+    parse_edges,
+)
+from .readers import KeyPath, Locations, format_key
 
 __all__ = [
     "DEFAULT_LEAKY_ALPHA",

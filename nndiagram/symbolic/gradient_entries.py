@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import sympy
 
-from .activations import activation_for
-from .gradients_symbolic import Proof
-from .model import Network
+from ..activations import activation_for
+from ..model import Network
+from .gradients import Proof
 
 STATEMENT = (
     r"\frac{\partial J}{\partial w^{[l]}_{jk}}"

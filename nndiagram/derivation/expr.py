@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .errors import SpecError
+from ..errors import SpecError
 
 Shape = tuple[int, int] | None  # None: a scalar
 

@@ -1,0 +1,16 @@
+"""Numbers: the batched forward pass and losses (``forward``) and the backward pass that gives
+the gradients of the cost (``backward``), both in NumPy with samples as columns.
+(The function ``forward`` is not re-exported here: the
+name belongs to the module.)"""
+
+from .backward import gradients
+from .forward import cost, init_params, load_input, load_params, param_shapes
+
+__all__ = [
+    "cost",
+    "gradients",
+    "init_params",
+    "load_input",
+    "load_params",
+    "param_shapes",
+]
