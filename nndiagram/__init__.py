@@ -11,7 +11,16 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Network
 
-__all__ = ["Network", "__version__", "check", "derive", "evaluate", "gv", "load_spec"]
+__all__ = [
+    "Network",
+    "__version__",
+    "check",
+    "derive",
+    "evaluate",
+    "gv",
+    "load_spec",
+    "train",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -36,6 +45,10 @@ def __getattr__(name: str) -> Any:
         from .verify import check
 
         return check
+    if name == "train":
+        from .numeric.train import train
+
+        return train
     if name == "gv":
         from .diagram import gv
 

@@ -7,14 +7,19 @@ its exit code (0 done, 1 invalid network or failed check, 2 bad input or usage).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import NNDiagramError, UsageError
 from .output import write_atomic
+
+if TYPE_CHECKING:
+    from .numeric.train import Training
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -120,6 +125,51 @@ def cmd_gradients(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from .numeric.train import train_files
+
+    def run(on_step: Callable[[int, float], None] | None = None) -> Training:
+        return train_files(
+            args.spec, args.data, args.targets, args.output, steps=args.steps, lr=args.lr,
+            seed=args.seed, init_path=args.init, batch=args.batch, momentum=args.momentum,
+            loss=args.loss, history_path=args.history, on_step=on_step,
+        )  # fmt: skip
+
+    if sys.stderr.isatty():
+        with _progress_bar(args.steps) as on_step:
+            training = run(on_step)
+    else:
+        training = run()
+    batch = "full batch" if training.batch == training.samples else f"batches of {training.batch}"
+    wrote = "" if args.output == "-" else f"; wrote {args.output}"
+    print(
+        f"{args.spec}: {args.steps} steps, lr {args.lr:g}, {batch} ({training.samples} samples), "
+        f"{training.loss}: cost {training.initial_cost:.4g} -> {training.final_cost:.4g}{wrote}",
+        file=sys.stderr if args.output == "-" else sys.stdout,
+    )
+    return 0
+
+
+@contextlib.contextmanager
+def _progress_bar(steps: int) -> Iterator[Callable[[int, float], None]]:
+    """A rich bar with the step count and the current cost, gone when the run ends."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import TimeElapsedColumn as Elapsed
+
+    every = max(1, steps // 500)  # a redraw costs more than a small network's step
+    columns = (TextColumn("training"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("cost {task.fields[cost]}"), Elapsed())  # fmt: skip
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("train", total=steps, cost="…")
+
+        def on_step(step: int, cost: float) -> None:
+            if step % every == 0 or step == steps:
+                progress.update(task, completed=step, cost=f"{cost:.4g}")
+
+        yield on_step
+
+
 def cmd_check_derivation(args: argparse.Namespace) -> int:
     from .derivation.checker import check_derivation_file
 
@@ -198,6 +248,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--target", required=True, metavar="Y.npy")
     p.add_argument("--loss", choices=["mse", "bce", "ce"], default=None)
     p.add_argument("-o", "--output", required=True, metavar="G.npz")
+
+    p = command("train", cmd_train, "gradient descent on the spec's loss: X, Y -> P.npz")
+    p.add_argument("spec", metavar="SPEC")
+    p.add_argument("--data", required=True, metavar="X.npy")
+    p.add_argument("--targets", required=True, metavar="Y.npy")
+    p.add_argument("-o", "--output", required=True, metavar="P.npz")
+    p.add_argument("--steps", type=int, default=1000, help="gradient steps (default 1000)")
+    p.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
+    p.add_argument("--seed", type=int, default=0, help="initial parameters and batch order")
+    p.add_argument("--init", default=None, metavar="P0.npz", help="start from these parameters")
+    p.add_argument("--batch", type=int, default=None, help="samples per step (default: all)")
+    p.add_argument("--momentum", type=float, default=0.0, help="0 (default): plain descent")
+    p.add_argument("--loss", choices=["mse", "bce", "ce"], default=None)
+    p.add_argument("--history", default=None, metavar="H.csv", help="step,cost per step")
 
     p = command("check-derivation", cmd_check_derivation, "check each step of a derivation")
     p.add_argument("file", metavar="FILE")

@@ -130,6 +130,19 @@ def _backward(
     network: Network, params: Mapping[str, Array], X: Array, Y: Array, loss: str
 ) -> Gradients:
     caches = forward_pass(network, params, X, X.dtype)
+    return backward_from_caches(network, params, X, Y, loss, caches)
+
+
+def backward_from_caches(
+    network: Network,
+    params: Mapping[str, Array],
+    X: Array,
+    Y: Array,
+    loss: str,
+    caches: list[tuple[Array, Array]],
+) -> Gradients:
+    """The backward pass alone, from ``forward_pass``'s caches of these ``params`` and ``X``
+    (``train`` reads each step's cost off the same caches). Writes into none of its inputs."""
     m = X.shape[1]
     last = network.layers[-1]
     Z, A = caches[-1]
