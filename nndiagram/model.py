@@ -71,6 +71,11 @@ class Layer:
     def weight_shape(self) -> tuple[int, int]:
         return (self.units, self.fan_in)
 
+    @property
+    def parameter_count(self) -> int:
+        """Entries of ``W`` and ``b``: units × fan_in + units."""
+        return self.units * self.fan_in + self.units
+
 
 @dataclass(frozen=True)
 class Edge:
@@ -198,6 +203,11 @@ class Network:
     def sizes(self) -> tuple[int, ...]:
         """Input count followed by each layer's width: (2, 2, 1)."""
         return (self.inputs, *(layer.units for layer in self.layers))
+
+    @property
+    def parameter_count(self) -> int:
+        """Every weight and bias: 109,386 for 784-128-64-10."""
+        return sum(layer.parameter_count for layer in self.layers)
 
     @property
     def is_linear(self) -> bool:

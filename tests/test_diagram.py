@@ -312,3 +312,22 @@ def test_dot_is_stopped_after_the_time_limit() -> None:
 def test_unknown_format_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="svg, png, pdf, dot"):
         render(Network.from_sizes([2, 1]), "gif")
+
+
+@pytest.mark.parametrize("labels", ["math", "plain"])
+def test_layers_view_gives_each_layers_parameter_count_and_the_total(labels: str) -> None:
+    network = Network.from_sizes([784, 128, 64, 10], ["relu", "relu", "softmax"])
+    assert network.parameter_count == 109_386
+    source = build_dot(network, view="layers", labels=labels)
+    for count in ("128·784 + 128 = 100,480", "64·128 + 64 = 8,256", "10·64 + 10 = 650"):
+        assert f"{count} parameters" in source
+    assert re.search(r'label=<?"?109,386 parameters in total', source)
+
+
+def test_a_deep_networks_parameter_lines_stay_short() -> None:
+    from nndiagram.symbolic import derive
+
+    network = Network.from_sizes([3] * 40, "identity")
+    lines = derive(network).to_text().split("\n\n")[1].splitlines()
+    assert lines[0] == "Parameters" and lines[3] == "  ⋮" and len(lines) == 6
+    assert lines[-1] == f"  total {39 * 12:,}"

@@ -109,3 +109,26 @@ def test_invalid_network_exits_1(run_cli: RunCli) -> None:
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
     assert "missing edge x_0 -> z_0_1" in result.stderr
+
+
+def test_text_and_json_give_each_layers_shapes_and_parameter_count(run_cli: RunCli) -> None:
+    spec = str(DIAGRAMS / "mnist-mlp.yaml")  # 784-128-64-10
+    text = run_cli("equations", spec, "--format", "text")
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    start = lines.index("Parameters")
+    assert lines[start + 1 : start + 5] == [
+        "  w⁽⁰⁾ 128×784 + b⁽⁰⁾ 128 = 100,480",
+        "  w⁽¹⁾ 64×128 + b⁽¹⁾ 64 = 8,256",
+        "  w⁽²⁾ 10×64 + b⁽²⁾ 10 = 650",
+        "  total 109,386",
+    ]
+    data = json.loads(run_cli("equations", spec, "--format", "json").stdout)
+    assert data["parameters"] == {
+        "layers": [
+            {"W": [128, 784], "b": [128], "count": 100_480},
+            {"W": [64, 128], "b": [64], "count": 8_256},
+            {"W": [10, 64], "b": [10], "count": 650},
+        ],
+        "total": 109_386,
+    }

@@ -1,7 +1,8 @@
 """The layers view: the vectorised picture, one node per layer with its shapes and equations.
 
 ``x ∈ ℝ²`` → [``W^[0] ∈ ℝ^{2×2}``, ``b^[0] ∈ ℝ²``, ``z^[0] = W^[0]x + b^[0]``,
-``a^[0] = g^[0](z^[0])``] → … → output. Its size depends only on the number of layers.
+``a^[0] = g^[0](z^[0])``, its parameter count] → … → output, with the network's total under
+the figure. Its size depends only on the number of layers.
 """
 
 from __future__ import annotations
@@ -43,6 +44,11 @@ def draw(drawing: Drawing, network: Network) -> None:
     drawing.node("out", "output", "output", shape="plaintext")
     last = n.layers[-1]
     drawing.edge(previous, "out", label=_line(drawing, [(_value(n, last), "")]))
+    drawing.label = drawing.user_text(f"{_count(n.parameter_count)} in total")
+
+
+def _count(parameters: int) -> str:
+    return f"{parameters:,} parameter{'' if parameters == 1 else 's'}"
 
 
 def _input(network: Network, layer: int) -> Sym:
@@ -105,12 +111,14 @@ def _box(drawing: Drawing, network: Network, layer: Layer) -> Label:
             ]
         )
     caption = n.layer_caption(layer)
+    count = f"{layer.units}·{layer.fan_in} + {layer.units} = {_count(layer.parameter_count)}"
     if drawing.labels != "math":
-        return "\n".join([caption, *(str(_line(drawing, r)) for r in rows)])
+        return "\n".join([caption, *(str(_line(drawing, r)) for r in rows), count])
     t = drawing.theme
+    muted = f'<FONT FACE="{t.font}" POINT-SIZE="{t.edge_font_size:g}" COLOR="{t.muted}">'
     cells = [
-        f'<TR><TD><FONT FACE="{t.font}" POINT-SIZE="{t.edge_font_size:g}" COLOR="{t.muted}">'
-        f"{escape_html(caption)}</FONT></TD></TR>",
+        f"<TR><TD>{muted}{escape_html(caption)}</FONT></TD></TR>",
         *(f"<TR><TD>{_line(drawing, r)}</TD></TR>" for r in rows),
+        f"<TR><TD>{muted}{escape_html(count)}</FONT></TD></TR>",
     ]
     return Html('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1">' + "".join(cells) + "</TABLE>")

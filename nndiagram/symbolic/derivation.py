@@ -15,6 +15,7 @@ from typing import Any
 
 import sympy
 
+from .. import notation
 from ..errors import InvalidNetworkError
 from ..model import Network
 from . import equations as eqs
@@ -198,11 +199,36 @@ class Derivation:
         return "\n".join(lines) + "\n"
 
     def to_text(self) -> str:
-        lines = [self._heading()]
+        lines = [self._heading(), "", "Parameters"]
+        lines += [f"  {line}" for line in self._parameter_lines()]
         for title, equations in self._sections():
             lines += ["", title]
             lines += [f"  {eq.text}" for eq in equations]
         return "\n".join(lines) + "\n"
+
+    def _parameter_lines(self) -> list[str]:
+        """``w⁽⁰⁾ 128×784 + b⁽⁰⁾ 128 = 100,480`` per layer, then the total."""
+        net = self.network
+        lines = []
+        for index, layer in enumerate(net.layers):
+            if len(net.layers) > DEEP_LAYERS and 2 <= index < len(net.layers) - 1:
+                if index == 2:
+                    lines.append("⋮")
+                continue
+            w, b = (notation.vector(net, base, layer.index).text() for base in ("w", "b"))
+            lines.append(
+                f"{w} {layer.units}×{layer.fan_in} + {b} {layer.units} = {layer.parameter_count:,}"
+            )
+        return [*lines, f"total {net.parameter_count:,}"]
+
+    def parameters_json(self) -> dict[str, Any]:
+        """Shapes and counts per layer and the total, for ``to_json``."""
+        net = self.network
+        layers = [
+            {"W": list(layer.weight_shape), "b": [layer.units], "count": layer.parameter_count}
+            for layer in net.layers
+        ]
+        return {"layers": layers, "total": net.parameter_count}
 
     def _matrix_json(self, value: Any) -> dict[str, str]:
         if isinstance(value, sympy.MatrixBase):
@@ -230,6 +256,7 @@ class Derivation:
             "equations": [eq.to_json() for eq in self.equations],
             "counterexample": None,
             "undecided": self.undecided,
+            "parameters": self.parameters_json(),
         }
         if self.collapsible:
             # Entry by entry while that stays readable (16-16-8: 16 terms each), else products.
