@@ -17,6 +17,9 @@ __all__ = [
     "check",
     "derive",
     "evaluate",
+    "from_keras",
+    "from_onnx",
+    "from_torch",
     "gv",
     "load_spec",
     "train",
@@ -42,9 +45,11 @@ def __getattr__(name: str) -> Any:
 
         return evaluate
     if name == "check":
-        from .verify import check
+        return _check
+    if name in ("from_torch", "from_keras", "from_onnx"):
+        from . import importers
 
-        return check
+        return getattr(importers, name)
     if name == "train":
         from .numeric.train import train
 
@@ -54,6 +59,38 @@ def __getattr__(name: str) -> Any:
 
         return gv
     raise AttributeError(f"module 'nndiagram' has no attribute {name!r}")
+
+
+def _check(
+    network: Network,
+    seed: int = 0,
+    *,
+    params: Any = None,
+    against: Any = None,
+    inputs: Any = None,
+) -> Any:
+    """Run every check on ``network``; the same seed gives the same report.
+
+    ``against`` is the model the spec came from (a ``torch.nn.Module``, a Keras model, or an
+    ``.onnx``/``.keras`` path) and ``params`` its weights (``P.npz`` names): a ``framework``
+    row then compares the model in its own framework with nndiagram's evaluator, on ``inputs``
+    (columns, shape (n_inputs, m); by default seeded random samples).
+
+    >>> from nndiagram import Network
+    >>> check(Network.from_sizes([2, 2, 1], "relu")).passed
+    True
+    """
+    from .verify import check
+
+    if against is not None:
+        # verify runs a model it is given; turning a framework's model into one is importers'
+        from .importers.frameworks import reference_for
+
+        against = reference_for(against)
+    return check(network, seed, params=params, against=against, inputs=inputs)
+
+
+_check.__name__ = "check"
 
 
 def _show_network(network: Network, include: object, exclude: object) -> dict[str, str]:

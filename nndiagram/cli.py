@@ -115,7 +115,36 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from .verify.checks import check_files
 
-    return check_files(args.specs, fmt=args.format, seed=args.seed)
+    against = None
+    if args.against is not None:
+        if args.params is None:
+            raise UsageError("nndiagram check: --against needs --params P.npz (the spec's weights)")
+        from .importers.frameworks import reference_for
+
+        against = reference_for(args.against)
+    elif args.params is not None or args.input is not None:
+        raise UsageError("nndiagram check: --params and --input go with --against MODEL")
+    return check_files(
+        args.specs,
+        fmt=args.format,
+        seed=args.seed,
+        params=args.params,
+        against=against,
+        inputs=args.input,
+    )
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .importers import import_files
+
+    imported = import_files(args.model, args.output, args.params, spec=args.spec)
+    sizes = "-".join(str(s) for s in imported.network.sizes)
+    print(
+        f"{args.model}: {imported.framework} {imported.dtype} network {sizes} -> "
+        f"{args.output}, {args.params}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def cmd_gradients(args: argparse.Namespace) -> int:
@@ -240,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("specs", nargs="+", metavar="SPEC")
     p.add_argument("--format", choices=["text", "json"], default="text")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--against", default=None, metavar="MODEL", help=".onnx or .keras to compare")
+    p.add_argument("--params", default=None, metavar="P.npz", help="the spec's weights")
+    p.add_argument("--input", default=None, metavar="X.npy", help="inputs (default: random)")
 
     p = command("gradients", cmd_gradients, "backpropagation: dW, db for a batch")
     p.add_argument("spec", metavar="SPEC")
@@ -262,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--momentum", type=float, default=0.0, help="0 (default): plain descent")
     p.add_argument("--loss", choices=["mse", "bce", "ce"], default=None)
     p.add_argument("--history", default=None, metavar="H.csv", help="step,cost per step")
+
+    p = command("import", cmd_import, "read an ONNX, Keras or PyTorch model into a spec + P.npz")
+    p.add_argument("model", metavar="MODEL", help=".onnx, .keras, or .safetensors/.pt with --spec")
+    p.add_argument("-o", "--output", required=True, metavar="SPEC.yaml")
+    p.add_argument("--params", required=True, metavar="P.npz")
+    p.add_argument(
+        "--spec", default=None, metavar="ARCH.yaml", help="architecture of a weights file"
+    )
 
     p = command("check-derivation", cmd_check_derivation, "check each step of a derivation")
     p.add_argument("file", metavar="FILE")

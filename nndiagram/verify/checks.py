@@ -17,7 +17,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -30,9 +30,10 @@ from ..activations import (
     activation_for,
     sympy_symbol_z,
 )
-from ..errors import NNDiagramError
+from ..errors import NNDiagramError, UsageError
 from ..model import ActivationChoice, Network
 from ..numeric.forward import collapse_params, cost, forward, network_cost
+from .framework import Reference, check_framework, framework_inputs
 from .report import Check, Report, compare, relative_error, status_of
 from .samples import random_batch, random_targets
 
@@ -407,8 +408,19 @@ def instances(network: Network) -> list[tuple[str | None, Network]]:
     return out
 
 
-def check(network: Network, seed: int = 0) -> Report:
+def check(
+    network: Network,
+    seed: int = 0,
+    *,
+    params: Mapping[str, Any] | None = None,
+    against: Reference | None = None,
+    inputs: Any = None,
+) -> Report:
     """Run every check on ``network``; the same seed gives the same report.
+
+    With ``against`` (a model in its framework) and ``params`` (the spec's weights), a
+    ``framework`` row compares the framework's output with the evaluator's on ``inputs``
+    (columns; by default seeded random samples). ``nndiagram.check`` also takes a model itself.
 
     >>> from nndiagram import Network
     >>> report = check(Network.from_sizes([2, 2, 1], "relu"))
@@ -429,18 +441,42 @@ def check(network: Network, seed: int = 0) -> Report:
             except NNDiagramError as error:  # a stage refused this network: that check fails
                 found = [Check(fn.__name__.removeprefix("check_"), "fail", detail=str(error))]
             rows += [dataclasses.replace(row, instance=instance) for row in found]
+    if against is not None:
+        if params is None:
+            raise UsageError("check against a model needs the spec's params")
+        rows.append(check_framework(network, params, against, inputs, seed))
     return Report(network.source, tuple(rows), seed)
 
 
-def check_files(paths: Iterable[str], fmt: str = "text", seed: int = 0) -> int:
+def check_files(
+    paths: Iterable[str],
+    fmt: str = "text",
+    seed: int = 0,
+    *,
+    params: str | None = None,
+    against: Reference | None = None,
+    inputs: str | None = None,
+) -> int:
     """The ``check`` command: 0 when every check of every spec passes, 1 when any fails.
 
     A spec that cannot be read raises ``SpecError`` (exit 2) before anything is printed.
+    ``against`` (with ``params``, a ``P.npz``, and optionally ``inputs``, an ``X.npy``) adds
+    the ``framework`` row to the one spec's report.
     """
+    from ..numeric.forward import load_input, load_params
     from ..spec.load import load_spec
 
     networks = [load_spec(path) for path in paths]
-    reports = [check(network, seed) for network in networks]
+    if against is None:
+        reports = [check(network, seed) for network in networks]
+    else:
+        if len(networks) != 1 or params is None:
+            raise UsageError("nndiagram check: --against takes one SPEC and --params P.npz")
+        network = networks[0]
+        weights = load_params(params, network)
+        X = load_input(inputs, network) if inputs is not None else None
+        framework_inputs(network, against, X, seed)  # a mismatch is bad input: before the checks
+        reports = [check(network, seed, params=weights, against=against, inputs=X)]
     if fmt == "json":
         document = {
             "passed": all(r.passed for r in reports),

@@ -1,0 +1,302 @@
+"""Keras 3: a ``.keras`` archive (loaded in safe mode) or a live model, on the torch backend.
+
+The archive's ``config.json`` is read first, as JSON: an unsupported layer, a ``Lambda`` or a
+custom object is refused by name before Keras deserializes anything. The model must be a
+chain (``Sequential``, or a functional model whose layers follow each other).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import zipfile
+from typing import Any
+
+from ..model import ActivationChoice
+from .common import (
+    MAX_FILE_BYTES,
+    SUPPORTED,
+    Dense,
+    Imported,
+    assemble,
+    check_file,
+    check_parameter_count,
+    dtype_name,
+    fail,
+    model_title,
+)
+from .extras import need
+
+LAYERS = {
+    "InputLayer",
+    "Dense",
+    "Activation",
+    "ReLU",
+    "LeakyReLU",
+    "Softmax",
+    "Flatten",
+    "Reshape",
+    "Dropout",
+    "Identity",
+}
+INPUT_SIDE = {"Flatten", "Reshape"}
+NAMED_ACTIVATIONS = {
+    "linear": "identity",
+    "relu": "relu",
+    "sigmoid": "sigmoid",
+    "tanh": "tanh",
+    "softmax": "softmax",
+    "leaky_relu": "leaky_relu",
+}
+MAX_CONFIG_BYTES = 10 * 1024**2
+
+
+def keras_module() -> Any:
+    """Keras on the torch backend, unless the user chose another one before."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    return need("keras", "keras")
+
+
+def read_keras(path: str | os.PathLike[str]) -> Imported:
+    """A ``.keras`` archive: its config checked as data, then loaded with ``safe_mode=True``."""
+    name = check_file(path)
+    config = _archive_config(name)
+    _check_config(name, config)
+    keras = keras_module()
+    try:
+        model = keras.saving.load_model(name, safe_mode=True, compile=False)
+    except Exception as error:  # Keras raises many types for one bad archive
+        text = (str(error).strip().splitlines() or [type(error).__name__])[0][:300]
+        raise fail(name, f"Keras cannot load this model: {text}") from None
+    return read_keras_model(model, name)
+
+
+def _archive_config(path: str) -> dict[str, Any]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = {info.filename: info for info in archive.infolist()}
+            if "config.json" not in members:
+                raise fail(path, "not a Keras 3 archive: no config.json inside")
+            total = sum(info.file_size for info in members.values())
+            if total > MAX_FILE_BYTES:
+                raise fail(path, f"the archive unpacks to {total:,} bytes; the limit is 2 GB")
+            if members["config.json"].file_size > MAX_CONFIG_BYTES:
+                raise fail(path, "config.json is over 10 MB")
+            text = archive.read("config.json")
+    except zipfile.BadZipFile:
+        raise fail(path, "not a Keras 3 archive (.keras is a zip file)") from None
+    except OSError as error:
+        raise fail(path, f"cannot read: {error.strerror or error}") from None
+    try:
+        config = json.loads(text)
+    except (ValueError, UnicodeDecodeError):
+        raise fail(path, "config.json is not valid JSON") from None
+    if not isinstance(config, dict):
+        raise fail(path, "config.json is not a model configuration")
+    return config
+
+
+def _check_config(path: str, config: dict[str, Any]) -> None:
+    """Every layer a known Keras layer of the supported kinds, by its name and position."""
+    kind = config.get("class_name")
+    if kind not in ("Sequential", "Functional", "Model") or _custom(config):
+        raise fail(
+            path,
+            f"the model is a {kind!r}; nndiagram imports Sequential and functional Keras models "
+            "(a subclassed or custom model is not loaded)",
+        )
+    layers = (config.get("config") or {}).get("layers")
+    if not isinstance(layers, list):
+        raise fail(path, "config.json lists no layers")
+    shapes: list[tuple[str, list[int]]] = []
+    for position, layer in enumerate(layers, start=1):
+        if not isinstance(layer, dict):
+            raise fail(path, f"layer {position} of config.json is not a mapping")
+        cls = str(layer.get("class_name"))
+        settings: dict[str, Any] = layer["config"] if isinstance(layer.get("config"), dict) else {}
+        name = settings.get("name", "?")
+        where = f"layer {name!r} ({cls}, layer {position} of {len(layers)})"
+        if cls == "Lambda":
+            raise fail(path, f"{where}: a Lambda layer runs Python code; refusing to load it")
+        if _custom(layer):
+            raise fail(path, f"{where} is a custom object; refusing to load it")
+        if cls not in LAYERS:
+            raise fail(path, f"{where} is not supported; nndiagram imports {SUPPORTED}")
+        if cls == "Dense":
+            build = (layer.get("build_config") or {}).get("input_shape") or []
+            fan_in = build[-1] if build and isinstance(build[-1], int) else 0
+            units = settings.get("units", 0) if isinstance(settings.get("units"), int) else 0
+            shapes.append((str(name), [max(fan_in, 0) + 1, max(units, 0)]))
+    check_parameter_count(path, shapes)
+
+
+def _custom(layer: dict[str, Any]) -> bool:
+    """A class from outside Keras, or one registered under another name."""
+    module = str(layer.get("module") or "")
+    if not (module == "keras" or module.startswith("keras.")):
+        return True
+    registered = layer.get("registered_name")
+    return bool(registered) and registered != layer.get("class_name")
+
+
+def read_keras_model(model: Any, path: str | None = None) -> Imported:
+    """A live Keras model (``from_keras``): its layers in order, weights as stored."""
+    path = path or str(getattr(model, "name", None) or type(model).__name__)
+    try:
+        config = model.get_config()
+    except (NotImplementedError, AttributeError, TypeError):
+        config = None
+    if not isinstance(config, dict) or "layers" not in config:
+        raise fail(
+            path,
+            f"{type(model).__name__} is not a Sequential or functional Keras model "
+            "(a subclassed model has no layer graph to read)",
+        )
+    _check_chain(path, model, config)
+    layers: list[Dense] = []
+    sample_shape = _input_shape(model)
+    flat = sample_shape is not None and len(sample_shape) == 1
+    total = len(model.layers)
+    for position, layer in enumerate(model.layers, start=1):
+        cls = type(layer).__name__
+        where = f"layer {layer.name!r} ({cls}, layer {position} of {total})"
+        if cls not in LAYERS:
+            raise fail(path, f"{where} is not supported; nndiagram imports {SUPPORTED}")
+        if cls in ("InputLayer", "Dropout", "Identity"):
+            continue
+        if cls in INPUT_SIDE:
+            if layers:
+                raise fail(path, f"{where}: {cls} after the first layer is not supported")
+            target = getattr(layer, "target_shape", None)
+            if cls == "Reshape" and (target is None or len(tuple(target)) != 1):
+                raise fail(path, f"{where}: only a Reshape to one feature axis is supported")
+            flat = True
+            continue
+        if cls == "Dense":
+            if not flat:
+                raise fail(path, f"{where}: Dense on a multi-axis input: flatten it first")
+            layers.append(_dense(path, where, layer))
+            continue
+        activation = _layer_activation(path, where, layer)
+        if not layers:
+            raise fail(path, f"{where}: an activation before the first Dense is not supported")
+        if not layers[-1].activation.is_identity:
+            raise fail(path, f"{where} follows another activation: one activation per layer")
+        layers[-1] = Dense(
+            layers[-1].name,
+            layers[-1].weight,
+            layers[-1].bias,
+            activation,
+            layers[-1].weight_name,
+            layers[-1].bias_name,
+        )
+    inputs = math.prod(sample_shape) if sample_shape else None
+    input_dtype = [dtype_name(model.inputs[0].dtype)] if getattr(model, "inputs", None) else []
+    return assemble(
+        path,
+        layers,
+        inputs=inputs,
+        title=model_title(getattr(model, "name", None), path),
+        framework="Keras",
+        input_shape=sample_shape,
+        extra_dtypes=input_dtype,
+    )
+
+
+def _check_chain(path: str, model: Any, config: dict[str, Any]) -> None:
+    """A functional model must be a chain: each layer called once, on the one before it."""
+    entries = config["layers"]
+    previous = None
+    for entry in entries:
+        nodes = entry.get("inbound_nodes")
+        name = entry.get("name") or (entry.get("config") or {}).get("name")
+        if nodes is None:  # Sequential: the order is the chain
+            return
+        if previous is not None:
+            sources = _history(nodes)
+            if sources != [previous]:
+                got = ", ".join(sources) or "nothing"
+                raise fail(
+                    path,
+                    f"layer {name!r} takes {got}, not the layer before it ({previous!r}): "
+                    "nndiagram imports a chain of layers",
+                )
+        previous = name
+    outputs = config.get("output_layers") or []
+    if outputs and outputs[0] != previous:
+        raise fail(path, f"the model's output is {outputs[0]!r}, not its last layer")
+
+
+def _history(nodes: Any) -> list[str]:
+    found: list[str] = []
+    for node in nodes if isinstance(nodes, list) else []:
+        for arg in node.get("args", []) if isinstance(node, dict) else []:
+            history = (
+                (arg.get("config") or {}).get("keras_history") if isinstance(arg, dict) else None
+            )
+            if history:
+                found.append(str(history[0]))
+    return found
+
+
+def _input_shape(model: Any) -> tuple[int, ...] | None:
+    try:
+        shape = tuple(model.inputs[0].shape)[1:]
+    except (AttributeError, IndexError, TypeError, ValueError):
+        return None
+    return tuple(int(d) for d in shape) if shape and None not in shape else None
+
+
+def _dense(path: str, where: str, layer: Any) -> Dense:
+    if getattr(layer, "quantization_mode", None) or getattr(layer, "lora_enabled", False):
+        raise fail(path, f"{where}: quantized or LoRA Dense layers are not supported")
+    import numpy as np
+
+    to_numpy = keras_module().ops.convert_to_numpy
+    weight = np.asarray(to_numpy(layer.kernel)).T  # Keras stores (fan_in, units)
+    bias = np.asarray(to_numpy(layer.bias)) if layer.use_bias else None
+    return Dense(
+        layer.name,
+        weight,
+        bias,
+        _named_activation(path, where, layer.activation),
+        weight_name=f"{layer.name}/kernel",
+        bias_name=f"{layer.name}/bias",
+    )
+
+
+def _named_activation(path: str, where: str, function: Any) -> ActivationChoice:
+    keras = keras_module()
+    name = keras.activations.serialize(function)
+    if isinstance(name, dict):
+        name = name.get("config", name.get("class_name"))
+    if name not in NAMED_ACTIVATIONS:
+        raise fail(
+            path,
+            f"{where}: activation {name!r} is not supported (must be one of: "
+            f"{', '.join(NAMED_ACTIVATIONS)})",
+        )
+    if name == "leaky_relu":  # keras.activations.leaky_relu's default slope
+        return ActivationChoice("leaky_relu", alpha=0.2)
+    return ActivationChoice(NAMED_ACTIVATIONS[name])
+
+
+def _layer_activation(path: str, where: str, layer: Any) -> ActivationChoice:
+    cls = type(layer).__name__
+    if cls == "Activation":
+        return _named_activation(path, where, layer.activation)
+    if cls == "Softmax":
+        axis = layer.axis if isinstance(layer.axis, int) else tuple(layer.axis)
+        if axis not in (-1, 1, (-1,), (1,)):
+            raise fail(path, f"{where}: Softmax must run over the features (axis -1)")
+        return ActivationChoice("softmax")
+    slope = float(getattr(layer, "negative_slope", 0.0) or 0.0)
+    if cls == "ReLU":
+        if layer.max_value is not None or float(layer.threshold) != 0.0:
+            raise fail(path, f"{where}: ReLU with max_value or threshold is not supported")
+        if slope == 0.0:
+            return ActivationChoice("relu")
+    if not 0 < slope <= 100:
+        raise fail(path, f"{where}: a negative slope of {slope:g} is outside (0, 100]")
+    return ActivationChoice("leaky_relu", alpha=slope)
