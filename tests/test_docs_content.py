@@ -120,7 +120,7 @@ def test_activation_fences_name_real_activations() -> None:
 def test_the_collapse_derivation_holds_on_the_command_line(run_cli: RunCli) -> None:
     done = run_cli("check-derivation", "docs/tutorial/linear-collapse.derivation.yaml")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "every step holds" in done.stdout
+    assert "every step is proven" in done.stdout
 
 
 def test_the_cli_guide_documents_every_command_and_option() -> None:

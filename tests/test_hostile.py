@@ -478,7 +478,7 @@ def test_render_through_a_slow_dot_is_one_line_exit_2(run_cli: RunCli, tmp_path:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "net.yaml"]
 
 
-def test_a_derivation_whose_proof_explodes_is_checked_numerically(
+def test_a_derivation_whose_canonical_expansion_explodes_is_proven_without_it(
     run_cli: RunCli, tmp_path: Path
 ) -> None:
     path = tmp_path / "power.yaml"
@@ -493,8 +493,9 @@ def test_a_derivation_whose_proof_explodes_is_checked_numerically(
     start = time.monotonic()
     result = run_cli("check-derivation", str(path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("holds numerically") == 2
-    assert time.monotonic() - start < 30  # the 3 s proof budget, plus start-up on a busy machine
+    # The expansion of a 64th power runs out of its time; the entry-wise proof needs none.
+    assert result.stdout.count("proven: entry by entry") == 2
+    assert time.monotonic() - start < 30  # the 8 s proof budget, plus start-up on a busy machine
 
 
 def test_numeric_checks_cap_their_batch() -> None:

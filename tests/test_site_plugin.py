@@ -374,3 +374,22 @@ def test_fences_of_other_stages_registered_by_the_site_are_cached(
     assert "<svg" in (project / "site" / "index.html").read_text()
     assert run_cli("build", "--strict", cwd=project).returncode == 0
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")} == entries
+
+
+def test_false_derivation_fails_the_build_with_page_line_and_counterexample(
+    tmp_path: Path,
+) -> None:
+    page = (
+        "# Title\n\nText.\n\n```derivation\nsymbols: {x: []}\nsteps:\n  - relu(x*x - 4)\n"
+        "  - 0\n```\n"
+    )
+    project = make_project(tmp_path / "project", page=page, specs=())
+    done = mkdocs(project)
+    assert done.returncode != 0
+    assert re.search(
+        r"docs/index\.md:9: derivation fence: step 2 \(0, line 4 of the fence\)", done.stderr
+    )
+    assert re.search(
+        r"does not hold: at x = -?\d+, step 1 gives \d+ but step 2 gives 0", done.stderr
+    )
+    assert "Traceback" not in done.stderr

@@ -21,44 +21,50 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import yaml
 
 from ..errors import SpecError
-from .evaluation import (
-    EXPLICIT,
-    canonical,
-    evaluate,
-    explicit_values,
-    numpy_algebra,
-    same_canonical,
-)
+from .exact import difference_text, scalar_text, to_float
 from .expr import (
     GENERIC,
     RESERVED,
+    BinOp,
+    Call,
     Node,
+    Pow,
     Ref,
     Scope,
     Shape,
     Sym,
+    deep_recursion,
     parse_expression,
+    same_shape,
     shape_text,
     symbol_latex,
     to_latex,
 )
+from .proof import (
+    MAX_EXPLICIT_ENTRIES,
+    Evidence,
+    Found,
+    numeric_evidence,
+    prove_canonical,
+    prove_entries,
+    search,
+    zero_denominator,
+)
 
-TRIALS = 6  # random draws per generic assignment
-TOLERANCE = 1e-9  # relative, in float64
-MAX_EXPLICIT_ENTRIES = 120  # beyond this, entry-wise proofs are too slow to attempt
 # Bounds that keep any file quick to check (the tutorial's derivations are far below them).
 MAX_BYTES = 50_000  # PyYAML composes ~50,000 nodes a second; the tutorial's files are 1 KB
 MAX_STEPS = 100
 MAX_ENTRIES = 1_000_000  # of all declared symbols together: random values for each
 MAX_FLOPS = 20_000_000  # multiply-adds of one numeric evaluation of a step
-PROOF_BUDGET_S = 3.0  # symbolic proofs of one derivation; later steps are checked numerically
-CONCRETE_FOR_GENERIC = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+PROOF_BUDGET_S = 8.0  # proofs and searches of one derivation; later steps are "not proven"
+CANONICAL_S = 2.0  # the canonical form of one step (a power of a long sum grows fast)
 
 
 @dataclass(frozen=True)
@@ -85,19 +91,40 @@ class Derivation:
 
 @dataclass(frozen=True)
 class Counterexample:
-    values: dict[str, Any]  # symbol -> float or 2-D array
-    generic: dict[str, str]  # g -> the concrete activation it stood for
+    """Exact values at which two steps differ: rationals (``Fraction``; object arrays for
+    matrices), and each side's value, exact or a certified interval."""
+
+    values: dict[str, Any]
+    generic: dict[str, str]  # g -> how the function it stood for reads ("g0(t) = t**2")
     before: Any
     after: Any
+    method: str  # "exact rational arithmetic" or "certified 400-bit interval arithmetic"
+    gap: str | None = None  # for intervals: the certified least difference
 
 
 @dataclass(frozen=True)
 class StepResult:
     step: Step
-    holds: bool
-    proof: str  # how it was established, or why it fails
-    max_error: float
+    status: str  # start | proven | false | not proven
+    proof: str  # how it was proven, why it is false, or why it is not proven
+    evidence: Evidence | None = None  # numeric agreement, for steps not proven
     counterexample: Counterexample | None = None
+
+    @property
+    def holds(self) -> bool:
+        """Proven (a ✓); numeric agreement alone never makes a step hold."""
+        return self.status in ("start", "proven")
+
+    @property
+    def numerically_plausible(self) -> bool:
+        """Not proven, but float64 agrees at every finite trial (and there were some)."""
+        ev = self.evidence
+        return (
+            self.status == "not proven"
+            and ev is not None
+            and ev.finite > 0
+            and ev.agree == ev.finite
+        )
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -141,8 +168,9 @@ def parse_derivation(text: str, path: str = "<derivation>") -> Derivation:
         _check_name(name, path, line, "definitions")
         if name in symbols or name in definitions:
             raise SpecError(f"{name!r} is declared twice", path=path, line=line, key="definitions")
+        text = value_node.value if isinstance(value_node, yaml.ScalarNode) else str(source)
         definitions[name] = parse_expression(
-            str(source), scope, path=path, line=_line(value_node), column=_column(value_node)
+            str(text), scope, path=path, line=_line(value_node), column=_column(value_node)
         )
         scope = Scope(symbols, dict(definitions))
     steps = _steps(data.get("steps"), lines.get("steps"), scope, path)
@@ -257,13 +285,16 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
             item = item["expr"]
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise SpecError(f"step {number} is not an expression", path=path, line=line)
+        # The text as written: a number YAML read as a float keeps every digit.
+        if isinstance(text_node, yaml.ScalarNode):
+            item = text_node.value
         expression = parse_expression(
             str(item), scope, path=path, line=_line(text_node), column=_column(text_node)
         )
         if _flops(expression) > MAX_FLOPS:
             message = f"step {number} takes more than {MAX_FLOPS:,} multiplications to evaluate"
             raise SpecError(message, path=path, line=line)
-        if steps and expression.shape != steps[-1].expression.shape:
+        if steps and not same_shape(expression.shape, steps[-1].expression.shape):
             raise SpecError(
                 f"step {number} has shape {shape_text(expression.shape)} but step {number - 1} "
                 f"has {shape_text(steps[-1].expression.shape)}",
@@ -276,16 +307,15 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
 
 def _flops(node: Node) -> int:
     """Multiply-adds of evaluating ``node`` at its declared shapes (matrix products only)."""
-    from .expr import BinOp, Pow
-
-    total = 0
-    if isinstance(node, BinOp) and node.op == "*" and node.left.shape and node.right.shape:
-        total = node.left.shape[0] * node.left.shape[1] * node.right.shape[1]
-    elif isinstance(node, Pow) and node.base.shape:
-        total = node.base.shape[0] ** 3 * (node.exponent - 1)
-    children = [v for v in vars(node).values() if isinstance(v, Node)]
-    children += [a for a in getattr(node, "args", ()) if isinstance(a, Node)]
-    return total + sum(_flops(child) for child in children)
+    total, stack = 0, [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, BinOp) and n.op == "*" and n.left.shape and n.right.shape:
+            total += n.left.shape[0] * n.left.shape[1] * n.right.shape[1]
+        elif isinstance(n, Pow) and n.base.shape:
+            total += n.base.shape[0] ** 3 * (n.exponent - 1)
+        stack += _children(n)
+    return total
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -317,181 +347,172 @@ def _time_limit(seconds: float) -> Iterator[None]:
 
 
 def check(derivation: Derivation, seed: int = 0) -> list[StepResult]:
-    """Check every step against the one before it (step 1 is the start and always holds)."""
+    """Check every step against the one before it (step 1 is the start)."""
     first = derivation.steps[0]
-    results = [StepResult(first, True, "start", 0.0)]
+    results = [StepResult(first, "start", "start")]
     deadline = time.monotonic() + PROOF_BUDGET_S
-    for before, after in zip(derivation.steps, derivation.steps[1:], strict=False):
-        results.append(check_step(derivation, before.expression, after, seed, deadline))
+    with deep_recursion():
+        for before, after in zip(derivation.steps, derivation.steps[1:], strict=False):
+            results.append(check_step(derivation, before.expression, after, seed, deadline))
     return results
 
 
+def _children(node: Node) -> list[Node]:
+    out = [v for v in vars(node).values() if isinstance(v, Node)]
+    return out + [a for a in getattr(node, "args", ()) if isinstance(a, Node)]
+
+
 def _used(node: Node, out: set[str]) -> set[str]:
-    if isinstance(node, Sym):
-        out.add(node.name)
-    elif isinstance(node, Ref):
-        _used(node.body, out)
-    else:
-        for value in vars(node).values():
-            for child in value if isinstance(value, tuple) else (value,):
-                if isinstance(child, Node):
-                    _used(child, out)
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Sym):
+            out.add(n.name)
+        stack += _children(n)
     return out
 
 
 def _generics(node: Node, out: set[str]) -> set[str]:
-    from .expr import Call
-
-    if isinstance(node, Call) and GENERIC.match(node.function):
-        out.add(node.function)
-    for value in vars(node).values():
-        for child in value if isinstance(value, tuple) else (value,):
-            if isinstance(child, Node):
-                _generics(child, out)
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call) and GENERIC.match(n.function):
+            out.add(n.function)
+        stack += _children(n)
     return out
-
-
-def _assignments(generics: list[str]) -> list[dict[str, str]]:
-    # Each g in turn takes every concrete activation, rotated so that two g's differ.
-    n = len(CONCRETE_FOR_GENERIC)
-    if not generics:
-        return [{}]
-    return [
-        {g: CONCRETE_FOR_GENERIC[(shift + i) % n] for i, g in enumerate(generics)}
-        for shift in range(n)
-    ]
-
-
-def _draw(
-    symbols: dict[str, Shape], names: list[str], rng: np.random.Generator, integers: bool
-) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name in names:
-        shape = symbols[name] or (1, 1)
-        if integers:  # small non-zero integers: a counterexample a reader can check by hand
-            drawn = rng.integers(1, 4, size=shape) * rng.choice([-1, 1], size=shape)
-        else:  # magnitudes in [0.5, 2]: no division by almost zero
-            drawn = rng.uniform(0.5, 2.0, size=shape) * rng.choice([-1, 1], size=shape)
-        array = drawn.astype(np.float64)
-        values[name] = float(array[0, 0]) if symbols[name] is None else array
-    return values
-
-
-def _relative_error(a: Any, b: Any) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        return float("nan")
-    scale = max(1.0, float(np.max(np.abs(a))), float(np.max(np.abs(b))))
-    return float(np.max(np.abs(a - b))) / scale
 
 
 def check_step(
     derivation: Derivation, before: Node, step: Step, seed: int = 0, deadline: float | None = None
 ) -> StepResult:
-    """Does ``step`` equal ``before``? Numbers decide; the proof says how sure that is.
+    """Is ``step`` equal to ``before``? Proven, false (an exact counterexample), or not proven.
 
-    Symbolic proofs can grow without bound (a power of a long sum): past ``deadline``
-    (``time.monotonic()``) a step that holds numerically is reported as unproven.
+    ``deadline`` (``time.monotonic()``) bounds the symbolic work: past it, a step that was
+    neither proven nor refuted is reported as not proven, with its numeric evidence.
     """
     after = step.expression
     names = sorted(_used(before, set()) | _used(after, set()))
     generics = sorted(_generics(before, set()) | _generics(after, set()))
     rng = np.random.default_rng(seed + step.number)
-    worst = 0.0
-    for generic in _assignments(generics):
-        algebra = numpy_algebra(generic)
-        for _ in range(TRIALS):
-            values = _draw(derivation.symbols, names, rng, integers=False)
-            error = _relative_error(
-                _evaluate(before, values, algebra), _evaluate(after, values, algebra)
-            )
-            if np.isnan(error):
-                continue
-            worst = max(worst, error)
-            if error > TOLERANCE:
-                example = _counterexample(derivation, before, after, names, generic, values, rng)
-                return StepResult(step, False, "differs at the values below", error, example)
-    try:
-        with _time_limit(PROOF_BUDGET_S if deadline is None else deadline - time.monotonic()):
-            proof = _proof(derivation, before, after, names)
-    except _OutOfTime:
-        proof = "holds numerically (the symbolic proof ran out of time)"
-    return StepResult(step, True, proof, worst)
+    if deadline is None:
+        deadline = time.monotonic() + PROOF_BUDGET_S
 
+    def left() -> float:
+        return deadline - time.monotonic()
 
-def _evaluate(node: Node, values: dict[str, Any], algebra: Any) -> Any:
-    """``evaluate``, with overflow as a non-finite value (skipped as a trial) and no warning."""
-    with np.errstate(all="ignore"):
-        try:
-            return evaluate(node, values, algebra)
-        except (OverflowError, ZeroDivisionError):  # Python floats raise where NumPy gives inf
-            return float("nan")
-
-
-def _counterexample(
-    derivation: Derivation,
-    before: Node,
-    after: Node,
-    names: list[str],
-    generic: dict[str, str],
-    fallback: dict[str, Any],
-    rng: np.random.Generator,
-) -> Counterexample:
-    algebra = numpy_algebra(generic)
-    for _ in range(200):
-        values = _draw(derivation.symbols, names, rng, integers=True)
-        a, b = _evaluate(before, values, algebra), _evaluate(after, values, algebra)
-        if _relative_error(a, b) > TOLERANCE:
-            return Counterexample(values, generic, a, b)
-    a, b = _evaluate(before, fallback, algebra), _evaluate(after, fallback, algebra)
-    return Counterexample(fallback, generic, a, b)
-
-
-def _proof(derivation: Derivation, before: Node, after: Node, names: list[str]) -> str:
-    if same_canonical(canonical(before), canonical(after)):
-        return "proven: matrix algebra, any shapes"
-    entries = sum(int(np.prod(derivation.symbols[n] or (1, 1))) for n in names)
-    if entries <= MAX_EXPLICIT_ENTRIES:
-        import sympy
-
-        symbols = {n: derivation.symbols[n] for n in names}
-        values = explicit_values(symbols)
-        difference = sympy.Matrix([evaluate(before, values, EXPLICIT)]) - sympy.Matrix(
-            [evaluate(after, values, EXPLICIT)]
+    if zero_denominator(before) or zero_denominator(after):
+        return StepResult(
+            step, "false", "divides by an expression that is 0 for every value: undefined"
         )
-        if all(sympy.expand(d) == 0 or sympy.simplify(d) == 0 for d in difference):
-            return "proven: entry by entry at the declared shapes"
-    return "holds numerically (not proven symbolically)"
+    timed_out = False
+    try:
+        with _time_limit(min(left(), CANONICAL_S)):
+            if prove_canonical(before, after):
+                return StepResult(step, "proven", "proven: matrix algebra, any shapes")
+    except _OutOfTime:
+        timed_out = True
+    symbols = {n: derivation.symbols[n] for n in names}
+    found = None
+    try:
+        with _time_limit(left()):
+            found = search(
+                before,
+                after,
+                symbols,
+                names,
+                generics,
+                rng,
+                _flops(before) + _flops(after),
+                lambda: left() <= 0,
+            )
+    except _OutOfTime:
+        timed_out = True
+    if found is not None:
+        return StepResult(step, "false", f"differs: {found.method}", None, _counterexample(found))
+    entries = sum(int(np.prod(shape or (1, 1))) for shape in symbols.values())
+    reason = "no proof found"
+    if entries > MAX_EXPLICIT_ENTRIES:
+        reason = f"no proof for every shape, and {entries} entries are too many to prove one by one"
+    else:
+        try:
+            with _time_limit(left()):
+                regions = prove_entries(before, after, symbols, lambda: left() <= 0)
+            if regions is not None:
+                how = "proven: entry by entry at the declared shapes"
+                if regions > 1:
+                    how += f", in each of {regions} sign regions"
+                return StepResult(step, "proven", how)
+        except _OutOfTime:
+            timed_out = True
+    if timed_out or left() <= 0:
+        reason = "the symbolic proof ran out of time"
+    evidence = numeric_evidence(before, after, symbols, names, generics, rng)
+    return StepResult(step, "not proven", f"not proven: {reason}", evidence)
+
+
+def _counterexample(found: Found) -> Counterexample:
+    generic = {g: f.describe(g) for g, f in found.functions.items()}
+    gap = difference_text(found.before, found.after)
+    return Counterexample(found.point, generic, found.before, found.after, found.method, gap)
+
+
+def passes(results: list[StepResult], accept_numeric: bool = False) -> bool:
+    """Every step proven (or, with ``accept_numeric``, not proven but agreeing numerically)."""
+    return all(r.holds or (accept_numeric and r.numerically_plausible) for r in results)
 
 
 # --- reports ----------------------------------------------------------------------------------
 
 
 def _plain(value: Any) -> Any:
+    """An exact value for JSON: whole numbers as numbers, fractions as "p/q", intervals as the
+    nearest float."""
     if isinstance(value, np.ndarray):
-        return [[_number(v) for v in row] for row in np.atleast_2d(value)]
-    return _number(float(value))
+        return [[_plain(v) for v in row] for row in np.atleast_2d(value)]
+    if isinstance(value, Fraction | int):
+        value = Fraction(value)
+        if value.denominator == 1:
+            return int(value) if abs(value) < 2**53 else str(value)
+        return str(value)
+    return to_float(value)
 
 
-def _number(value: float) -> float | int:
-    value = float(value)
-    return int(value) if value.is_integer() and abs(value) < 2**53 else float(f"{value:.6g}")
+def _mark(result: StepResult, accept_numeric: bool) -> str:
+    if result.status == "start":
+        return " "
+    if result.status == "proven":
+        return "✓"
+    if result.status == "false":
+        return "✗"
+    return "≈" if accept_numeric and result.numerically_plausible else "?"
 
 
-def report_json(derivation: Derivation, results: list[StepResult]) -> dict[str, Any]:
+def report_json(
+    derivation: Derivation, results: list[StepResult], accept_numeric: bool = False
+) -> dict[str, Any]:
     failures = [r.step.number for r in results if not r.holds]
     steps = []
     for r in results:
         ce = r.counterexample
+        ev = r.evidence
         steps.append(
             {
                 "step": r.step.number,
                 "line": r.step.line,
                 "expression": r.step.source,
                 "latex": derivation.latex(r.step.expression),
+                "status": r.status,
                 "holds": r.holds,
+                "accepted_numerically": accept_numeric and not r.holds and r.numerically_plausible,
                 "proof": r.proof,
-                "max_relative_error": float(f"{r.max_error:.3g}"),
+                "evidence": None
+                if ev is None
+                else {
+                    "trials": ev.trials,
+                    "finite": ev.finite,
+                    "agree": ev.agree,
+                    "max_relative_difference": float(f"{ev.worst:.3g}"),
+                },
                 "counterexample": None
                 if ce is None
                 else {
@@ -499,49 +520,80 @@ def report_json(derivation: Derivation, results: list[StepResult]) -> dict[str, 
                     "generic": ce.generic,
                     "previous_step": _plain(ce.before),
                     "this_step": _plain(ce.after),
+                    "method": ce.method,
+                    "certified_gap": ce.gap,
                 },
             }
         )
     return {
         "path": derivation.path,
         "title": derivation.title,
-        "holds": not failures,
+        "holds": passes(results, accept_numeric),
+        "proven": not failures,
         "first_failure": failures[0] if failures else None,
         "steps": steps,
     }
 
 
 def _text_value(value: Any) -> str:
-    plain = _plain(value)
-    return json.dumps(plain).replace("], [", "; ").replace("[[", "[").replace("]]", "]")
+    if isinstance(value, np.ndarray):
+        rows = ["[" + ", ".join(scalar_text(v) for v in row) + "]" for row in value]
+        return rows[0] if len(rows) == 1 else "[" + "; ".join(r[1:-1] for r in rows) + "]"
+    return scalar_text(value)
 
 
-def report_text(derivation: Derivation, results: list[StepResult]) -> str:
-    failures = [r for r in results if not r.holds]
-    verdict = (
-        "every step holds" if not failures else f"step {failures[0].step.number} does not hold"
-    )
-    lines = [f"{derivation.path}: {len(results)} steps: {verdict}"]
+def verdict(results: list[StepResult], accept_numeric: bool = False) -> str:
+    false = [r for r in results if r.status == "false"]
+    if false:
+        return f"step {false[0].step.number} does not hold"
+    open_ = [r for r in results if r.status == "not proven"]
+    if not open_:
+        return "every step is proven"
+    numbers = ", ".join(str(r.step.number) for r in open_)
+    if accept_numeric and passes(results, True):
+        return f"every step holds; step(s) {numbers} accepted numerically, NOT proven"
+    return f"step(s) {numbers} not proven"
+
+
+def report_text(
+    derivation: Derivation, results: list[StepResult], accept_numeric: bool = False
+) -> str:
+    lines = [f"{derivation.path}: {len(results)} steps: {verdict(results, accept_numeric)}"]
     for r in results:
-        mark = " " if r.step.number == 1 else ("✓" if r.holds else "✗")
-        where = "" if r.step.number == 1 else f"   [{r.proof}]"
+        mark = _mark(r, accept_numeric)
+        where = ""
+        if r.step.number > 1:
+            proof = r.proof
+            if r.evidence is not None:
+                accepted = accept_numeric and r.numerically_plausible
+                proof += ("; accepted numerically: " if accepted else "; ") + r.evidence.text()
+            where = f"   [{proof}]"
         lines.append(f"  {r.step.number:>2} {mark} {r.step.source}{where}")
-    for r in failures:
-        ce = r.counterexample
-        assert ce is not None
+    for r in results:
+        if r.status != "false":
+            continue
         at = f"{derivation.path}:{r.step.line}" if r.step.line else derivation.path
-        lines.append(f"{at}: step {r.step.number} ≠ step {r.step.number - 1}; counterexample:")
+        ce = r.counterexample
+        if ce is None:
+            lines.append(f"{at}: step {r.step.number} {r.proof}")
+            continue
+        lines.append(
+            f"{at}: step {r.step.number} ≠ step {r.step.number - 1}; counterexample ({ce.method}):"
+        )
         for name, value in ce.values.items():
             lines.append(f"    {name} = {_text_value(value)}")
-        for g, concrete in ce.generic.items():
-            lines.append(f"    {g} = {concrete}")
+        for description in ce.generic.values():
+            lines.append(f"    {description}")
         lines.append(f"    step {r.step.number - 1} gives {_text_value(ce.before)}")
         lines.append(f"    step {r.step.number} gives {_text_value(ce.after)}")
+        if ce.gap is not None:
+            exact = ce.method.startswith("exact")
+            lines.append(f"    they differ by {'' if exact else 'more than '}{ce.gap}")
     return "\n".join(lines) + "\n"
 
 
-def check_derivation_file(path: str, fmt: str = "text") -> int:
-    """The ``check-derivation`` command: 0 when every step holds, 1 otherwise (2 raised)."""
+def read_derivation(path: str) -> Derivation:
+    """Read and parse a derivation file (``SpecError`` for any problem)."""
     try:
         with open(path, "rb") as file:
             raw = file.read(MAX_BYTES + 1)
@@ -552,74 +604,134 @@ def check_derivation_file(path: str, fmt: str = "text") -> int:
         raise SpecError("no such file", path=path) from None
     except (OSError, UnicodeDecodeError) as error:
         raise SpecError(f"cannot read: {error}", path=path) from None
-    derivation = parse_derivation(text, path)
+    return parse_derivation(text, path)
+
+
+def check_derivation_file(path: str, fmt: str = "text", accept_numeric: bool = False) -> int:
+    """The ``check-derivation`` command: 0 when every step is proven (or, with
+    ``accept_numeric``, at least agrees numerically), 1 otherwise (2 raised)."""
+    derivation = read_derivation(path)
     results = check(derivation)
     if fmt == "json":
-        print(json.dumps(report_json(derivation, results), indent=2, ensure_ascii=False))
+        document = report_json(derivation, results, accept_numeric)
+        print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        print(report_text(derivation, results), end="")
-    return 0 if all(r.holds for r in results) else 1
+        print(report_text(derivation, results, accept_numeric), end="")
+    return 0 if passes(results, accept_numeric) else 1
 
 
 # --- the Markdown fence -----------------------------------------------------------------------
 
-FENCE_OPTIONS = {"expect": ("pass", "fail")}
+FENCE_OPTIONS = {"expect": ("pass", "fail"), "accept": ("numeric",)}
 
 
 def derivation_fence_validator(
     language: str, inputs: dict[str, str], options: dict[str, str], attrs: dict[str, str], md: Any
 ) -> bool:
-    """Accept ``expect="fail"`` (a deliberately wrong example); any other option is an error."""
+    """Accept ``expect="fail"`` (a deliberately wrong example) and ``accept="numeric"`` (steps
+    that are not proven pass when they agree numerically); any other option is an error."""
     from pymdownx.superfences import SuperFencesException
 
     for key, value in inputs.items():
         if key not in FENCE_OPTIONS or value not in FENCE_OPTIONS[key]:
             raise SuperFencesException(
-                f"derivation fence: unknown option {key}={value!r} (allowed: expect=pass|fail)"
+                f"derivation fence: unknown option {key}={value!r} "
+                "(allowed: expect=pass|fail, accept=numeric)"
             )
         options[key] = value
     return True
 
 
+def fence_failure(derivation: Derivation, results: list[StepResult], accept_numeric: bool) -> str:
+    """Why a fence fails the build: the step, its line in the fence and the counterexample."""
+    first = next(
+        r for r in results if not (r.holds or (accept_numeric and r.numerically_plausible))
+    )
+    where = f"line {first.step.line} of the fence" if first.step.line else "the fence"
+    message = f"step {first.step.number} ({first.step.source}, {where}) "
+    ce = first.counterexample
+    if first.status == "false" and ce is not None:
+        values = ", ".join(f"{k} = {_text_value(v)}" for k, v in ce.values.items())
+        values += "".join(f", {d}" for d in ce.generic.values())
+        message += (
+            f"does not hold: at {values}, step {first.step.number - 1} gives "
+            f"{_text_value(ce.before)} but step {first.step.number} gives {_text_value(ce.after)}"
+        )
+    elif first.status == "false":
+        message += first.proof
+    else:
+        evidence = f" ({first.evidence.text()})" if first.evidence else ""
+        message += f"is {first.proof}{evidence}"
+    return message
+
+
 def derivation_fence_format(
     source: str, language: str, css_class: str, options: dict[str, str], md: Any, **kwargs: Any
 ) -> str:
-    """The fence as HTML: each step with ✓ or its counterexample; raises on a false step
-    unless the fence says ``expect="fail"`` (and then raises if every step holds)."""
+    """The fence as HTML: each step with ✓, ✗ and its counterexample, or ? (not proven); raises
+    when a step is not proven unless the fence says ``expect="fail"`` (and then raises if every
+    step holds)."""
     from pymdownx.superfences import SuperFencesException
 
     try:
         derivation = parse_derivation(source, "derivation fence")
     except SpecError as error:
-        raise SuperFencesException(str(error)) from error
+        failure = SuperFencesException(str(error))
+        failure.fence_line = error.line  # the site adds the page's line
+        raise failure from error
     results = check(derivation)
-    holds = all(r.holds for r in results)
+    accept_numeric = options.get("accept") == "numeric"
+    holds = passes(results, accept_numeric)
     expect_fail = options.get("expect") == "fail"
     if not holds and not expect_fail:
-        first = next(r for r in results if not r.holds)
-        raise SuperFencesException(
-            f"derivation fence: step {first.step.number} ({first.step.source}) does not hold; "
-            'mark the fence expect="fail" if it is a deliberate wrong example'
+        failure = SuperFencesException(
+            "derivation fence: "
+            + fence_failure(derivation, results, accept_numeric)
+            + '; mark the fence expect="fail" if it is a deliberate wrong example'
         )
+        first = next(r for r in results if not r.holds)
+        failure.fence_line = first.step.line
+        raise failure
     if holds and expect_fail:
         raise SuperFencesException('derivation fence is marked expect="fail" but every step holds')
-    return render_html(derivation, results, css_class or "derivation")
+    return render_html(derivation, results, css_class or "derivation", accept_numeric)
 
 
 def _math(latex: str) -> str:
     return f'<span class="arithmatex">\\({html.escape(latex, quote=False)}\\)</span>'
 
 
+def _latex_scalar(value: Any) -> str:
+    if isinstance(value, Fraction | int):
+        value = Fraction(value)
+        if value.denominator == 1:
+            return str(value.numerator)
+        sign = "-" if value < 0 else ""
+        return rf"{sign}\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+    return r"\approx " + scalar_text(value).removeprefix("≈ ")
+
+
 def _latex_value(value: Any) -> str:
-    plain = _plain(value)
-    if not isinstance(plain, list):
-        return str(plain)
-    rows = r" \\ ".join(" & ".join(str(v) for v in row) for row in plain)
+    if not isinstance(value, np.ndarray):
+        return _latex_scalar(value)
+    rows = r" \\ ".join(" & ".join(_latex_scalar(v) for v in row) for row in value)
     return rf"\begin{{bmatrix}} {rows} \end{{bmatrix}}"
 
 
-def render_html(derivation: Derivation, results: list[StepResult], css_class: str) -> str:
-    holds = all(r.holds for r in results)
+_ROWS = {
+    "proven": ("nnd-step-holds", "✓", "= "),
+    "false": ("nnd-step-fails", "✗", r"\ne "),
+    "not proven": ("nnd-step-unproven", "?", r"\overset{?}{=} "),
+}
+
+
+def render_html(
+    derivation: Derivation,
+    results: list[StepResult],
+    css_class: str,
+    accept_numeric: bool = False,
+) -> str:
+    holds = passes(results, accept_numeric)
     out = [
         f'<div class="{html.escape(css_class)} nnd-derivation" data-holds="{str(holds).lower()}">'
     ]
@@ -628,16 +740,20 @@ def render_html(derivation: Derivation, results: list[StepResult], css_class: st
     out.append('<table class="nnd-derivation-steps"><tbody>')
     for r in results:
         expr = derivation.latex(r.step.expression)
-        if r.step.number == 1:
+        if r.status == "start":
             row_class, mark, math = "nnd-step-start", "", expr
-        elif r.holds:
-            row_class, mark, math = "nnd-step-holds", "✓", f"= {expr}"
         else:
-            row_class, mark, math = "nnd-step-fails", "✗", rf"\ne {expr}"
+            row_class, mark, relation = _ROWS[r.status]
+            if r.status == "not proven" and accept_numeric and r.numerically_plausible:
+                row_class, mark, relation = "nnd-step-numeric", "≈", r"\approx "
+            math = relation + expr
         note = html.escape(r.step.note) if r.step.note else ""
-        detail = "" if r.step.number == 1 else html.escape(r.proof)
+        detail = ""
+        if r.step.number > 1:
+            detail = r.proof + (f"; {r.evidence.text()}" if r.evidence else "")
         out.append(
-            f'<tr class="nnd-step {row_class}"><td class="nnd-step-mark" title="{detail}">{mark}'
+            f'<tr class="nnd-step {row_class}"><td class="nnd-step-mark" '
+            f'title="{html.escape(detail)}">{mark}'
             f'</td><td>{_math(math)}</td><td class="nnd-step-why">{note}</td></tr>'
         )
         if r.counterexample is not None:
@@ -663,11 +779,16 @@ def _counterexample_html(derivation: Derivation, result: StepResult) -> str:
     assert ce is not None
     names = lambda name: derivation.latex_names.get(name) or symbol_latex(name)  # noqa: E731
     values = [f"{names(n)} = {_latex_value(v)}" for n, v in ce.values.items()]
-    values += [f"{symbol_latex(g)} = \\operatorname{{{c}}}" for g, c in ce.generic.items()]
     number = result.step.number
+    generic = "".join(f", {html.escape(d)}" for d in ce.generic.values())
+    gap = ""
+    if ce.gap:
+        exact = ce.method.startswith("exact")
+        gap = f" (they differ by {'' if exact else 'more than '}{html.escape(ce.gap)})"
     return (
         "Counterexample: at "
         + ", ".join(_math(v) for v in values)
+        + generic
         + f", step {number - 1} gives {_math(_latex_value(ce.before))}"
-        + f" but step {number} gives {_math(_latex_value(ce.after))}."
+        + f" but step {number} gives {_math(_latex_value(ce.after))}{gap}."
     )

@@ -1,27 +1,25 @@
-"""Three readings of a derivation step: a canonical form, explicit SymPy entries, NumPy values.
+"""Two readings of a derivation step: a canonical form, and NumPy values.
 
 - ``canonical`` expands an expression into a non-commutative polynomial: a map from words of
-  matrix atoms (``W1 W0 x``, transposes pushed onto symbols) to scalar SymPy coefficients.
-  Equal maps prove a step for every shape. SymPy's own ``MatMul`` folds ``A A`` into a
-  ``MatPow`` it cannot expand, and leaves Hadamard products and sums alone, so the
-  normalisation is done here, in the order the factors are written: ``AB`` and ``BA`` are
-  different words.
-- ``explicit`` substitutes matrices of symbolic entries (``W0[0,1]``) and multiplies out: exact
-  for the declared shapes, including identities such as ``x^T y = y^T x`` that hold only there.
-- ``numeric`` evaluates with NumPy at given values, for random checks and counterexamples.
+  matrix atoms (``W1 W0 x``, transposes pushed onto symbols) to scalar SymPy coefficients with
+  exact rational numbers. Equal maps prove a step for every shape. SymPy's own ``MatMul`` folds
+  ``A A`` into a ``MatPow`` it cannot expand, and leaves Hadamard products and sums alone, so
+  the normalisation is done here, in the order the factors are written: ``AB`` and ``BA`` are
+  different words. A scalar added to a matrix is that scalar times ``ones(n, m)``.
+- ``evaluate`` computes a step with NumPy at given values: numeric evidence, never a verdict
+  (``proof.py`` decides; ``exact.py`` evaluates exactly).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import Any
 
 import numpy as np
 import sympy
 
 from ..activations import activation_for
-from .expr import GENERIC, BinOp, Call, Neg, Node, Num, Pow, Ref, Sym, Transpose
+from .expr import BinOp, Call, Neg, Node, Num, Ones, Pow, Ref, Sym, Transpose
 
 Word = tuple[Any, ...]  # atoms, each a hashable tuple
 Poly = dict[Word, sympy.Expr]
@@ -38,6 +36,9 @@ def canonical(node: Node) -> Poly:
         if node.shape is None:
             return {(): sympy.Symbol(node.name)}
         return {(("sym", node.name, False),): sympy.Integer(1)}
+    if isinstance(node, Ones):
+        assert node.shape is not None
+        return {(("ones", *node.shape),): sympy.Integer(1)}
     if isinstance(node, Ref):
         return canonical(node.body)
     if isinstance(node, Neg):
@@ -54,9 +55,10 @@ def canonical(node: Node) -> Poly:
         return out
     if isinstance(node, BinOp):
         left, right = canonical(node.left), canonical(node.right)
-        if node.op == "+":
-            return _add(left, right)
-        if node.op == "-":
+        if node.op in "+-":
+            left, right = _broadcast(left, node.left, right, node.right)
+            if node.op == "+":
+                return _add(left, right)
             return _add(left, _scale(right, sympy.Integer(-1)))
         if node.op == "*":
             return _product(left, right)
@@ -65,22 +67,40 @@ def canonical(node: Node) -> Poly:
     return _call(node)
 
 
+def _broadcast(left: Poly, lnode: Node, right: Poly, rnode: Node) -> tuple[Poly, Poly]:
+    """A scalar against a matrix: the scalar times the matrix of ones of that shape."""
+    if lnode.shape is None and rnode.shape is not None:
+        return _product(left, {(("ones", *rnode.shape),): sympy.Integer(1)}), right
+    if rnode.shape is None and lnode.shape is not None:
+        return left, _product(right, {(("ones", *lnode.shape),): sympy.Integer(1)})
+    return left, right
+
+
 def _call(node: Call) -> Poly:
     args = [canonical(arg) for arg in node.args]
     if node.function == "hadamard":
         out: Poly = {}
         for w1, c1 in args[0].items():
             for w2, c2 in args[1].items():
-                out = _add(out, {(_hadamard_atom(w1, w2),): c1 * c2})
+                out = _add(out, {_hadamard_word(w1, w2): c1 * c2})
         return out
     if node.function == "sum":
         total = sympy.Integer(0)
         for word, c in args[0].items():
+            if len(word) == 1 and word[0][0] == "ones":
+                total += c * word[0][1] * word[0][2]
+                continue
             key = min(repr(word), repr(_transpose_word(word)))  # sum(A^T) = sum(A)
             total += c * sympy.Symbol(f"sum{key}")
         return _clean({(): total})
     if node.function == "identity":
         return args[0]
+    if len(node.args) == 2:  # max, min
+        a, b = _broadcast(args[0], node.args[0], args[1], node.args[1])
+        if node.shape is None:
+            scalar = sympy.Function(node.function)
+            return _clean({(): scalar(a.get((), sympy.Integer(0)), b.get((), sympy.Integer(0)))})
+        return {(("fn2", node.function, _frozen(a), _frozen(b)),): sympy.Integer(1)}
     if node.args[0].shape is None:
         return _clean({(): sympy.Function(node.function)(args[0].get((), sympy.Integer(0)))})
     return {(("fn", node.function, _frozen(args[0]), False),): sympy.Integer(1)}
@@ -106,11 +126,20 @@ def _scale(a: Poly, factor: sympy.Expr) -> Poly:
     return _clean({word: c * factor for word, c in a.items()})
 
 
+def _join(w1: Word, w2: Word) -> tuple[Word, int]:
+    """``w1 w2`` with ``ones(n, k) ones(k, m) = k ones(n, m)`` where the two meet."""
+    if w1 and w2 and w1[-1][0] == "ones" and w2[0][0] == "ones":
+        (_, n, k), (_, _, m) = w1[-1], w2[0]
+        return (*w1[:-1], ("ones", n, m), *w2[1:]), k
+    return w1 + w2, 1
+
+
 def _product(a: Poly, b: Poly) -> Poly:
     out: Poly = {}
     for w1, c1 in a.items():
         for w2, c2 in b.items():
-            out = _add(out, {w1 + w2: c1 * c2})
+            word, factor = _join(w1, w2)
+            out = _add(out, {word: c1 * c2 * factor})
     return out
 
 
@@ -118,15 +147,21 @@ def _frozen(poly: Poly) -> tuple[tuple[Word, sympy.Expr], ...]:
     return tuple(sorted(poly.items(), key=lambda item: repr(item[0]) + sympy.srepr(item[1])))
 
 
-def _hadamard_atom(w1: Word, w2: Word) -> tuple[Any, ...]:
-    # Hadamard products commute and associate: one sorted multiset of factor words.
+def _hadamard_word(w1: Word, w2: Word) -> Word:
+    # Hadamard products commute and associate: one sorted multiset of factor words; a matrix
+    # of ones is the unit of the product.
     factors: list[Word] = []
     for word in (w1, w2):
         if len(word) == 1 and word[0][0] == "had":
             factors.extend(word[0][1])
         else:
             factors.append(word)
-    return ("had", tuple(sorted(factors, key=repr)))
+    kept = [w for w in factors if not (len(w) == 1 and w[0][0] == "ones")]
+    if not kept:
+        return factors[0]
+    if len(kept) == 1:
+        return kept[0]
+    return (("had", tuple(sorted(kept, key=repr))),)
 
 
 def _transpose_word(word: Word) -> Word:
@@ -137,8 +172,13 @@ def _transpose_atom(atom: tuple[Any, ...]) -> tuple[Any, ...]:
     kind = atom[0]
     if kind == "sym":
         return ("sym", atom[1], not atom[2])
+    if kind == "ones":
+        return ("ones", atom[2], atom[1])
     if kind == "had":
         return ("had", tuple(sorted((_transpose_word(w) for w in atom[1]), key=repr)))
+    if kind == "fn2":  # element-wise max/min: f(A, B)^T = f(A^T, B^T)
+        a, b = ({_transpose_word(w): c for w, c in side} for side in atom[2:])
+        return ("fn2", atom[1], _frozen(a), _frozen(b))
     if atom[1] == "softmax":  # per column: softmax(X)^T is not softmax(X^T)
         return ("fn", atom[1], atom[2], not atom[3])
     # element-wise: f(X)^T = f(X^T)
@@ -146,41 +186,26 @@ def _transpose_atom(atom: tuple[Any, ...]) -> tuple[Any, ...]:
 
 
 def same_canonical(a: Poly, b: Poly) -> bool:
+    """Equal forms: every coefficient of the difference cancels to exactly 0."""
     difference = _add(a, _scale(b, sympy.Integer(-1)))
-    return all(sympy.simplify(c) == 0 for c in difference.values())
+    return all(sympy.cancel(c) == 0 for c in difference.values())
 
 
-# --- explicit SymPy entries and NumPy values ---------------------------------------------------
+# --- NumPy values ------------------------------------------------------------------------------
 
 
-class Algebra:
-    """How one backend multiplies, transposes and applies functions."""
-
-    def __init__(
-        self,
-        number: Callable[[Num], Any],
-        matmul: Callable[[Any, Any], Any],
-        hadamard: Callable[[Any, Any], Any],
-        total: Callable[[Any], Any],
-        apply: Callable[[str, Any, bool], Any],
-    ) -> None:
-        self.number, self.matmul, self.hadamard, self.total, self.apply = (
-            number,
-            matmul,
-            hadamard,
-            total,
-            apply,
-        )
-
-
-def evaluate(node: Node, values: Mapping[str, Any], algebra: Algebra) -> Any:
-    """``node`` at ``values`` (one per symbol) in ``algebra``; scalars stay scalars."""
+def evaluate(node: Node, values: Mapping[str, Any], generic: Mapping[str, str]) -> Any:
+    """``node`` in float64 at ``values``; ``generic`` names the function each ``g`` stands for
+    (an activation, or a polynomial in ``t`` from ``exact.FAMILY``). Scalars stay scalars."""
 
     def walk(n: Node) -> Any:
         if isinstance(n, Num):
-            return algebra.number(n)
+            return float(n.value)
         if isinstance(n, Sym):
             return values[n.name]
+        if isinstance(n, Ones):
+            assert n.shape is not None
+            return np.ones(n.shape)
         if isinstance(n, Ref):
             return walk(n.body)
         if isinstance(n, Neg):
@@ -194,7 +219,7 @@ def evaluate(node: Node, values: Mapping[str, Any], algebra: Algebra) -> Any:
                 return value**n.exponent
             out = value
             for _ in range(n.exponent - 1):
-                out = algebra.matmul(out, value)
+                out = out @ value
             return out
         if isinstance(n, BinOp):
             a, b = walk(n.left), walk(n.right)
@@ -206,71 +231,35 @@ def evaluate(node: Node, values: Mapping[str, Any], algebra: Algebra) -> Any:
                 return a / b
             if n.left.shape is None or n.right.shape is None:
                 return a * b
-            return algebra.matmul(a, b)
+            return a @ b
         assert isinstance(n, Call)
         args = [walk(arg) for arg in n.args]
         if n.function == "hadamard":
-            return algebra.hadamard(args[0], args[1])
+            return args[0] * args[1]
         if n.function == "sum":
-            return algebra.total(args[0])
-        return algebra.apply(n.function, args[0], n.args[0].shape is None)
+            return float(np.sum(args[0]))
+        if n.function in ("max", "min"):
+            return (np.maximum if n.function == "max" else np.minimum)(args[0], args[1])
+        return _apply(generic.get(n.function, n.function), args[0], n.args[0].shape is None)
 
     return walk(node)
 
 
-@cache
-def _sympy_function(name: str) -> sympy.Lambda:
-    t = sympy.Symbol("t", real=True)
-    if GENERIC.match(name):
-        return sympy.Lambda(t, sympy.Function(name)(t))
-    return sympy.Lambda(t, activation_for(name).sympy_expr(t))
+def numpy_function(name: str) -> Callable[[Any], Any]:
+    """An activation by name, ``abs``, ``exp``, or a polynomial in ``t`` of ``exact.FAMILY``."""
+    if name == "abs":
+        return np.abs
+    if name == "exp":
+        return np.exp
+    if not name.isidentifier():
+        from .exact import polynomial
+
+        return polynomial(name)
+    fn = activation_for(name).numpy_fn
+    assert fn is not None
+    return fn
 
 
-def _sympy_apply(name: str, value: Any, scalar: bool) -> Any:
-    if name == "softmax":
-        exps = value.applyfunc(sympy.exp)
-        columns = [exps[:, j] / sum(exps[:, j]) for j in range(exps.shape[1])]
-        return sympy.Matrix.hstack(*columns)
-    f = _sympy_function(name)
-    return f(value) if scalar else value.applyfunc(f)
-
-
-EXPLICIT = Algebra(
-    number=lambda n: sympy.Rational(n.value.numerator, n.value.denominator),
-    matmul=lambda a, b: a * b,
-    hadamard=lambda a, b: a.multiply_elementwise(b),
-    total=lambda a: sympy.Add(*a),
-    apply=_sympy_apply,
-)
-
-
-def explicit_values(symbols: Mapping[str, tuple[int, int] | None]) -> dict[str, Any]:
-    """A matrix of real symbolic entries per symbol: ``W0`` → ``[[W0[0,0], …]]``."""
-    values: dict[str, Any] = {}
-    for name, shape in symbols.items():
-        if shape is None:
-            values[name] = sympy.Symbol(name, real=True)
-        else:
-            values[name] = sympy.Matrix(
-                *shape, lambda i, j, n=name: sympy.Symbol(f"{n}[{i},{j}]", real=True)
-            )
-    return values
-
-
-def numpy_algebra(generic: Mapping[str, str]) -> Algebra:
-    """NumPy evaluation; ``generic`` names the concrete activation each ``g`` stands for."""
-
-    def apply(name: str, value: Any, scalar: bool) -> Any:
-        concrete = generic.get(name, name)
-        fn = activation_for(concrete).numpy_fn
-        assert fn is not None
-        out = fn(np.array(value, dtype=np.float64, ndmin=2))
-        return float(out[0, 0]) if scalar else out
-
-    return Algebra(
-        number=lambda n: float(n.value),
-        matmul=lambda a, b: a @ b,
-        hadamard=lambda a, b: a * b,
-        total=lambda a: float(np.sum(a)),
-        apply=apply,
-    )
+def _apply(name: str, value: Any, scalar: bool) -> Any:
+    out = numpy_function(name)(np.array(value, dtype=np.float64, ndmin=2))
+    return float(np.asarray(out)[0, 0]) if scalar else out

@@ -13,8 +13,10 @@ The tree keeps the writer's parentheses so ``to_latex`` prints the step as it wa
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -29,10 +31,12 @@ MAX_DEPTH = 50
 MAX_POWER = 64
 MAX_NUMBER = 10**12
 
-ELEMENTWISE = ("identity", "sigmoid", "tanh", "relu", "leaky_relu")
+ELEMENTWISE = ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "abs", "exp")
+BINARY = ("max", "min")  # element-wise, of two matrices of one shape (or a scalar)
 COLUMNWISE = ("softmax",)
 GENERIC = re.compile(r"g[0-9]*\Z")  # g, g0, g1, …: an unspecified activation
-RESERVED = frozenset({"hadamard", "sum", "T", *ELEMENTWISE, *COLUMNWISE})
+RESERVED = frozenset({"hadamard", "sum", "ones", "T", *ELEMENTWISE, *BINARY, *COLUMNWISE})
+MAX_ONES = 10_000  # rows or columns of ones(n, m), like a declared shape
 
 _FUNCTION_LATEX = {
     "identity": r"\operatorname{id}",
@@ -41,6 +45,9 @@ _FUNCTION_LATEX = {
     "relu": r"\operatorname{ReLU}",
     "leaky_relu": r"\operatorname{LeakyReLU}",
     "softmax": r"\operatorname{softmax}",
+    "exp": r"\exp",
+    "max": r"\max",
+    "min": r"\min",
 }
 
 
@@ -52,7 +59,13 @@ class Node:
 
 @dataclass(frozen=True)
 class Num(Node):
-    value: Fraction
+    value: Fraction  # exactly as written: 0.1 is 1/10
+    written: str = ""  # the text, for LaTeX (a decimal stays a decimal)
+
+
+@dataclass(frozen=True)
+class Ones(Node):
+    """``ones(n, m)``: the n×m matrix of ones (its shape says n and m)."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +115,28 @@ def shape_text(shape: Shape) -> str:
 
 
 def is_function_name(name: str) -> bool:
-    return name in ELEMENTWISE or name in COLUMNWISE or GENERIC.match(name) is not None
+    return (
+        name in ELEMENTWISE
+        or name in BINARY
+        or name in COLUMNWISE
+        or GENERIC.match(name) is not None
+    )
+
+
+def same_shape(a: Shape, b: Shape) -> bool:
+    """Shapes a step may be compared across: equal, or a scalar and a 1×1 matrix."""
+    return a == b or {a, b} == {None, (1, 1)}
+
+
+@contextlib.contextmanager
+def deep_recursion() -> Iterator[None]:
+    """A flat sum of a thousand terms is a tree a thousand levels deep: the walkers recurse."""
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(previous, 12_000))
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(previous)
 
 
 @dataclass(frozen=True)
@@ -141,16 +175,34 @@ def parse_expression(
     if _depth(tree.body) > MAX_DEPTH:
         message = f"the expression is nested deeper than {MAX_DEPTH} levels"
         raise SpecError(message, path=path, line=line, column=column)
-    return _Builder(source, scope, path, line, column).build(tree.body, parent=None)
+    with deep_recursion():
+        return _Builder(source, scope, path, line, column).build(tree.body, parent=None)
+
+
+def _chain(node: ast.AST) -> type | None:
+    """The family of a binary operator whose chains are one level: a + b - c, a * b @ c."""
+    if isinstance(node, ast.BinOp):
+        if isinstance(node.op, ast.Add | ast.Sub):
+            return ast.Add
+        if isinstance(node.op, ast.Mult | ast.MatMult):
+            return ast.Mult
+    return None
 
 
 def _depth(tree: ast.AST) -> int:
-    """Nesting depth of ``tree``, without recursion (the builder recurses only below it)."""
+    """Nesting depth of ``tree``, without recursion (the builder recurses only below it).
+
+    The depth counts nesting, not length: the left operand of ``a + b + c`` continues the same
+    sum, so a flat sum of many terms is one level.
+    """
     deepest, stack = 0, [(tree, 1)]
     while stack:
         node, depth = stack.pop()
         deepest = max(deepest, depth)
-        stack += [(child, depth + 1) for child in ast.iter_child_nodes(node)]
+        family = _chain(node)
+        for child in ast.iter_child_nodes(node):
+            same = family is not None and isinstance(node, ast.BinOp) and child is node.left
+            stack.append((child, depth if same and _chain(child) is family else depth + 1))
     return deepest
 
 
@@ -201,9 +253,20 @@ class _Builder:
             raise self.fail(node, f"{value!r} is not a number")
         if not abs(value) <= MAX_NUMBER:  # also catches inf and nan
             raise self.fail(node, f"numbers are at most {MAX_NUMBER:.0e} in size")
-        return Num(
-            None, parens, Fraction(str(value)) if isinstance(value, float) else Fraction(value)
-        )
+        written = self.source_of(node)
+        if isinstance(value, int):
+            return Num(None, parens, Fraction(value), str(value))
+        # The digits as written, not the nearest float: 0.1 is 1/10, 1e-10 is 1/10^10.
+        try:
+            exact = Fraction(written.replace("_", ""))
+        except (ValueError, ZeroDivisionError):
+            exact = Fraction(str(value))
+        return Num(None, parens, exact, written)
+
+    def source_of(self, node: ast.expr) -> str:
+        # ast's offsets count UTF-8 bytes
+        raw = self.text.encode()
+        return raw[node.col_offset : node.end_col_offset].decode(errors="replace")
 
     def name(self, node: ast.Name, parens: bool) -> Node:
         if node.id in self.scope.definitions:
@@ -221,14 +284,18 @@ class _Builder:
         ops[ast.Div] = "/"
         op = ops.get(type(node.op))
         if op is None:
-            hint = " (use ** for powers)" if isinstance(node.op, ast.BitXor) else ""
+            hint = ""
+            if isinstance(node.op, ast.BitXor):
+                transpose = isinstance(node.right, ast.Name) and node.right.id == "T"
+                hint = " (write A.T for the transpose)" if transpose else " (use ** for powers)"
             raise self.fail(node, f"operator {type(node.op).__name__} is not allowed{hint}")
         left, right = self.build(node.left, node), self.build(node.right, node)
         a, b = left.shape, right.shape
         if op in "+-":
-            if a != b:
+            # A scalar is added to every entry (1 - sigmoid(z)); a 1x1 matrix is its entry.
+            if a != b and a is not None and b is not None and not same_shape(a, b):
                 raise self.fail(node, f"cannot add {shape_text(a)} and {shape_text(b)}")
-            shape = a
+            shape = b if a is None else a
         elif op == "/":
             if b is not None:
                 raise self.fail(node, f"cannot divide by a {shape_text(b)} matrix (only scalars)")
@@ -265,10 +332,14 @@ class _Builder:
         if not isinstance(node.func, ast.Name) or node.keywords:
             raise self.fail(node, "only plain calls like hadamard(A, B) are allowed")
         name = node.func.id
-        arity = 2 if name == "hadamard" else 1
-        if name != "hadamard" and name != "sum" and not is_function_name(name):
-            known = ", ".join(["hadamard", "sum", *ELEMENTWISE, *COLUMNWISE, "g, g0, g1, …"])
+        arity = 2 if name in ("hadamard", "ones", *BINARY) else 1
+        if name not in ("hadamard", "sum", "ones") and not is_function_name(name):
+            known = ", ".join(
+                ["hadamard", "sum", "ones", *ELEMENTWISE, *BINARY, *COLUMNWISE, "g, g0, g1, …"]
+            )
             raise self.fail(node, f"unknown function {name!r} (allowed: {known})")
+        if name == "ones":
+            return self.ones(node, parens)
         args = tuple(self.build(arg, node) for arg in node.args)
         if len(args) != arity:
             raise self.fail(node, f"{name} takes {arity} argument(s), got {len(args)}")
@@ -281,14 +352,48 @@ class _Builder:
                     f"{shape_text(b)}",
                 )
             return Call(a, parens, name, args)
+        if name in BINARY:
+            a, b = args[0].shape, args[1].shape
+            if a is not None and b is not None and a != b:
+                raise self.fail(
+                    node, f"{name} needs matrices of one shape: {shape_text(a)} and {shape_text(b)}"
+                )
+            return Call(b if a is None else a, parens, name, args)
         if name == "softmax" and args[0].shape is None:
             raise self.fail(node, "softmax needs a matrix (it normalises each column)")
         return Call(None if name == "sum" else args[0].shape, parens, name, args)
+
+    def ones(self, node: ast.Call, parens: bool) -> Node:
+        sizes = [
+            arg.value
+            for arg in node.args
+            if isinstance(arg, ast.Constant) and type(arg.value) is int
+        ]
+        if len(node.args) != 2 or len(sizes) != 2 or not all(1 <= n <= MAX_ONES for n in sizes):
+            raise self.fail(
+                node, f"ones takes two whole numbers from 1 to {MAX_ONES:,}: ones(rows, columns)"
+            )
+        return Ones((sizes[0], sizes[1]), parens)
 
 
 # --- LaTeX, keeping the writer's parentheses --------------------------------------------------
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def number_latex(value: Fraction, written: str = "") -> str:
+    r"""A number as written when it is a plain decimal (``0.01``); otherwise exact, never in
+    ``e`` notation: ``1e-10`` is ``10^{-10}``, ``2.5e-7`` is ``2.5 \cdot 10^{-7}``."""
+    text = written.replace("_", "")
+    if text and all(c.isdigit() or c == "." for c in text) and text.count(".") <= 1:
+        return text if not text.startswith(".") else "0" + text
+    mantissa, _, exponent = text.lower().partition("e")
+    if exponent and mantissa and all(c.isdigit() or c == "." for c in mantissa):
+        power = f"10^{{{int(exponent)}}}"
+        return power if float(mantissa) == 1 else rf"{mantissa} \cdot {power}"
+    if value.denominator == 1:
+        return str(value.numerator)
+    return rf"\frac{{{value.numerator}}}{{{value.denominator}}}"
 
 
 def symbol_latex(name: str) -> str:
@@ -311,22 +416,19 @@ def to_latex(node: Node, names: Callable[[str], str] = symbol_latex) -> str:
     return _latex(node, names, 0)
 
 
-def _latex(node: Node, names: Callable[[str], str], context: int) -> str:
+def _latex(node: Node, names: Callable[[str], str], context: float) -> str:
     text, precedence = _latex_bare(node, names)
     if node.parens or precedence < context:
         return rf"\left({text}\right)"
     return text
 
 
-def _latex_bare(node: Node, names: Callable[[str], str]) -> tuple[str, int]:
+def _latex_bare(node: Node, names: Callable[[str], str]) -> tuple[str, float]:
     if isinstance(node, Num):
-        value = node.value
-        text = (
-            str(value.numerator)
-            if value.denominator == 1
-            else rf"\frac{{{value.numerator}}}{{{value.denominator}}}"
-        )
-        return text, 4
+        return number_latex(node.value, node.written), 4
+    if isinstance(node, Ones):
+        assert node.shape is not None
+        return rf"\mathbf{{1}}_{{{node.shape[0]} \times {node.shape[1]}}}", 4
     if isinstance(node, Sym | Ref):
         return names(node.name), 4
     if isinstance(node, Neg):
@@ -338,8 +440,11 @@ def _latex_bare(node: Node, names: Callable[[str], str]) -> tuple[str, int]:
     if isinstance(node, Call):
         args = ", ".join(_latex(arg, names, 0) for arg in node.args)
         if node.function == "hadamard":
+            # Below the matrix product: C*hadamard(A, B) prints C (A ⊙ B), not C A ⊙ B.
             left, right = (_latex(arg, names, 3) for arg in node.args)
-            return rf"{left} \odot {right}", 2
+            return rf"{left} \odot {right}", 1.5
+        if node.function == "abs":
+            return rf"\left|{args}\right|", 4
         if node.function == "sum":
             return rf"\operatorname{{sum}}\left({args}\right)", 4
         name = _FUNCTION_LATEX.get(node.function) or symbol_latex(node.function)

@@ -214,7 +214,10 @@ def cached_formatter(formatter: Callable[..., str], name: str) -> Callable[..., 
         except settings.error_type:
             raise
         except Exception as error:  # superfences would print the fence as code instead
-            where = f"{context.path}: " if context.path else ""
+            # A derivation fence says which of its lines failed: name the page's line.
+            line = _page_line(context.markdown, source, getattr(error, "fence_line", None))
+            where = f"{context.path}:{line}: " if line and context.path else ""
+            where = where or (f"{context.path}: " if context.path else "")
             raise settings.error_type(f"{where}{error}") from error
         cache.put(key, {"html": result})
         return result
@@ -223,6 +226,19 @@ def cached_formatter(formatter: Callable[..., str], name: str) -> Callable[..., 
     fence.__doc__ = formatter.__doc__
     fence.nndiagram_cached = True  # type: ignore[attr-defined]
     return fence
+
+
+def _page_line(markdown: str | None, source: str, line: int | None) -> int | None:
+    """The page's line of line ``line`` of a fence's ``source`` (None: not found, e.g. when the
+    fence's text comes from an included file)."""
+    lines = source.splitlines()
+    if markdown is None or not lines or not lines[0].strip():
+        return None
+    at = markdown.find("\n" + lines[0])
+    if at < 0:
+        return None
+    first = markdown[: at + 1].count("\n") + 1
+    return first + (line - 1 if line else -1)
 
 
 def _lazy_fence(module: str, name: str, owner: str) -> Callable[..., str]:
