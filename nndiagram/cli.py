@@ -23,6 +23,13 @@ if TYPE_CHECKING:
 
 Handler = Callable[[argparse.Namespace], int]
 
+DESCRIPTION = (
+    "One neural-network spec in; a Graphviz diagram, SymPy equations and a NumPy evaluation "
+    "out, checked against each other."
+)
+EPILOG = "Exit codes: 0 done, 1 invalid network or failed check, 2 bad input or usage."
+DEBUG_HELP = "show the Python traceback of an error (for bug reports)"
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -94,15 +101,24 @@ def cmd_equations(args: argparse.Namespace) -> int:
     from .spec.load import load_spec
     from .symbolic import derive
 
+    fmt = args.format or _format_from_suffix(args.output, EQUATION_SUFFIXES, "latex")
     derivation = derive(load_spec(args.spec, numbering=args.numbering))
-    if args.format == "latex":
+    if fmt == "latex":
         text = derivation.to_latex()
-    elif args.format == "text":
+    elif fmt == "text":
         text = derivation.to_text()
     else:
         text = json.dumps(derivation.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
     write_atomic(args.output, text if text.endswith("\n") else text + "\n")
     return 0
+
+
+EQUATION_SUFFIXES = {".tex": "latex", ".latex": "latex", ".txt": "text", ".json": "json"}
+
+
+def _format_from_suffix(output: str, suffixes: dict[str, str], default: str) -> str:
+    """Like ``render``: the output's suffix picks the format; stdout and others get ``default``."""
+    return suffixes.get(Path(output).suffix.lower(), default) if output != "-" else default
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -229,83 +245,147 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="nndiagram", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(prog="nndiagram", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"nndiagram {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser.add_argument("--debug", action="store_true", help=DEBUG_HELP)
+    sub = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser, metavar="COMMAND"
+    )
 
     def command(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text, epilog=EPILOG)
         p.set_defaults(handler=handler)
+        # Also after the command (`nndiagram validate --debug FILE`); SUPPRESS keeps the value
+        # given before the command when it is not repeated.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=DEBUG_HELP)
         return p
 
     p = command("validate", cmd_validate, "check that specs are well-formed, valid networks")
-    p.add_argument("specs", nargs="+", metavar="SPEC")
+    p.add_argument(
+        "specs", nargs="+", metavar="SPEC", help="spec files (.yaml, .yml, .json, .toml)"
+    )
 
     command("schema", cmd_schema, "print the JSON Schema of the spec format")
 
     p = command("render", cmd_render, "draw a spec as SVG, PNG, PDF or DOT")
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("-o", "--output", default=None, help="output file, '-' for stdout")
-    p.add_argument("--view", choices=["neuron", "network", "layers", "auto"], default=None)
-    p.add_argument("--format", choices=["svg", "png", "pdf", "dot"], default=None)
-    p.add_argument("--theme", choices=["light", "dark"], default="light")
-    p.add_argument("--labels", choices=["math", "plain"], default=None)
+    p.add_argument("spec", metavar="SPEC", help="the spec file to draw")
+    p.add_argument(
+        "-o", "--output", default=None, help="output file, '-' for stdout (default: SPEC's name)"
+    )
+    p.add_argument(
+        "--view",
+        choices=["neuron", "network", "layers", "auto"],
+        default=None,
+        help="how to draw the network (default: the spec's view)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["svg", "png", "pdf", "dot"],
+        default=None,
+        help="output format (default: from the output's suffix, else svg)",
+    )
+    p.add_argument(
+        "--theme", choices=["light", "dark"], default="light", help="colours (default: light)"
+    )
+    p.add_argument(
+        "--labels",
+        choices=["math", "plain"],
+        default=None,
+        help="math: real sub/superscripts; plain: the tutorial's text labels",
+    )
 
     p = command("equations", cmd_equations, "derive the matrix equations with SymPy")
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--format", choices=["latex", "text", "json"], default="latex")
-    p.add_argument("--numbering", type=int, choices=[0, 1], default=None)
-    p.add_argument("-o", "--output", default="-")
+    p.add_argument("spec", metavar="SPEC", help="the spec file")
+    p.add_argument(
+        "--format",
+        choices=["latex", "text", "json"],
+        default=None,
+        help="default: from the output's suffix (.tex, .txt, .json), else latex",
+    )
+    p.add_argument(
+        "--numbering",
+        type=int,
+        choices=[0, 1],
+        default=None,
+        help="number layers from 0 or 1 (default: the spec's numbering)",
+    )
+    p.add_argument("-o", "--output", default="-", help="output file (default: '-', stdout)")
 
     p = command("evaluate", cmd_evaluate, "run the network on a batch of columns")
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--params", required=True, metavar="P.npz")
-    p.add_argument("--input", required=True, metavar="X.npy")
-    p.add_argument("-o", "--output", default="-", metavar="Y.npy")
-    p.add_argument("--engine", choices=["numpy", "sympy", "collapsed"], default="numpy")
+    p.add_argument("spec", metavar="SPEC", help="the spec file")
+    p.add_argument("--params", required=True, metavar="P.npz", help="W0, b0, W1, b1, ...")
+    p.add_argument(
+        "--input",
+        required=True,
+        metavar="X.npy",
+        help="inputs, shape (n_inputs, m): one column per sample",
+    )
+    p.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="Y.npy",
+        help="Y.npy (or .csv, .txt as text); '-' writes .npy to a pipe "
+        "(default: the numbers as text on stdout)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=["numpy", "sympy", "collapsed"],
+        default="numpy",
+        help="numpy (default), the lambdified SymPy equations, or W x + B of a linear network",
+    )
 
     p = command("check", cmd_check, "verify every symbolic result numerically")
-    p.add_argument("specs", nargs="+", metavar="SPEC")
-    p.add_argument("--format", choices=["text", "json"], default="text")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("specs", nargs="+", metavar="SPEC", help="spec files to check")
+    p.add_argument(
+        "--format", choices=["text", "json"], default="text", help="report format (default: text)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="random parameters and inputs (default 0)")
     p.add_argument("--against", default=None, metavar="MODEL", help=".onnx or .keras to compare")
     p.add_argument("--params", default=None, metavar="P.npz", help="the spec's weights")
     p.add_argument("--input", default=None, metavar="X.npy", help="inputs (default: random)")
 
     p = command("gradients", cmd_gradients, "backpropagation: dW, db for a batch")
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--params", required=True, metavar="P.npz")
-    p.add_argument("--input", required=True, metavar="X.npy")
-    p.add_argument("--target", required=True, metavar="Y.npy")
-    p.add_argument("--loss", choices=["mse", "bce", "ce"], default=None)
-    p.add_argument("-o", "--output", required=True, metavar="G.npz")
+    p.add_argument("spec", metavar="SPEC", help="the spec file")
+    p.add_argument("--params", required=True, metavar="P.npz", help="W0, b0, W1, b1, ...")
+    p.add_argument("--input", required=True, metavar="X.npy", help="inputs, shape (n_inputs, m)")
+    p.add_argument("--target", required=True, metavar="Y.npy", help="targets, shape (n_outputs, m)")
+    p.add_argument(
+        "--loss", choices=["mse", "bce", "ce"], default=None, help="default: the spec's loss"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="G.npz", help="dW0, db0, ... (.npz)")
 
     p = command("train", cmd_train, "gradient descent on the spec's loss: X, Y -> P.npz")
-    p.add_argument("spec", metavar="SPEC")
-    p.add_argument("--data", required=True, metavar="X.npy")
-    p.add_argument("--targets", required=True, metavar="Y.npy")
-    p.add_argument("-o", "--output", required=True, metavar="P.npz")
+    p.add_argument("spec", metavar="SPEC", help="the spec file")
+    p.add_argument("--data", required=True, metavar="X.npy", help="inputs, shape (n_inputs, m)")
+    p.add_argument(
+        "--targets", required=True, metavar="Y.npy", help="targets, shape (n_outputs, m)"
+    )
+    p.add_argument("-o", "--output", required=True, metavar="P.npz", help="the trained parameters")
     p.add_argument("--steps", type=int, default=1000, help="gradient steps (default 1000)")
     p.add_argument("--lr", type=float, default=0.5, help="learning rate (default 0.5)")
     p.add_argument("--seed", type=int, default=0, help="initial parameters and batch order")
     p.add_argument("--init", default=None, metavar="P0.npz", help="start from these parameters")
     p.add_argument("--batch", type=int, default=None, help="samples per step (default: all)")
     p.add_argument("--momentum", type=float, default=0.0, help="0 (default): plain descent")
-    p.add_argument("--loss", choices=["mse", "bce", "ce"], default=None)
+    p.add_argument(
+        "--loss", choices=["mse", "bce", "ce"], default=None, help="default: the spec's loss"
+    )
     p.add_argument("--history", default=None, metavar="H.csv", help="step,cost per step")
 
     p = command("import", cmd_import, "read an ONNX, Keras or PyTorch model into a spec + P.npz")
     p.add_argument("model", metavar="MODEL", help=".onnx, .keras, or .safetensors/.pt with --spec")
-    p.add_argument("-o", "--output", required=True, metavar="SPEC.yaml")
-    p.add_argument("--params", required=True, metavar="P.npz")
+    p.add_argument("-o", "--output", required=True, metavar="SPEC.yaml", help="the spec to write")
+    p.add_argument("--params", required=True, metavar="P.npz", help="the weights to write")
     p.add_argument(
         "--spec", default=None, metavar="ARCH.yaml", help="architecture of a weights file"
     )
 
     p = command("check-derivation", cmd_check_derivation, "check each step of a derivation")
-    p.add_argument("file", metavar="FILE")
-    p.add_argument("--format", choices=["text", "json"], default="text")
+    p.add_argument("file", metavar="FILE", help="a derivation file (YAML: symbols, steps)")
+    p.add_argument(
+        "--format", choices=["text", "json"], default="text", help="report format (default: text)"
+    )
     p.add_argument(
         "--accept-numeric",
         action="store_true",
@@ -314,16 +394,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     p = command("build", cmd_build, "build the MkDocs site")
-    p.add_argument("-f", "--config-file", default="mkdocs.yml")
-    p.add_argument("--strict", action="store_true")
+    p.add_argument(
+        "-f",
+        "--config-file",
+        default="mkdocs.yml",
+        help="the site's configuration (default: mkdocs.yml)",
+    )
+    p.add_argument("--strict", action="store_true", help="fail on any warning")
 
     p = command("serve", cmd_serve, "serve the MkDocs site with live reload of specs")
-    p.add_argument("-f", "--config-file", default="mkdocs.yml")
-    p.add_argument("-a", "--dev-addr", default="127.0.0.1:8000")
+    p.add_argument(
+        "-f",
+        "--config-file",
+        default="mkdocs.yml",
+        help="the site's configuration (default: mkdocs.yml)",
+    )
+    p.add_argument(
+        "-a",
+        "--dev-addr",
+        default="127.0.0.1:8000",
+        help="address to serve on (default: 127.0.0.1:8000)",
+    )
 
     p = command("generate", cmd_generate, "write gallery pages (Markdown + SVG) for any generator")
-    p.add_argument("specs_dir", nargs="?", default="diagrams", metavar="SPECS_DIR")
-    p.add_argument("-o", "--output", required=True, metavar="DOCS_DIR")
+    p.add_argument(
+        "specs_dir",
+        nargs="?",
+        default="diagrams",
+        metavar="SPECS_DIR",
+        help="the folder of spec files (default: diagrams)",
+    )
+    p.add_argument("-o", "--output", required=True, metavar="DOCS_DIR", help="where the pages go")
     return parser
 
 

@@ -138,6 +138,9 @@ def generate_gallery(
     specs_dir: Path, docs_dir: Path, *, cache_dir: Path | None = None
 ) -> list[Path]:
     """``nndiagram generate``: write the gallery into ``docs_dir``; returns the pages written."""
+    if not spec_files(specs_dir):  # an empty gallery is a mistaken folder, not a result
+        suffixes = ", ".join(f"*{suffix}" for suffix in SPEC_FORMATS)
+        raise UsageError(f"{specs_dir}: no spec files ({suffixes}) in this folder; nothing written")
     cache = ArtefactCache(cache_dir if cache_dir is not None else Path(".nndiagram-cache"))
     files = gallery_files(specs_dir, cache, root=Path.cwd())
     cache.prune()

@@ -5,8 +5,10 @@ which never import each other; the ``evaluate`` command lives here too."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -77,9 +79,23 @@ def _symbolic_output(network: Network) -> Callable[[Params, Array], Array]:
 
 
 def evaluate_files(
-    spec: str, params_path: str, input_path: str, output_path: str, engine: str = "numpy"
+    spec: str,
+    params_path: str,
+    input_path: str,
+    output_path: str | None = None,
+    engine: str = "numpy",
 ) -> Array:
-    """The ``evaluate`` command: read the spec, ``P.npz`` and ``X.npy``; write ``Y.npy``."""
+    """The ``evaluate`` command: read the spec, ``P.npz`` and ``X.npy``; write ``Y``.
+
+    ``output_path`` ``None`` prints the numbers as text (one line per output unit, one column
+    per sample); ``-`` writes ``.npy`` bytes to stdout for a pipe (refused on a terminal); a
+    file ending ``.csv`` or ``.txt`` gets text, any other file ``.npy``.
+    """
+    if output_path == "-" and sys.stdout.isatty():
+        raise UsageError(
+            "refusing to write binary .npy to a terminal: give -o Y.npy, pipe it (-o - | ...), "
+            "or leave out -o to print the numbers as text"
+        )
     network = load_spec(spec)
     if network.graph is not None and not network.graph.is_valid:
         problems = network.graph.problems()
@@ -95,5 +111,14 @@ def evaluate_files(
         Y = evaluate(network, params, X, engine=engine)
     except UsageError as error:  # the contract's one line: path:line:col: error: message
         raise UsageError(f"{spec}:1:1: error: {error}") from None
-    write_atomic(output_path, npy_bytes(Y))
+    write_atomic("-" if output_path is None else output_path, _encode(Y, output_path))
     return Y
+
+
+def _encode(Y: Array, output_path: str | None) -> bytes | str:
+    """Text for the terminal and for .csv/.txt files (shortest round-trip digits), else .npy."""
+    suffix = "" if output_path in (None, "-") else Path(output_path).suffix.lower()
+    if output_path is None or suffix in (".csv", ".txt"):
+        separator = "," if suffix == ".csv" else " "
+        return "".join(separator.join(repr(float(v)) for v in row) + "\n" for row in Y)
+    return npy_bytes(Y)

@@ -1,0 +1,170 @@
+"""Every command from a new user's side (issue 14): what a first run prints, through the real
+console script. Each test names the mistake it guards against."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CONSOLE_SCRIPT, RunCli
+
+COMMANDS = [
+    "validate",
+    "schema",
+    "render",
+    "equations",
+    "evaluate",
+    "check",
+    "gradients",
+    "import",
+    "train",
+    "check-derivation",
+    "build",
+    "serve",
+    "generate",
+]
+
+
+def write(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.fixture
+def linear(tmp_path: Path) -> dict[str, str]:
+    """A 3-2 linear spec, its parameters and a batch of two samples."""
+    spec = write(tmp_path / "lin.yaml", "inputs: 3\nlayers:\n  - units: 2\n")
+    np.savez(tmp_path / "P.npz", W0=np.arange(6.0).reshape(2, 3) / 7, b0=np.array([0.5, -1.0]))
+    np.save(tmp_path / "X.npy", np.array([[1.0, 0.0], [2.0, 1.0], [3.0, -1.0]]))
+    return {"spec": spec, "P": str(tmp_path / "P.npz"), "X": str(tmp_path / "X.npy")}
+
+
+# --- 3: evaluate never writes binary to a terminal ------------------------------------------
+
+
+def expected(linear: dict[str, str]) -> np.ndarray:
+    P = np.load(linear["P"])
+    return np.asarray(P["W0"] @ np.load(linear["X"]) + P["b0"][:, None])
+
+
+def test_evaluate_without_output_prints_the_numbers_as_text(
+    run_cli: RunCli, linear: dict[str, str]
+) -> None:
+    result = run_cli("evaluate", linear["spec"], "--params", linear["P"], "--input", linear["X"])
+    assert result.returncode == 0, result.stderr
+    assert "NUMPY" not in result.stdout
+    rows = [[float(v) for v in line.split()] for line in result.stdout.splitlines()]
+    assert np.array_equal(np.array(rows), expected(linear))  # shortest round-trip digits
+
+
+def test_evaluate_csv_and_txt_outputs_are_text_npy_stays_binary(
+    run_cli: RunCli, linear: dict[str, str], tmp_path: Path
+) -> None:
+    for name in ("Y.csv", "Y.txt", "Y.npy"):
+        out = tmp_path / name
+        args = ("--params", linear["P"], "--input", linear["X"], "-o", str(out))
+        result = run_cli("evaluate", linear["spec"], *args)
+        assert result.returncode == 0, result.stderr
+        if name.endswith(".npy"):
+            assert np.array_equal(np.load(out), expected(linear))
+        else:
+            delimiter = "," if name.endswith(".csv") else None
+            assert np.array_equal(np.loadtxt(out, delimiter=delimiter), expected(linear))
+
+
+def test_evaluate_dash_pipes_npy_but_refuses_a_terminal(linear: dict[str, str]) -> None:
+    args = [str(CONSOLE_SCRIPT), "evaluate", linear["spec"], "--params", linear["P"]]
+    args += ["--input", linear["X"], "-o", "-"]
+    piped = subprocess.run(args, capture_output=True, timeout=120)
+    assert piped.returncode == 0
+    assert np.array_equal(np.load(io.BytesIO(piped.stdout)), expected(linear))
+    # A pseudo-terminal as stdout: the command must not pour .npy bytes into it.
+    leader, follower = os.openpty()
+    try:
+        tty = subprocess.run(args, stdout=follower, stderr=subprocess.PIPE, timeout=120)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert tty.returncode == 2
+    assert b"refusing to write binary .npy to a terminal" in tty.stderr
+
+
+# --- 4: equations -o picks the format from the suffix ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "starts"), [("eq.json", "{"), ("eq.txt", ""), ("eq.tex", "% lin")]
+)
+def test_equations_output_suffix_picks_the_format(
+    run_cli: RunCli, linear: dict[str, str], tmp_path: Path, name: str, starts: str
+) -> None:
+    out = tmp_path / name
+    result = run_cli("equations", linear["spec"], "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert text.startswith(starts)
+    if name.endswith(".json"):
+        import json
+
+        assert "collapsible" in json.loads(text)
+    if name.endswith(".txt"):
+        assert "\\" not in text.split("\n", 1)[0]  # text form, not LaTeX
+        assert text != run_cli("equations", linear["spec"]).stdout
+
+
+def test_equations_explicit_format_wins_over_the_suffix(
+    run_cli: RunCli, linear: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "eq.json"
+    result = run_cli("equations", linear["spec"], "--format", "latex", "-o", str(out))
+    assert result.returncode == 0
+    assert out.read_text() == run_cli("equations", linear["spec"]).stdout
+
+
+# --- 8 and 12: --debug after the command, help texts, generate on an empty folder ----------
+
+
+def test_debug_flag_after_the_command_is_accepted(run_cli: RunCli, linear: dict[str, str]) -> None:
+    result = run_cli("validate", "--debug", linear["spec"])
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.strip().endswith("ok (3-2)")
+
+
+def undocumented(help_text: str) -> list[str]:
+    """Arguments listed in an argparse help text without a description."""
+    missing: list[str] = []
+    lines = help_text.splitlines()
+    for i, line in enumerate(lines):
+        entry = re.match(r"^  (\S.*?)(?:\s{2,}(\S.*))?$", line)
+        if not entry or line.startswith("   "):
+            continue
+        described = entry.group(2) or (i + 1 < len(lines) and lines[i + 1].startswith("    "))
+        if not described:
+            missing.append(entry.group(1))
+    return missing
+
+
+def test_help_shows_no_developer_comment_and_every_option_has_help(run_cli: RunCli) -> None:
+    top = run_cli("--help")
+    assert top.returncode == 0
+    assert "No logic lives here" not in top.stdout
+    assert "parse arguments" not in top.stdout
+    assert undocumented(top.stdout) == []
+    for command in COMMANDS:
+        result = run_cli(command, "--help")
+        assert result.returncode == 0
+        assert undocumented(result.stdout) == [], command
+
+
+def test_generate_on_an_empty_folder_says_so(run_cli: RunCli, tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "notes.md").write_text("not a spec")
+    result = run_cli("generate", str(tmp_path / "specs"), "-o", str(tmp_path / "docs"))
+    assert result.returncode == 2
+    assert "no spec files (*.yaml, *.yml, *.json, *.toml)" in result.stderr
+    assert not (tmp_path / "docs").exists()
