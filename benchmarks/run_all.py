@@ -25,6 +25,7 @@ RESULTS = HERE / "RESULTS.md"
 
 # In the order the Performance page explains them.
 BENCHMARKS: tuple[tuple[str, str], ...] = (
+    ("bench_startup.py", "Start-up: each command as a whole process, beside a bare script"),
     ("bench_spec.py", "Specs: reading, validating and refusing them"),
     ("bench_diagram.py", "Diagrams: rendering specs with Graphviz"),
     ("bench_symbolic.py", "Equations: deriving with SymPy"),

@@ -7,7 +7,6 @@ agree. Validators raise ``_fail`` errors whose message is shown as written.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
@@ -15,19 +14,18 @@ from pydantic_core import PydanticCustomError
 
 from ..errors import SpecError
 from .graph import MAX_EDGES
+from .limits import (
+    DEFAULT_LEAKY_ALPHA,
+    GENERATED_NAME,
+    INPUT_NAME,
+    MAX_LAYERS,
+    MAX_TEXT,
+    MAX_UNITS,
+    NAMES,
+    describe_value,
+)
 
-# activations.NAMES and DEFAULT_LEAKY_ALPHA (equal by test); not imported, because that
-# module loads NumPy and `validate` needs no NumPy.
-NAMES = ("custom", "generic", "identity", "leaky_relu", "relu", "sigmoid", "softmax", "tanh")
-DEFAULT_LEAKY_ALPHA = 0.01
-MAX_UNITS = 10**6
-MAX_LAYERS = 1_000
-MAX_TEXT = 10_000  # title, description
-# Input names end up as DOT node names and LaTeX symbols; a plain identifier needs no quoting
-# in either, so names are restricted rather than escaped.
-INPUT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
-# Names the tool generates for other nodes; an input called z_0_0 would merge with a neuron.
-_GENERATED_NAME = re.compile(r"([za]_\d+_\d+)|(output(_\d+)?)")
+_GENERATED_NAME = GENERATED_NAME
 
 
 def _fail(message: str, subkey: str = "", **inside: Any) -> PydanticCustomError:
@@ -39,11 +37,6 @@ def _fail(message: str, subkey: str = "", **inside: Any) -> PydanticCustomError:
     return PydanticCustomError(
         "spec", "{message}", {"message": message, "subkey": subkey, **inside}
     )
-
-
-def describe_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # --- the format, as pydantic models (also the JSON Schema) ----------------------------------

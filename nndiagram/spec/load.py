@@ -11,11 +11,9 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
 from ..model import (
@@ -30,20 +28,7 @@ from ..model import (
     Show,
 )
 from . import readers as spec_readers
-from .format import (
-    ACTIVATION_ADAPTER,
-    DEFAULT_LEAKY_ALPHA,
-    MAX_LAYERS,
-    MAX_UNITS,
-    NAMES,
-    CustomSpec,
-    LayerSpec,
-    LeakyReluSpec,
-    ShowSpec,
-    SpecFile,
-    describe_value,
-    spec_json_schema,
-)
+from .fast import FastLayer, FastSpec, accept
 from .graph import (
     MAX_EDGES,
     analyse_layers,
@@ -51,7 +36,13 @@ from .graph import (
     edges_from_pairs,
     parse_edges,
 )
+from .limits import DEFAULT_LEAKY_ALPHA, MAX_LAYERS, MAX_UNITS, NAMES, describe_value
 from .readers import KeyPath, Locations, format_key
+
+if TYPE_CHECKING:  # pydantic is imported only when a spec needs the models (see fast.py)
+    from pydantic import ValidationError
+
+    from .format import CustomSpec, LayerSpec, LeakyReluSpec, SpecFile
 
 __all__ = [
     "DEFAULT_LEAKY_ALPHA",
@@ -123,10 +114,16 @@ def _load(
             line=1,
             column=1,
         )
-    try:
-        spec = SpecFile.model_validate(data)
-    except ValidationError as error:
-        raise _spec_error(error, path, locations, text) from None
+    spec: SpecFile | FastSpec | None = accept(data)
+    if spec is None:
+        from pydantic import ValidationError
+
+        from .format import SpecFile
+
+        try:
+            spec = SpecFile.model_validate(data)
+        except ValidationError as error:
+            raise _spec_error(error, path, locations, text) from None
     if numbering is not None and (isinstance(numbering, bool) or numbering not in (0, 1)):
         raise SpecError(f"numbering must be 0 or 1, got {numbering!r}", path=path)
     return _network(spec, path, locations, text, spec.numbering if numbering is None else numbering)
@@ -134,6 +131,10 @@ def _load(
 
 def parse_activation(source: str, path: str = "<activation>") -> ActivationChoice:
     """An ``activation:`` value on its own (``relu``, ``{custom: "max(0, z)"}``), as YAML."""
+    from pydantic import ValidationError
+
+    from .format import ACTIVATION_ADAPTER
+
     data, locations = spec_readers.read_yaml(source, path)
     try:
         activation = ACTIVATION_ADAPTER.validate_python(data)
@@ -208,6 +209,10 @@ def _extend(loc: KeyPath, subkey: str) -> KeyPath:
 
 
 def _allowed_keys(loc: KeyPath) -> list[str]:
+    from pydantic import BaseModel
+
+    from .format import LayerSpec, ShowSpec, SpecFile
+
     named = tuple(p for p in loc if isinstance(p, str))
     nested: dict[tuple[str, ...], type[BaseModel]] = {("show",): ShowSpec, ("layers",): LayerSpec}
     return sorted(nested.get(named, SpecFile).model_fields)
@@ -216,13 +221,15 @@ def _allowed_keys(loc: KeyPath) -> list[str]:
 # --- the model ------------------------------------------------------------------------------
 
 
-def _network(spec: SpecFile, path: str, locations: Locations, text: str, base: int) -> Network:
+def _network(
+    spec: SpecFile | FastSpec, path: str, locations: Locations, text: str, base: int
+) -> Network:
     options: dict[str, Any] = {
         "title": spec.title,
         "description": spec.description,
         "loss": spec.loss,
         "view": spec.view,
-        "show": Show(**spec.show.model_dump()),
+        "show": spec.show if isinstance(spec.show, Show) else Show(**spec.show.model_dump()),
         "labels": spec.labels,
         "max_neurons": spec.max_neurons,
         "source": path,
@@ -233,13 +240,18 @@ def _network(spec: SpecFile, path: str, locations: Locations, text: str, base: i
     inputs = spec.inputs if isinstance(spec.inputs, int) else len(names)
     fan_in = inputs
     layers = []
-    for index, layer in enumerate(spec.layers):
+    given: Sequence[LayerSpec | FastLayer] = spec.layers
+    for index, layer in enumerate(given):
         layers.append(Layer(index, layer.units, fan_in, _choice(layer.activation)))
         fan_in = layer.units
     return Network(inputs=inputs, layers=tuple(layers), naming=Naming(base, names), **options)
 
 
-def _choice(activation: str | LeakyReluSpec | CustomSpec) -> ActivationChoice:
+def _choice(activation: str | LeakyReluSpec | CustomSpec | ActivationChoice) -> ActivationChoice:
+    if isinstance(activation, ActivationChoice):  # read by fast.py
+        return activation
+    from .format import CustomSpec, LeakyReluSpec
+
     if isinstance(activation, LeakyReluSpec):
         return ActivationChoice("leaky_relu", alpha=activation.leaky_relu.alpha)
     if isinstance(activation, CustomSpec):
@@ -249,7 +261,7 @@ def _choice(activation: str | LeakyReluSpec | CustomSpec) -> ActivationChoice:
 
 
 def _explicit_graph(
-    spec: SpecFile, path: str, locations: Locations, text: str
+    spec: SpecFile | FastSpec, path: str, locations: Locations, text: str
 ) -> tuple[ExplicitGraph, tuple[tuple[str, ...], ...], tuple[bool, ...]]:
     if spec.graph is not None:
         line, column = locations.of(("graph",)) or (1, 1)
@@ -295,3 +307,10 @@ def _graph_network(
         graph=graph,
         **options,
     )
+
+
+def spec_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the spec format, for editors (``nndiagram schema``)."""
+    from .format import spec_json_schema as schema
+
+    return schema()

@@ -1,0 +1,25 @@
+"""The spec format's limits and name rules, shared by the pydantic models (``format``) and
+the pydantic-free reader of plain specs (``fast``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# activations.NAMES and DEFAULT_LEAKY_ALPHA (equal by test); not imported, because that
+# module loads NumPy and `validate` needs no NumPy.
+NAMES = ("custom", "generic", "identity", "leaky_relu", "relu", "sigmoid", "softmax", "tanh")
+DEFAULT_LEAKY_ALPHA = 0.01
+MAX_UNITS = 10**6
+MAX_LAYERS = 1_000
+MAX_TEXT = 10_000  # title, description
+# Input names end up as DOT node names and LaTeX symbols; a plain identifier needs no quoting
+# in either, so names are restricted rather than escaped.
+INPUT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
+# Names the tool generates for other nodes; an input called z_0_0 would merge with a neuron.
+GENERATED_NAME = re.compile(r"([za]_\d+_\d+)|(output(_\d+)?)")
+
+
+def describe_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
