@@ -24,6 +24,8 @@ class Drawing:
         self.label: Label | None = None  # the graph's own label, drawn under the figure
         self.layout: dict[str, Value | None] = {}  # graph attributes a view adds
         self.captions: list[Hashable] = []  # text nodes, not counted as drawn network parts
+        self.widths: dict[Hashable, float] = {}  # points, of nodes whose width a view fixed
+        self.notes: list[str] = []  # what the spec asked for but the figure leaves out, and why
         self.nodes = 0
         self.edges = 0
         self._body: list[str] = []
@@ -67,16 +69,25 @@ class Drawing:
         self.line(node_id + attr_list({"label": shown, **attrs}))
         return node_id
 
-    def invisible(self, key: Hashable, name: str) -> str:
+    def invisible(self, key: Hashable, name: str, height: float | None = None) -> str:
         node_id = self._new_id(key, name)
-        self.line(node_id + attr_list({"style": "invis", "width": 0, "label": ""}))
+        attrs: dict[str, Value | None] = {"style": "invis", "width": 0, "height": height}
+        attrs["label"] = ""
+        self.line(node_id + attr_list(attrs))
         return node_id
+
+    def mention(self, keys: list[Hashable]) -> None:
+        """Name nodes declared earlier, so the current subgraph (a rank) holds them."""
+        for key in keys:
+            self.line(self.id(key))
 
     def edge(self, tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if attrs.get("style") != "invis":
             self.edges += 1
         size = attrs.get("fontsize")
-        attrs["label"] = self._scripts(attrs.get("label"), size, self.theme.edge_font_size)
+        for key in ("label", "taillabel", "headlabel"):
+            if attrs.get(key) is not None:
+                attrs[key] = self._scripts(attrs[key], size, self.theme.edge_font_size)
         self.line(f"{self.id(tail)} -> {self.id(head)}" + attr_list(attrs))
 
     def _scripts(self, label: Value | None, size: Value | None, default: float) -> Value | None:

@@ -1,22 +1,39 @@
 """The network view: every neuron a node, columns left to right, fully connected.
 
-Weight labels and one bias circle per layer are drawn (as ``show`` asks) only while the
-drawing is small enough for them to stay legible; math style adds column captions. With
-``show`` off, plain style is exactly the tutorial's ``x_0 -> z_0_0 … -> output`` figures.
+The columns sit on one grid of rows: each column is padded to the tallest with invisible nodes
+and neighbouring columns are tied row to row by heavy invisible edges, so every column is
+centred and ``dot`` puts each node exactly where :mod:`placement` expects it. Node and caption
+sizes are fixed for the same reason. Edges are straight; weight labels sit on them where no
+other edge passes (``placement``).
+
+Each layer's bias is one small circle under the column that feeds the layer, whenever
+``show.bias`` is on (``show: {bias: false}`` removes them). Weight labels are drawn while there
+are at most ``WEIGHT_LABELS_MAX_EDGES`` of them; beyond that the drawing notes why they are
+missing. A softmax layer is drawn as one block that every ``z`` of the layer enters and every
+``a`` leaves, since each ``a_j`` depends on the whole ``z``. Math style adds column captions;
+with ``show`` off, plain style is exactly the tutorial's ``x_0 -> z_0_0 … -> output`` figures.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 from .. import notation
 from ..model import Layer, Network
-from . import elide, parts
+from ..quoting import Value
+from . import elide, parts, placement
 from .dot import Drawing
+from .elide import Column
 
 WEIGHT_LABELS_MAX_EDGES = 12  # more labelled edges than this is a wall of text
-BIAS_MAX_EDGES = 24  # bias edges double the edge count; beyond this they are clutter
+NEURON_SIZE = 36.0  # points: a neuron's circle, and the height of every row of the grid
+BIAS_SIZE = 27.0  # points: the bias circle
+NODESEP = 16.0  # points between rows when no label needs room
+RANKSEP = 40.0  # points between columns when no label needs room
+SOFTMAX_WIDTH = 1.8  # the softmax block, in neuron sizes
+ROW_WEIGHT = 50  # of the invisible edges that tie the columns row to row
 
 
 def shows_activation(network: Network, layer: Layer) -> bool:
@@ -24,70 +41,161 @@ def shows_activation(network: Network, layer: Layer) -> bool:
     return network.show.activations and not layer.activation.is_identity
 
 
+@dataclass
+class _Column:
+    """One rank of the drawing: its caption (if any) and its nodes top to bottom."""
+
+    keys: list[Hashable]
+    width: float  # points: the widest node, as fixed by this module
+    caption: Hashable | None = None
+
+
 def draw(drawing: Drawing, network: Network) -> None:
     n, t = network, drawing.theme
-    columns = [elide.column(size, n.max_neurons) for size in n.sizes]
-    drawn = elide.drawn_edges(n.sizes, n.max_neurons)
-    weights = n.show.weights and drawn <= WEIGHT_LABELS_MAX_EDGES
-    biases = n.show.bias and drawn <= BIAS_MAX_EDGES
-    if not weights:
-        # Straight lines read as a textbook's fully connected layers; with labels, dot's
-        # curves are kept, since they pass through each label's place.
-        drawing.layout["splines"] = "line"
+    shown = [elide.column(size, n.max_neurons) for size in n.sizes]
+    labelled = sum(
+        sum(k is not None for k in a) * sum(j is not None for j in b)
+        for a, b in itertools.pairwise(shown)
+    )
+    weights = n.show.weights and labelled <= WEIGHT_LABELS_MAX_EDGES
+    if n.show.weights and not weights:
+        drawing.notes.append(
+            f"weight labels left out: {labelled} edges would carry one (at most "
+            f"{WEIGHT_LABELS_MAX_EDGES} stay legible); use the neuron view, a smaller "
+            "max_neurons, or show: {weights: false} to silence this"
+        )
+    biases = n.show.bias
+    size = _neuron_size(drawing, n)
+    drawing.layout["splines"] = "line"
 
+    columns: list[_Column] = []
+    caption = parts.caption(drawing, ("caption", "input"), f"input · {n.inputs}")
+    input_width = parts.inputs(drawing, n, shown[0], height=size)
+    keys: list[Hashable] = [("x", k) for k in shown[0]]
+    if biases:
+        keys.append(_bias(drawing, n, 0))
+    columns.append(_Column(keys, max(input_width, _caption_width(caption, drawing)), caption))
+    feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in shown[0]]
     last = len(n.layers) - 1
-    with drawing.subgraph(rank="same"):
-        top = parts.caption(drawing, ("caption", "input"), f"input · {n.inputs}")
-        parts.inputs(drawing, n, columns[0])
-        bottom = _bias(drawing, n, 0) if biases else []
-        parts.keep_order(drawing, [*top, *(("x", k) for k in columns[0]), *bottom])
-    feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in columns[0]]
+    edges: list[tuple[int, list[tuple[Hashable, int | None]], Column]] = []
 
     for layer in n.layers:
-        index, shown = layer.index, columns[layer.index + 1]
+        index, units = layer.index, shown[layer.index + 1]
         activation = shows_activation(n, layer)
+        caption = parts.caption(drawing, ("caption", index), n.layer_caption(layer))
         for base in ("z", "a") if activation else ("z",):
-            with drawing.subgraph(rank="same"):
-                top = []
-                if base == "z":
-                    top = parts.caption(drawing, ("caption", index), n.layer_caption(layer))
-                for unit in shown:
-                    _neuron(drawing, n, base, index, unit)
-                # The next layer's bias sits under the column that feeds that layer.
-                feeds_next = base == ("a" if activation else "z") and index < last
-                bottom = _bias(drawing, n, index + 1) if biases and feeds_next else []
-                keys = [*top, *((base, index, unit) for unit in shown), *bottom]
-                parts.keep_order(drawing, keys)
-        for unit in shown:
-            for source, k in feeding:
-                label = None
-                if weights and unit is not None and k is not None:
-                    label = parts.sym_label(drawing, notation.weight(n, index, unit, k))
-                drawing.edge(
-                    source, ("z", index, unit), label=label, **parts.edge_style(drawing, k, unit)
-                )
-        if biases:
-            for unit in shown:
-                style = parts.edge_style(drawing, unit)
-                drawing.edge(
-                    ("b", index), ("z", index, unit), arrowsize=0.4, **{"color": t.muted, **style}
-                )
-        if activation:
-            for unit in shown:
-                drawing.edge(
-                    ("z", index, unit), ("a", index, unit), **parts.edge_style(drawing, unit)
-                )
-        feeding = [(("a" if activation else "z", index, unit), unit) for unit in shown]
+            for unit in units:
+                _neuron(drawing, n, base, index, unit, size)
+            keys = [(base, index, unit) for unit in units]
+            # The next layer's bias sits under the column that feeds that layer.
+            if biases and base == ("a" if activation else "z") and index < last:
+                keys.append(_bias(drawing, n, index + 1))
+            if base == "z":
+                columns.append(_Column(keys, max(size, _caption_width(caption, drawing)), caption))
+                edges.append((index, feeding, units))
+            else:
+                if layer.activation.name == "softmax":
+                    block = _softmax(drawing, n, index, size)
+                    columns.append(_Column([block], SOFTMAX_WIDTH * size))
+                columns.append(_Column(keys, size))
+        feeding = [(("a" if activation else "z", index, unit), unit) for unit in units]
 
+    outputs: list[Hashable] = []
+    output_width = 0.0
+    for _, unit in feeding:
+        output_width = max(output_width, parts.output(drawing, n, unit, fixed=True))
+        outputs.append(("out", unit))
+    columns.append(_Column(outputs, max(output_width, size)))
+
+    rows = max(len(c.keys) for c in columns)
+    ties = _declare_ranks(drawing, columns, rows, size)
+
+    def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
+        if (tail, head) in ties:
+            ties.discard((tail, head))
+            attrs["weight"] = ROW_WEIGHT
+        drawing.edge(tail, head, **attrs)
+
+    plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width) if weights else {}
+
+    for index, sources, units in edges:
+        for j, unit in enumerate(units):
+            for s, (source, k) in enumerate(sources):
+                place: dict[str, Value] = {}
+                if index in plans and unit is not None and k is not None:
+                    weight = parts.sym_label(drawing, notation.weight(n, index, unit, k))
+                    label = placement.knockout(weight, t.background)
+                    place = plans[index].place(label, s, j)
+                edge(source, ("z", index, unit), **place, **parts.edge_style(drawing, k, unit))
+            if biases:
+                edge(
+                    ("b", index),
+                    ("z", index, unit),
+                    arrowsize=0.4,
+                    **{"color": t.muted, **parts.edge_style(drawing, unit)},
+                )
+    for layer in n.layers:
+        if not shows_activation(n, layer):
+            continue
+        index, units = layer.index, shown[layer.index + 1]
+        for unit in units:
+            style = parts.edge_style(drawing, unit)
+            if layer.activation.name == "softmax":
+                edge(("z", index, unit), ("softmax", index), **style)
+                edge(("softmax", index), ("a", index, unit), **style)
+            else:
+                edge(("z", index, unit), ("a", index, unit), **style)
     for source, unit in feeding:
-        parts.output(drawing, n, unit)
-        drawing.edge(source, ("out", unit), **parts.edge_style(drawing, unit))
-    # Heavy invisible edges pull the captions onto one line above the columns.
-    for left, right in itertools.pairwise(drawing.captions):
+        edge(source, ("out", unit), **parts.edge_style(drawing, unit))
+    for tail, head in sorted(ties, key=str):
+        drawing.edge(tail, head, style="invis", weight=ROW_WEIGHT)
+
+
+def _declare_ranks(
+    drawing: Drawing, columns: list[_Column], rows: int, size: float
+) -> set[tuple[Hashable, Hashable]]:
+    """Each column a rank of ``rows`` rows (centred, padded with invisible nodes), the captions
+    on one line above. Returns the pairs that tie the rows across neighbouring columns: a
+    drawn edge between such a pair gets their weight, the others an invisible edge (a second
+    edge between the same nodes would make Graphviz bend both)."""
+    grid: list[list[Hashable]] = []
+    for c, column in enumerate(columns):
+        pad = rows - len(column.keys)
+        top = [("pad", c, r) for r in range(pad // 2)]
+        bottom = [("pad", c, r) for r in range(pad // 2, pad)]
+        with drawing.subgraph(rank="same"):
+            for key in (*top, *bottom):
+                drawing.invisible(key, f"pad_{c}_{key[2]}", height=size / 72)
+            order = [*top, *column.keys, *bottom]
+            above = [column.caption] if column.caption is not None else []
+            drawing.mention([*above, *column.keys])
+            parts.keep_order(drawing, [*above, *order])
+        grid.append(order)
+    captions = [c.caption for c in columns if c.caption is not None]
+    for left, right in itertools.pairwise(captions):
         drawing.edge(left, right, style="invis", weight=100)
+    pairs = itertools.pairwise(grid)
+    return {pair for left, right in pairs for pair in zip(left, right, strict=True)}
 
 
-def _neuron(drawing: Drawing, network: Network, base: str, layer: int, unit: int | None) -> None:
+def _caption_width(caption: Hashable | None, drawing: Drawing) -> float:
+    return drawing.widths.get(caption, 0.0) if caption is not None else 0.0
+
+
+def _neuron_size(drawing: Drawing, network: Network) -> float:
+    """The circle every neuron gets: the tutorial's ``z^{[0]}_0`` fits the default; plain
+    names (``a_11_7``) may need more."""
+    last = len(network.layers) - 1
+    widest = max(
+        parts.text_width(drawing, notation.network_node(network, "a", last, network.sizes[-1] - 1)),
+        parts.text_width(drawing, notation.network_node(network, "z", last, network.sizes[-1] - 1)),
+    )
+    return max(NEURON_SIZE, round(widest + 10))
+
+
+def _neuron(
+    drawing: Drawing, network: Network, base: str, layer: int, unit: int | None, size: float
+) -> None:
     if unit is None:
         parts.dots(drawing, (base, layer, None), f"{base}_{layer}_dots")
         return
@@ -101,22 +209,144 @@ def _neuron(drawing: Drawing, network: Network, base: str, layer: int, unit: int
         shape="circle",
         style="filled",
         fillcolor=fill,
-        margin=0.02,
+        fixedsize=True,
+        width=round(size / 72, 3),
     )
 
 
-def _bias(drawing: Drawing, network: Network, layer: int) -> list[Hashable]:
+def _softmax(drawing: Drawing, network: Network, layer: int, size: float) -> Hashable:
+    """The layer-wide softmax: one block between the ``z`` and ``a`` columns."""
+    t = drawing.theme
+    key = ("softmax", layer)
+    drawing.node(
+        key,
+        f"softmax_{network.naming.index(layer)}",
+        "softmax",
+        shape="box",
+        style="rounded,filled",
+        fillcolor=t.activation_fill,
+        fontname=t.font,
+        fontsize=t.edge_font_size,
+        fixedsize=True,
+        width=round(SOFTMAX_WIDTH * size / 72, 3),
+        height=round(size / 72, 3),
+    )
+    return key
+
+
+def _bias(drawing: Drawing, network: Network, layer: int) -> Hashable:
     """Layer ``layer``'s bias as one small circle; returns its key for the column order."""
     t = drawing.theme
+    key = ("b", layer)
+    sym = notation.vector(network, "b", layer)
+    font_size = t.edge_font_size - (1 if drawing.labels == "math" else 2)
+    size = max(BIAS_SIZE, parts.text_width(drawing, sym.plain(), font_size) + 4)
+    if drawing.labels == "math":  # b with a superscript: about half its plain width
+        size = BIAS_SIZE
     drawing.node(
-        ("b", layer),
+        key,
         f"bias_{layer}",
-        parts.sym_label(drawing, notation.vector(network, "b", layer)),
+        parts.sym_label(drawing, sym),
         shape="circle",
-        width=0.42,
         fixedsize=True,
-        fontsize=t.edge_font_size - 1,
+        width=round(size / 72, 3),
+        fontsize=font_size,
         color=t.muted,
         fontcolor=t.muted,
     )
-    return [("b", layer)]
+    return key
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Where one layer's weight labels go (see ``placement``)."""
+
+    layer: placement.Layer
+    fraction: float
+    gap: float
+    tail_radius: float
+    head_radius: float
+
+    def place(self, label: Value, source: int, target: int) -> dict[str, Value]:
+        return placement.on_edge(
+            label,
+            self.layer.sources[source],
+            self.layer.targets[target],
+            fraction=self.fraction,
+            gap=self.gap,
+            tail_radius=self.tail_radius,
+            head_radius=self.head_radius,
+        )
+
+
+def _plan_labels(
+    drawing: Drawing,
+    network: Network,
+    columns: list[_Column],
+    edges: list[tuple[int, list[tuple[Hashable, int | None]], Column]],
+    rows: int,
+    size: float,
+    input_width: float,
+) -> dict[int, _Plan]:
+    """Row spacing and column gap for labelled weights: rows move apart until every layer's
+    labels fit within ``placement.MAX_STRETCH`` row spacings of gap between the columns. Sets
+    dot's ``nodesep`` and ``ranksep`` and returns each layer's plan."""
+    n = network
+    math_style = drawing.labels == "math"
+    widest = max(
+        placement.width_of(
+            notation.weight(n, layer.index, layer.units - 1, layer.fan_in - 1).plain(),
+            math_style=math_style,
+        )
+        for layer in n.layers
+    )
+    rank_of = {key: c for c, column in enumerate(columns) for key in column.keys}
+    row_of = {
+        key: (rows - len(column.keys)) // 2 + r
+        for column in columns
+        for r, key in enumerate(column.keys)
+    }
+    slots = max(min(len(sources) + 1, len(units)) + 1 for _, sources, units in edges)
+    base = slots * (placement.LABEL_HEIGHT + 2 * placement.LABEL_GAP)
+    for stretch in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0):
+        spacing = max(stretch * base, size + NODESEP)
+        layers: dict[int, placement.Layer] = {}
+        for index, sources, units in edges:
+            source_keys = [key for key, _ in sources]
+            if n.show.bias:
+                source_keys.append(("b", index))
+            target_keys = [("z", index, unit) for unit in units]
+            layers[index] = placement.Layer(
+                tuple(row_of[k] * spacing for k in source_keys),
+                tuple(row_of[k] * spacing for k in target_keys),
+                frozenset(
+                    (s, j)
+                    for s, (_, k) in enumerate(sources)
+                    for j, unit in enumerate(units)
+                    if k is not None and unit is not None
+                ),
+                widest,
+                input_width / 2 if index == 0 else size / 2,
+                size / 2,
+            )
+        best = {index: layer.best() for index, layer in layers.items()}
+        # Column centres are ranksep plus half of each column's width apart.
+        ranksep = RANKSEP
+        for index, sources, _ in edges:
+            c = rank_of[sources[0][0]]
+            half_widths = (columns[c].width + columns[c + 1].width) / 2
+            ranksep = max(ranksep, best[index][1] - half_widths)
+        if all(
+            need <= placement.MAX_STRETCH * spacing or need == float("inf")
+            for _, need in best.values()
+        ) and all(need != float("inf") for _, need in best.values()):
+            break
+    drawing.layout["nodesep"] = round((spacing - size) / 72, 3)
+    drawing.layout["ranksep"] = round(ranksep / 72, 3)
+    plans = {}
+    for index, sources, _ in edges:
+        c = rank_of[sources[0][0]]
+        gap = ranksep + (columns[c].width + columns[c + 1].width) / 2
+        tail = input_width / 2 if index == 0 else size / 2
+        plans[index] = _Plan(layers[index], best[index][0], gap, tail, size / 2)
+    return plans

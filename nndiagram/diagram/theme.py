@@ -22,6 +22,7 @@ class Theme:
     activation_fill: str
     missing: str  # edges a fully connected network would need
     skipping: str  # edges that skip or go back a layer
+    background: str  # the page it is made for: under edge labels, and behind PNG/PDF
     # Graphviz measures with the first family; the generic one is the browser's fallback.
     font: str = "DejaVu Sans,sans-serif"
     math_font: str = "DejaVu Serif,serif"
@@ -40,6 +41,7 @@ THEMES: dict[str, Theme] = {
         activation_fill="#3a9a5f33",
         missing="#c62828",
         skipping="#d9730d",
+        background="#ffffff",
     ),
     "dark": Theme(
         name="dark",
@@ -50,6 +52,7 @@ THEMES: dict[str, Theme] = {
         activation_fill="#6fcf9740",
         missing="#ff6b5e",
         skipping="#ffb04a",
+        background="#1e2129",  # Material for MkDocs' slate scheme
     ),
 }
 
