@@ -13,6 +13,9 @@ Two kinds of attribute value exist:
 Node IDs are never user text: :func:`dot_id` keeps a plain identifier (``x_0``, ``z_0_1``) as it
 is, so the DOT reads like the tutorial's, and maps anything else to a quoted ASCII code that
 cannot collide with an identifier. The text itself is always shown through an explicit label.
+
+User text that reaches a page where MathJax runs passes :func:`inert_tex` (or, as HTML,
+:func:`inert_tex_html`): no TeX macro in it can make a link, an id, a class, a style or load code.
 """
 
 from __future__ import annotations
@@ -133,3 +136,43 @@ def attr_list(attrs: Mapping[str, Value | None]) -> str:
     """
     items = [f"{key}={quote(value)}" for key, value in attrs.items() if value is not None]
     return f" [{', '.join(items)}]" if items else ""
+
+
+# --- TeX for MathJax -------------------------------------------------------------------
+
+# MathJax macros that make a link, set a class, id, style or data attribute, or load code:
+# the html, bbox, unicode and require packages' macros, and base \mmlToken, which may set
+# href, style, id and class. Whatever MathJax a site loads (the plugin's turns the packages
+# off, a site's own may not), user text never reaches a page holding one of them.
+TEX_UNSAFE_MACROS = frozenset(
+    ("href", "class", "cssId", "style", "data", "html", "require", "unicode", "bbox", "mmlToken")
+)
+# A TeX token starting with a backslash: a control word, or a backslash and one character
+# (so the second backslash of ``\\href`` is not taken for the start of ``\href``).
+_TEX_CONTROL = re.compile(r"\\([A-Za-z]+|.)", re.DOTALL)
+_HTML_PARTS = re.compile(r"(<[^>]*>)")
+
+
+def inert_tex(text: str) -> str:
+    r"""``text`` with the backslash of every macro of :data:`TEX_UNSAFE_MACROS` removed, so
+    MathJax typesets ``\href{javascript:…}{x}`` as the letters ``href{javascript:…}{x}``."""
+    if "\\" not in text:
+        return text
+    return _TEX_CONTROL.sub(
+        lambda m: m.group(1) if m.group(1) in TEX_UNSAFE_MACROS else m.group(0), text
+    )
+
+
+def inert_tex_html(fragment: str) -> str:
+    """:func:`inert_tex` on the text of an HTML fragment as the browser decodes it (so
+    ``&#92;href`` counts as ``\\href``); tags and unchanged text are kept byte for byte."""
+    parts = _HTML_PARTS.split(fragment)
+    for index in range(0, len(parts), 2):  # even indices are text between tags
+        text = parts[index]
+        if "\\" not in text and "&" not in text:
+            continue
+        decoded = html.unescape(text)
+        cleaned = inert_tex(decoded)
+        if cleaned != decoded:
+            parts[index] = html.escape(cleaned, quote=False)
+    return "".join(parts)

@@ -187,7 +187,7 @@ def test_errors_point_at_the_line_and_column_of_the_step() -> None:
         ("symbols: {g1: [1, 1]}\nsteps: [x, x]\n", "cannot name a symbol"),
         ("symbols: {x: [1, 1]}\nsteps: [x]\n", "at least two"),
         ("symbols: {x: [1, 1]}\nsteps: [x, {why: no}]\n", "a step is an expression"),
-        ("symbols: {x: [1, 1], x: [1, 1]}\nsteps: [x, x]\n", "given twice"),
+        ("symbols: {x: [1, 1], x: [1, 1]}\nsteps: [x, x]\n", "duplicate key .x."),
         ("symbols: {x: [1, 1]}\ndefinitions: {x: 2}\nsteps: [x, x]\n", "declared twice"),
         ("symbols: [x]\nsteps: [x, x]\n", "symbols must map"),
         ("- x\n", "a derivation is a mapping"),

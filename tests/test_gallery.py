@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
 
 import pytest
 from conftest import DIAGRAMS, RunCli
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nndiagram.site.gallery import gallery_entries, slugify
 
@@ -88,3 +91,70 @@ def test_generate_reports_a_bad_spec_with_its_line(tmp_path: Path, run_cli: RunC
 def test_generate_needs_an_existing_specs_folder(tmp_path: Path, run_cli: RunCli) -> None:
     done = run_cli("generate", "nowhere", "-o", "out", cwd=tmp_path)
     assert done.returncode == 2 and "specs folder not found: nowhere" in done.stderr
+
+
+# --- front matter: every page's title reads back through a YAML reader ----------------------
+
+TRICKY_TITLES = [
+    'He said "x: y" # not a comment',
+    "back\\slash, \\href{javascript:alert(1)}{x} and $\\style{color:red}{y}$",
+    "---",
+    "Ω ≠ ω, 😀, é, ﬁ and a tab\there",
+    "[click me](javascript:alert(1)) <img src=x onerror=alert(1)>",
+    "'single' & ampersand; @at `tick` %percent |pipe >greater",
+]
+
+
+def _front_matter_title(page: str) -> str:
+    import yaml
+    from mkdocs.utils.meta import get_data
+
+    assert page.startswith("---\n")
+    block = page[4 : page.index("\n---\n", 4)]
+    title = yaml.safe_load(block)["title"]  # the YAML reader alone
+    _, meta = get_data(page)  # as MkDocs (and ProperDocs) read it
+    assert meta == {"title": title}, meta
+    return str(title)
+
+
+@pytest.mark.slow
+def test_every_gallery_page_has_front_matter_a_yaml_reader_reads_back(tmp_path: Path) -> None:
+    """The whole shipped gallery and specs with tricky titles: each page's front matter is
+    YAML that parses back to the page's title (HTML-escaped, TeX link macros made inert)."""
+    import html
+
+    from nndiagram.quoting import inert_tex
+    from nndiagram.site.cache import ArtefactCache
+    from nndiagram.site.gallery import gallery_files
+
+    specs = tmp_path / "specs"
+    shutil.copytree(DIAGRAMS, specs)
+    for index, title in enumerate(TRICKY_TITLES):
+        (specs / f"tricky-{index}.json").write_text(
+            json.dumps({"title": title, "inputs": 1, "layers": [{"units": 1}]}), encoding="utf-8"
+        )
+    files = gallery_files(specs, ArtefactCache(None), root=tmp_path, workers=2)
+    pages = {name: text for name, text in files.items() if name.endswith(".md")}
+    assert len(pages) == len(list(DIAGRAMS.glob("*.yaml"))) + len(TRICKY_TITLES) + 1
+    for name, page in pages.items():
+        if name == "index.md":
+            continue
+        title = _front_matter_title(page)
+        assert title and "\n" not in title, name
+    for index, title in enumerate(TRICKY_TITLES):
+        read = _front_matter_title(pages[f"tricky-{index}.md"])
+        assert read == html.escape(inert_tex(title))
+        assert "\\href" not in read and "\\style" not in read
+
+
+@given(st.text(max_size=60))
+def test_front_matter_reads_back_whatever_the_title(title: str) -> None:
+    """The encoder alone, on any text (control characters, separators and noncharacters too:
+    the loader refuses them, the encoder must not depend on it)."""
+    import html
+
+    from nndiagram.quoting import inert_tex
+    from nndiagram.site.gallery import front_matter
+
+    page = front_matter(title) + "\n# x\n"
+    assert _front_matter_title(page) == html.escape(inert_tex(title))

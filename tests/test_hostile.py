@@ -28,6 +28,8 @@ sys.path.insert(0, str(HOSTILE))
 import runner  # noqa: E402
 
 CPU_LIMIT_S = 2.0  # per case; wall time is reported (the benchmark) but depends on the load
+WALL_LIMIT_S = 10.0  # the contract's bound, far above any case on an idle machine
+PEAK_RSS_MB = 1024  # the contract's bound on the child's peak memory (getrusage via wait4)
 
 # Cases that still fail, each with the module that has to change. strict: a fix makes the test
 # XPASS, which fails until the entry is removed here.
@@ -87,6 +89,8 @@ def test_hostile_input_is_refused_in_one_line(
     assert ": error: " in lines[0]  # path:line:col: error: message
     assert outcome["changed"] == [], "the output folder changed"
     assert outcome["cpu_s"] < CPU_LIMIT_S, f"{outcome['cpu_s']:.2f} s of CPU"
+    assert outcome["wall_s"] < WALL_LIMIT_S, f"{outcome['wall_s']:.2f} s wall"
+    assert outcome["maxrss_kb"] < PEAK_RSS_MB * 1024, f"{outcome['maxrss_kb'] // 1024} MB peak"
 
 
 def test_every_case_ran_and_none_ran_the_payload(corpus: dict[str, dict[str, Any]]) -> None:

@@ -28,6 +28,8 @@ import numpy as np
 import yaml
 
 from ..errors import SpecError
+from ..quoting import inert_tex
+from ..spec import readers as spec_readers
 from .exact import difference_text, scalar_text, to_float
 from .expr import (
     GENERIC,
@@ -137,14 +139,18 @@ def parse_derivation(text: str, path: str = "<derivation>") -> Derivation:
         raise SpecError(f"derivation is longer than {MAX_BYTES:,} characters", path=path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         raise SpecError(
             f"not valid YAML: {getattr(error, 'problem', error)}", path=path, line=line
         ) from None
-    if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
+    if not isinstance(root, yaml.MappingNode):
+        raise SpecError("a derivation is a mapping with 'symbols' and 'steps'", path=path)
+    # The spec reader's conversion: node and number budgets, and text that is safe to show.
+    data, locations = spec_readers.read_yaml(text, path)
+    spec_readers.check_text(data, locations, path)
+    if not isinstance(data, dict):
         raise SpecError("a derivation is a mapping with 'symbols' and 'steps'", path=path)
     lines = {key.value: value for key, value in _pairs(root, path)}
     unknown = sorted(set(data) - {"title", "symbols", "definitions", "steps"})
@@ -175,7 +181,8 @@ def parse_derivation(text: str, path: str = "<derivation>") -> Derivation:
         scope = Scope(symbols, dict(definitions))
     steps = _steps(data.get("steps"), lines.get("steps"), scope, path)
     title = data.get("title")
-    return Derivation(path, symbols, definitions, steps, latex_names, str(title) if title else None)
+    title_text = inert_tex(str(title)) if title else None
+    return Derivation(path, symbols, definitions, steps, latex_names, title_text)
 
 
 def _line(node: yaml.Node | None) -> int | None:
@@ -228,7 +235,7 @@ def _symbols(
         if isinstance(value, dict):
             latex = value.get("latex")
             if latex is not None:
-                latex_names[name] = str(latex)
+                latex_names[name] = inert_tex(str(latex))
             extra = sorted(set(value) - {"shape", "latex"})
             if extra:
                 raise SpecError(
@@ -281,7 +288,7 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
                 message = "a step is an expression, or {expr: …, why: …}"
                 raise SpecError(message, path=path, line=line)
             text_node = next(v for k, v in _pairs(item_node, path) if k.value == "expr")
-            note = str(item["why"]) if item.get("why") is not None else None
+            note = inert_tex(str(item["why"])) if item.get("why") is not None else None
             item = item["expr"]
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise SpecError(f"step {number} is not an expression", path=path, line=line)

@@ -8,14 +8,14 @@ serves the same files from memory.
 from __future__ import annotations
 
 import html
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..spec import readers as spec_readers
 from ..errors import SpecError, UsageError
 from ..output import write_atomic
+from ..quoting import inert_tex
+from ..spec import readers as spec_readers
 from .cache import ArtefactCache
 from .html import PALETTE_STYLE, PARTS, bundle_html, inline_svg
 from .render import SPEC_FORMATS, RenderJob, prerender, render_cached, spec_format
@@ -87,15 +87,44 @@ def job_for(entry: GalleryEntry) -> RenderJob:
 def _markdown_text(text: str) -> str:
     """Plain text safe in a Markdown heading or link text: HTML as entities, the characters
     that start links, emphasis, code or math (``$``, ``\\(``) backslash-escaped."""
-    return re.sub(r"([\\`*_\[\]$])", r"\\\1", html.escape(text, quote=False))
+    return re.sub(r"([\\`*_\[\]$])", r"\\\1", html.escape(inert_tex(text), quote=False))
+
+
+def yaml_string(text: str) -> str:
+    """``text`` as a YAML double-quoted scalar that every YAML reader reads back as ``text``:
+    printable ASCII and printable non-ASCII letters as they are, everything else (controls,
+    line separators, noncharacters, surrogates) as ``\\uXXXX`` / ``\\UXXXXXXXX`` escapes.
+
+    JSON is not enough: ``json.dumps(ensure_ascii=False)`` writes U+007F, U+0085 or U+FFFE raw,
+    a YAML reader refuses them, and MkDocs then shows the front matter as Markdown.
+    """
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F or (
+            code > 0xA0 and char.isprintable() and spec_readers.unsafe_character(char) is None
+        ):
+            out.append(char)
+        elif code <= 0xFFFF:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(f"\\U{code:08X}")
+    return '"' + "".join(out) + '"'
+
+
+def front_matter(title: str) -> str:
+    """The page's YAML front matter: its title, HTML-escaped (generators put it in <title> and
+    the navigation as it is), with any TeX macro that could make a link made inert."""
+    return f"---\ntitle: {yaml_string(html.escape(inert_tex(title)))}\n---\n"
 
 
 def page_markdown(entry: GalleryEntry, bundle: dict[str, object]) -> str:
     title = str(bundle.get("title") or entry.slug)
     body = bundle_html(bundle, include=PARTS, prefix=f"nnd-{entry.slug}", source_label=entry.label)
-    # The page title as front matter: generators put it in <title> and the navigation as is.
     return (
-        f"---\ntitle: {json.dumps(html.escape(title), ensure_ascii=False)}\n---\n\n"
+        f"{front_matter(title)}\n"
         f"# {_markdown_text(title)}\n\n"
         f"{PALETTE_STYLE}\n\n{body}\n\n"
         f"Download: [SVG (light)]({entry.slug}.light.svg) · [SVG (dark)]({entry.slug}.dark.svg)\n"

@@ -17,6 +17,8 @@ from xml.etree import ElementTree
 import markdown
 from markdown.treeprocessors import Treeprocessor
 
+from ..quoting import inert_tex_html
+
 PARTS = ("diagram", "equations", "check", "source")
 
 # Material switches palettes by setting data-md-color-scheme on <body>; without Material the
@@ -196,7 +198,8 @@ def bundle_html(
     if "source" in wanted:
         parts.append(source_html(bundle["source"], source_label, bundle["source_format"]))
     name = html.escape(bundle.get("name", "network"))
-    return f'<div class="nndiagram" data-nndiagram="{name}">{"".join(parts)}</div>'
+    block = f'<div class="nndiagram" data-nndiagram="{name}">{"".join(parts)}</div>'
+    return inert_tex_html(block)
 
 
 def problems_html(problems: Iterable[str]) -> str:

@@ -107,6 +107,7 @@ def _load(
     numbering: int | None,
 ) -> Network:
     data, locations = reader(text, path)
+    spec_readers.check_text(data, locations, path)
     if not isinstance(data, dict):
         raise SpecError(
             f"a spec is a mapping of keys such as inputs and layers, not {type(data).__name__}",
@@ -136,6 +137,7 @@ def parse_activation(source: str, path: str = "<activation>") -> ActivationChoic
     from .format import ACTIVATION_ADAPTER
 
     data, locations = spec_readers.read_yaml(source, path)
+    spec_readers.check_text(data, locations, path)
     try:
         activation = ACTIVATION_ADAPTER.validate_python(data)
     except ValidationError as error:

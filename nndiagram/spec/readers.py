@@ -6,7 +6,10 @@ line and column of its value (and of its key), so validation errors can point at
 
 Hostile input is expected: files over ``MAX_BYTES``, invalid UTF-8, NUL bytes, duplicate keys,
 YAML aliases that expand exponentially ("billion laughs") or recursively, and deep nesting are
-all ``SpecError`` s, raised before any large structure is built.
+all ``SpecError`` s, raised before any large structure is built. Text from a spec is text in
+every output (pages, front matter, terminals): ``check_text`` refuses control characters, C1
+controls, bidirectional controls, line separators, lone surrogates and noncharacters in every
+string and key, whatever escape (``"\\x7f"``, ``\\u009b``) wrote them.
 """
 
 from __future__ import annotations
@@ -111,6 +114,75 @@ def _byte_position(raw: bytes, offset: int) -> Position:
 
 def _text_position(text: str, offset: int) -> Position:
     return text.count("\n", 0, offset) + 1, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
+# --- text that is safe to show ------------------------------------------------------------
+
+_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    f"{chr(plane * 0x10000 + 0xFFFE)}{chr(plane * 0x10000 + 0xFFFF)}" for plane in range(17)
+)
+# Tab and newline are text (descriptions are Markdown, graphs are lines); nothing else below
+# U+0020 is, nor DEL, nor C1 (U+009B is a terminal's CSI), nor what reorders or breaks lines
+# behind the reader's back.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff" + _BIDI + _NONCHARACTERS + "]"
+)
+
+
+def unsafe_character(text: str) -> tuple[int, str] | None:
+    """``(index, description)`` of the first character of ``text`` that no page or terminal
+    should receive: ``(0, "U+007F (a control character)")``; ``None`` when it is all text."""
+    match = _UNSAFE.search(text)
+    if match is None:
+        return None
+    code = ord(match.group())
+    if code < 0x20 or code == 0x7F:
+        kind = "a control character"
+    elif code <= 0x9F:
+        kind = "a C1 control character"
+    elif code in (0x2028, 0x2029):
+        kind = "a line or paragraph separator"
+    elif 0xD800 <= code <= 0xDFFF:
+        kind = "a lone surrogate"
+    elif chr(code) in _BIDI:
+        kind = "a bidirectional-text control"
+    else:
+        kind = "a noncharacter"
+    return match.start(), f"U+{code:04X} ({kind})"
+
+
+def check_text(data: Any, locations: Locations, path: str, keypath: KeyPath = ()) -> None:
+    """Refuse, in one line naming the key and the character, any string or key of ``data``
+    holding a character ``unsafe_character`` finds."""
+    if isinstance(data, str):
+        found = unsafe_character(data)
+        if found is not None:
+            line, column = locations.of(keypath) or (None, None)
+            raise SpecError(
+                f"character {found[1]} is not allowed in text; remove it",
+                path=path,
+                line=line,
+                column=column,
+                key=format_key(keypath),
+            )
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            child = (*keypath, key)
+            if isinstance(key, str) and unsafe_character(key) is not None:
+                found = unsafe_character(key)
+                assert found is not None
+                line, column = locations.of(child, key=True) or (None, None)
+                raise SpecError(
+                    f"character {found[1]} is not allowed in a key; remove it",
+                    path=path,
+                    line=line,
+                    column=column,
+                )
+            check_text(value, locations, path, child)
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            check_text(item, locations, path, (*keypath, index))
 
 
 # --- YAML -----------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Run the hostile corpus: every case through the real CLI entry point, each in its own process.
 
 ``manifest.tsv`` lists the cases: a file (in this folder, in ``../malformed``, or made by a
-generator below), the command line that feeds it to nndiagram and a fragment the one-line
+generator below), the command line that feeds it to nndiagram (``{case}`` the file,
+``{folder}`` a folder holding only a copy of it, for ``generate``) and a fragment the one-line
 error must contain. Each case gets a fresh workspace: ``data/`` (a valid spec with matching
 ``P.npz``, ``X.npy`` and ``Y.npy``) and ``out/``, pre-populated with files that every ``-o``
 points into, so "the output folder is unchanged" is a byte-for-byte comparison.
@@ -49,7 +50,11 @@ class Case:
     fragment: str  # the one-line error must contain this
 
     def argv(self, case: Path, data: Path, out: Path) -> list[str]:
-        fields = {"case": str(case), "data": str(data), "out": str(out)}
+        folder = data.parent / "case-folder"  # beside data/ and out/, never in the corpus
+        if "{folder}" in self.command:
+            folder.mkdir(exist_ok=True)
+            (folder / case.name).write_bytes(case.read_bytes())
+        fields = {"case": str(case), "data": str(data), "out": str(out), "folder": str(folder)}
         return [word.format(**fields) for word in self.command.split()]
 
 
