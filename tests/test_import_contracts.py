@@ -46,3 +46,19 @@ def test_a_import_against_the_pipeline_breaks_the_contract(tmp_path: Path) -> No
     assert done.returncode != 0
     assert "BROKEN" in done.stdout or "broken" in done.stdout
     assert "nndiagram.numeric.forward -> nndiagram.symbolic" in done.stdout
+
+
+def test_the_architecture_page_and_readme_name_every_stage() -> None:
+    """The README's Layout and docs/guide/architecture.md match the tree: every folder of the
+    package and every top-level module is named on the page, and every folder in the README."""
+    page = (ROOT / "docs" / "guide" / "architecture.md").read_text()
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    package = ROOT / "nndiagram"
+    folders = sorted(p.name for p in package.iterdir() if (p / "__init__.py").exists())
+    modules = sorted(p.name for p in package.glob("*.py") if not p.name.startswith("__"))
+    for folder in folders:
+        assert f"`{folder}/`" in page, folder
+        assert f"`{folder}/`" in layout, folder
+    for module in modules:
+        assert f"`{module}`" in page, module
