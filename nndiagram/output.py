@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from .errors import UsageError
 
+Writer = Callable[[BinaryIO], object]
 
-def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
-    """Write ``data`` to ``path`` atomically; ``-`` writes to stdout."""
+
+def write_atomic(path: str | os.PathLike[str], data: bytes | str | Writer) -> None:
+    """Write ``data`` to ``path`` atomically; ``-`` writes to stdout.
+
+    ``data`` may be a function that writes into the open (binary, seekable) file itself, for
+    output too large to hold in memory twice (``P.npz`` of an imported model)."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     if str(path) == "-":
+        if callable(payload):
+            buffer = io.BytesIO()
+            payload(buffer)
+            payload = buffer.getvalue()
         sys.stdout.buffer.write(payload)
         sys.stdout.buffer.flush()
         return
@@ -26,7 +38,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str) -> None:
         raise UsageError(f"{path}:1:1: error: cannot write: {reason}") from None
 
 
-def _replace(target: Path, payload: bytes) -> None:
+def _replace(target: Path, payload: bytes | Writer) -> None:
     created = _missing_parents(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -47,14 +59,17 @@ def _missing_parents(target: Path) -> list[Path]:
     return missing
 
 
-def _write_beside(target: Path, payload: bytes) -> None:
+def _write_beside(target: Path, payload: bytes | Writer) -> None:
     # A short prefix: the temporary name must fit where the target's own name just fits.
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=target.parent)
     try:
         # mkstemp makes 0600 files; give the result the mode a plain open() would have.
         os.fchmod(fd, _existing_mode(target))
         with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+            if callable(payload):
+                payload(handle)
+            else:
+                handle.write(payload)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)

@@ -67,7 +67,8 @@ def test_mnist_float32_model_equals_torch_and_onnxruntime(tmp_path: Path) -> Non
     assert [layer.activation.name for layer in network.layers] == ["relu", "leaky_relu", "softmax"]
     assert network.layers[1].activation.alpha == 0.05  # float32's 0.05, written as 0.05
     assert imported.dtype == "float32" and imported.input_shape == (28, 28)
-    assert all(a.dtype == np.float64 for a in imported.params.values())
+    assert imported.params["W0"].dtype == np.float32  # kept as stored until written
+    assert all(a.dtype == np.float64 for a in imported.float64_params().values())
     images = np.random.default_rng(1).uniform(size=(32, 28, 28)).astype(np.float32)
     with torch.no_grad():
         expected = model(torch.from_numpy(images)).numpy().T

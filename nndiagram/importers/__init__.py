@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import UsageError
 from ..model import Network
-from .common import Imported, npz_bytes, spec_text
+from .common import Imported, npz_writer, spec_text
 
 __all__ = ["Imported", "from_keras", "from_onnx", "from_torch", "import_files", "import_model"]
 
@@ -73,8 +73,7 @@ def import_files(model: str, output: str, params: str, spec: str | None = None) 
     imported = import_model(model, spec)
     text = spec_text(imported.network)
     load_spec_text(text, output)  # what is written is an ordinary spec: prove it reads back
-    payload = npz_bytes(imported.params)
-    write_atomic(params, payload)
+    write_atomic(params, npz_writer(imported.params))
     write_atomic(output, text)
     return imported
 
@@ -87,7 +86,7 @@ def from_onnx(path: str | os.PathLike[str]) -> tuple[Network, dict[str, Any]]:
     from .onnx import read_onnx
 
     imported = read_onnx(path)
-    return imported.network, imported.params
+    return imported.network, imported.float64_params()
 
 
 def from_keras(model: Any) -> tuple[Network, dict[str, Any]]:
@@ -97,7 +96,7 @@ def from_keras(model: Any) -> tuple[Network, dict[str, Any]]:
     imported = (
         read_keras(model) if isinstance(model, str | os.PathLike) else read_keras_model(model)
     )
-    return imported.network, imported.params
+    return imported.network, imported.float64_params()
 
 
 def from_torch(module: Any, example_input: Any = None) -> tuple[Network, dict[str, Any]]:
@@ -110,4 +109,4 @@ def from_torch(module: Any, example_input: Any = None) -> tuple[Network, dict[st
     from .torch import read_torch_module
 
     imported = read_torch_module(module, example_input)
-    return imported.network, imported.params
+    return imported.network, imported.float64_params()

@@ -8,14 +8,14 @@ Every problem is one ``SpecError`` naming the file (exit 2).
 
 from __future__ import annotations
 
-import io
 import math
 import os
 import re
+import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -56,8 +56,10 @@ class Dense:
 class Imported:
     """A model read into nndiagram: the network, its ``P.npz`` arrays and where it came from.
 
-    ``input_shape`` is one sample as the framework takes it (``(28, 28)`` for an image that a
-    Flatten turns into 784 inputs); ``dtype`` is the precision the framework computes in.
+    ``params`` holds the arrays in the model's own dtype, already checked (float, finite);
+    ``float64_params()`` converts them, as ``P.npz`` and ``from_*`` give them. ``input_shape``
+    is one sample as the framework takes it (``(28, 28)`` for an image that a Flatten turns
+    into 784 inputs); ``dtype`` is the precision the framework computes in.
     """
 
     network: Network
@@ -70,6 +72,10 @@ class Imported:
     @property
     def tolerance(self) -> float:
         return TOLERANCES.get(self.dtype, 1e-5)
+
+    def float64_params(self) -> dict[str, np.ndarray]:
+        """Every float16/bfloat16/float32 value is a float64: the conversion is exact."""
+        return {name: np.asarray(array, dtype=np.float64) for name, array in self.params.items()}
 
 
 def fail(path: str, message: str) -> SpecError:
@@ -107,9 +113,9 @@ def dtype_name(dtype: Any) -> str:
     return "bfloat16" if "bfloat16" in str(dtype) else np.dtype(dtype).name
 
 
-def to_float64(path: str, name: str, array: Any) -> np.ndarray:
-    """An array converted exactly to float64; integers (quantized weights) and non-finite
-    values are refused, naming the tensor."""
+def checked_values(path: str, name: str, array: Any) -> np.ndarray:
+    """The array, in its own dtype, once it is known to hold finite floats: integers
+    (quantized weights) and NaN or infinite values are refused, naming the tensor."""
     values = np.asarray(array)
     kind = dtype_name(values.dtype)
     if kind not in TOLERANCES:
@@ -118,12 +124,12 @@ def to_float64(path: str, name: str, array: Any) -> np.ndarray:
             f"tensor {name!r} has dtype {kind}: nndiagram imports float weights (float16, "
             "bfloat16, float32, float64), not quantized or integer ones",
         )
-    converted = values.astype(np.float64)  # every float16/bfloat16/float32 is a float64
-    finite = np.isfinite(converted)
+    wide = values if kind != "bfloat16" else values.astype(np.float32)  # exact
+    finite = np.isfinite(wide)
     if not finite.all():
-        bad = int(converted.size - np.count_nonzero(finite))
+        bad = int(values.size - np.count_nonzero(finite))
         raise fail(path, f"tensor {name!r} has {bad:,} non-finite value(s) (nan or inf)")
-    return converted
+    return values
 
 
 def lowest_precision(dtypes: Sequence[str]) -> str:
@@ -169,11 +175,11 @@ def assemble(
     dtypes = list(extra_dtypes)
     for index, dense in enumerate(layers):
         dtypes.append(dtype_name(dense.weight.dtype))
-        params[f"W{index}"] = to_float64(path, dense.weight_name or dense.name, dense.weight)
+        params[f"W{index}"] = checked_values(path, dense.weight_name or dense.name, dense.weight)
         if dense.bias is None:
             params[f"b{index}"] = np.zeros(dense.units)
         else:
-            params[f"b{index}"] = to_float64(path, dense.bias_name or dense.name, dense.bias)
+            params[f"b{index}"] = checked_values(path, dense.bias_name or dense.name, dense.bias)
         model_layers.append(Layer(index, dense.units, dense.fan_in, dense.activation))
     n_inputs = layers[0].fan_in
     network = Network(
@@ -230,10 +236,23 @@ def spec_text(network: Network) -> str:
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 
-def npz_bytes(params: dict[str, np.ndarray]) -> bytes:
-    buffer = io.BytesIO()
-    np.savez(buffer, **params)  # type: ignore[arg-type]  # float arrays: nothing pickled
-    return buffer.getvalue()
+def npz_writer(params: dict[str, np.ndarray]) -> Callable[[BinaryIO], None]:
+    """Writes ``params`` as a ``P.npz`` of float64 arrays into an open file, converting a block
+    of rows at a time: the float64 copy of a large model is never held whole."""
+
+    def write(handle: BinaryIO) -> None:
+        with zipfile.ZipFile(handle, "w", zipfile.ZIP_STORED, allowZip64=True) as archive:
+            for name, array in params.items():
+                header = {"descr": "<f8", "fortran_order": False, "shape": tuple(array.shape)}
+                rows = array.reshape(array.shape[0], -1) if array.ndim else array.reshape(1, 1)
+                block = max(1, 2**17 // max(1, rows.shape[1]))  # about 1 MB of float64
+                with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array_header_2_0(member, header)
+                    for start in range(0, rows.shape[0], block):
+                        chunk = np.ascontiguousarray(rows[start : start + block], dtype="<f8")
+                        member.write(chunk.tobytes())
+
+    return write
 
 
 Loader = Callable[..., Imported]

@@ -60,14 +60,14 @@ def reference_for(model: Any) -> FrameworkModel:
             f"{name}:1:1: error: --against takes a model that computes (.onnx or .keras), "
             f"not {suffix or 'a file without a suffix'!r}"
         )
-    torch = sys.modules.get("torch")
-    if torch is not None and isinstance(model, torch.nn.Module):
-        return _torch(model)
-    keras = sys.modules.get("keras")
+    keras = sys.modules.get("keras")  # first: on the torch backend a Keras model is a Module
     if keras is not None and isinstance(model, keras.Model):
         from .keras import read_keras_model
 
         return _keras(model, read_keras_model(model))
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        return _torch(model)
     raise UsageError(
         f"against= takes a model file path, a torch.nn.Module or a Keras model, "
         f"not {type(model).__name__}"
@@ -113,12 +113,12 @@ def _keras_file(path: str) -> FrameworkModel:
 
 
 def _keras(model: Any, imported: Imported) -> FrameworkModel:
-    from .keras import keras_module
+    from .keras import keras_module, to_numpy
 
     keras = keras_module()
 
     def run(x: np.ndarray) -> np.ndarray:
-        return keras.ops.convert_to_numpy(model(x, training=False))
+        return to_numpy(model(x, training=False))
 
     return _framework_model(imported, f"Keras {keras.__version__}", "Keras", run)
 

@@ -193,6 +193,10 @@ def read_keras_model(model: Any, path: str | None = None) -> Imported:
         )
     inputs = math.prod(sample_shape) if sample_shape else None
     input_dtype = [dtype_name(model.inputs[0].dtype)] if getattr(model, "inputs", None) else []
+    # Keras 3 computes a float64 model's matrix products in float32 (its type promotion turns
+    # 64-bit results into 32-bit ones, as JAX does): ask it what it computes in.
+    computed = keras_module().backend.result_type(*(d.weight.dtype.name for d in layers))
+    input_dtype.append(str(computed))
     return assemble(
         path,
         layers,
@@ -251,11 +255,8 @@ def _input_shape(model: Any) -> tuple[int, ...] | None:
 def _dense(path: str, where: str, layer: Any) -> Dense:
     if getattr(layer, "quantization_mode", None) or getattr(layer, "lora_enabled", False):
         raise fail(path, f"{where}: quantized or LoRA Dense layers are not supported")
-    import numpy as np
-
-    to_numpy = keras_module().ops.convert_to_numpy
-    weight = np.asarray(to_numpy(layer.kernel)).T  # Keras stores (fan_in, units)
-    bias = np.asarray(to_numpy(layer.bias)) if layer.use_bias else None
+    weight = to_numpy(layer.kernel.value).T  # Keras stores (fan_in, units)
+    bias = to_numpy(layer.bias.value) if layer.use_bias else None
     return Dense(
         layer.name,
         weight,
@@ -264,6 +265,19 @@ def _dense(path: str, where: str, layer: Any) -> Dense:
         weight_name=f"{layer.name}/kernel",
         bias_name=f"{layer.name}/bias",
     )
+
+
+def to_numpy(value: Any) -> Any:
+    """A backend tensor as NumPy. A torch tensor goes through ``.numpy()``: Keras' own
+    conversion calls ``np.array`` on it, which NumPy 2 warns about for torch tensors."""
+    import numpy as np
+
+    if hasattr(value, "detach"):
+        tensor = value.detach().cpu()
+        if str(tensor.dtype) == "torch.bfloat16":
+            tensor = tensor.float()  # exact: NumPy has no bfloat16
+        return tensor.numpy()
+    return np.asarray(keras_module().ops.convert_to_numpy(value))
 
 
 def _named_activation(path: str, where: str, function: Any) -> ActivationChoice:

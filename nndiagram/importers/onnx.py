@@ -45,7 +45,11 @@ def read_onnx(path: str | os.PathLike[str]) -> Imported:
         raise fail(name, f"not an ONNX model: {_first_line(error)}") from None
     if not model.HasField("graph") or not model.opset_import or model.ir_version < 3:
         raise fail(name, "not an ONNX model: no graph, opset or IR version")
-    return _Walker(name, model, onnx).run()
+    walker = _Walker(name, model, onnx)
+    arguments = walker.run()
+    layers = walker.layers
+    del walker, model  # the protobuf holds a copy of every weight: free it before converting
+    return assemble(name, layers, **arguments)
 
 
 def _first_line(error: BaseException) -> str:
@@ -71,7 +75,8 @@ class _Walker:
 
     # --- the walk -------------------------------------------------------------------------
 
-    def run(self) -> Imported:
+    def run(self) -> dict[str, Any]:
+        """Walk the graph into ``self.layers``; returns the rest of ``assemble``'s arguments."""
         if len(self.graph.sparse_initializer):
             raise fail(self.path, "sparse initializers are not supported")
         for node in self.nodes:  # constants hold tensors too (shapes, sometimes weights)
@@ -112,15 +117,13 @@ class _Walker:
                 )
         weights = [FLOAT_TYPES.get(input_type, "")]
         self._round_slopes(weights)
-        return assemble(
-            self.path,
-            self.layers,
-            inputs=math.prod(sample_shape) if sample_shape else None,
-            title=self.title,
-            framework="ONNX",
-            input_shape=sample_shape,
-            extra_dtypes=[w for w in weights if w],
-        )
+        return {
+            "inputs": math.prod(sample_shape) if sample_shape else None,
+            "title": self.title,
+            "framework": "ONNX",
+            "input_shape": sample_shape,
+            "extra_dtypes": [w for w in weights if w],
+        }
 
     def _round_slopes(self, dtypes: list[str]) -> None:
         """ONNX stores a LeakyRelu slope as float32: 0.01 reads back as 0.009999999776….
