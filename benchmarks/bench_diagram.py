@@ -4,7 +4,9 @@ Prints, for 2-2-1, 16-16-16, 784-128-64-10 and a 2-10^6-1 network (network view,
 ``max_neurons`` = 8): the median time to DOT and to SVG, the nodes and edges drawn and the SVG
 size; beside it the naive drawing (every neuron, every edge) where Graphviz finishes within
 60 s. Then the wall time of ``nndiagram render diagrams/mnist-mlp.yaml -o x.svg`` (target
-< 0.5 s on a 2-core machine) with its parts, and of rendering every spec (target < 1 s each).
+< 0.5 s on a 2-core machine) with its parts, of ``render --params P.npz --input X.npy`` for the
+same network in the layers and network views (target <= 0.3 s), and of rendering every spec
+(target < 1 s each).
 
 Run: .venv/bin/python benchmarks/bench_diagram.py   (medians of repeats; the machine's load
 average is printed, since other processes move wall times).
@@ -76,6 +78,24 @@ def cli_wall(args: list[str], repeats: int = 5) -> float:
     return statistics.median(times)
 
 
+def _numbers_walls(script: str, tmp: Path, out: str) -> dict[str, float]:
+    """``render --params --input`` of 784-128-64-10: Glorot weights, 100 random samples."""
+    import numpy as np
+
+    from nndiagram.numeric.forward import init_params
+    from nndiagram.spec.load import load_spec
+
+    network = load_spec(ROOT / "diagrams" / "mnist-mlp.yaml")
+    np.savez(tmp / "P.npz", **init_params(network, seed=0))
+    np.save(tmp / "X.npy", np.random.default_rng(0).uniform(size=(784, 100)))
+    files = ["--params", str(tmp / "P.npz"), "--input", str(tmp / "X.npy"), "--sample", "7"]
+    spec = "diagrams/mnist-mlp.yaml"
+    return {
+        view: cli_wall([script, "render", spec, *files, "--view", view, "-o", out])
+        for view in ("layers", "network")
+    }
+
+
 def main() -> int:
     load = os.getloadavg()
     print(f"load average {load[0]:.1f} (1 min) on {os.cpu_count()} CPU(s); dot: ", end="")
@@ -110,6 +130,13 @@ def main() -> int:
             f"cli + diagram {(ours - startup) * 1e3:.0f} ms, importing spec (pydantic, yaml) "
             f"{(spec - ours) * 1e3:.0f} ms, loading, drawing and dot the rest"
         )
+        numbers_walls = _numbers_walls(script, Path(tmp), out)
+        for view, wall in numbers_walls.items():
+            verdict = "met" if wall <= 0.3 else "NOT met"
+            print(
+                f"nndiagram render diagrams/mnist-mlp.yaml --params P.npz --input X.npy "
+                f"--view {view}: {wall * 1e3:.0f} ms wall (target <= 300 ms: {verdict})"
+            )
         slowest = ("", 0.0)
         for spec in sorted((ROOT / "diagrams").glob("*.yaml")):
             wall = cli_wall([script, "render", str(spec), "-o", out], repeats=3)

@@ -84,15 +84,18 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from .diagram import render_file
+    options = {"view": args.view, "fmt": args.format, "theme": args.theme, "labels": args.labels}
+    if args.params is None:
+        from .diagram import render_file
 
-    render_file(
-        args.spec,
-        args.output,
-        view=args.view,
-        fmt=args.format,
-        theme=args.theme,
-        labels=args.labels,
+        if args.input is not None or args.sample is not None:
+            raise UsageError("--input and --sample are drawn through the weights: give --params")
+        render_file(args.spec, args.output, **options, legend=args.legend)
+        return 0
+    from .notebook import render_numbers_file
+
+    render_numbers_file(
+        args.spec, args.output, args.params, args.input, args.sample, **options, legend=args.legend
     )
     return 0
 
@@ -289,9 +292,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--labels",
-        choices=["math", "plain"],
+        choices=["math", "plain", "values"],
         default=None,
-        help="math: real sub/superscripts; plain: the tutorial's text labels",
+        help="math: real sub/superscripts; plain: the tutorial's text labels; "
+        "values: the weights' values alone on the edges (needs --params)",
+    )
+    p.add_argument(
+        "--params",
+        default=None,
+        metavar="P.npz",
+        help="draw these weights: edge colour by sign, width by size, values on small networks",
+    )
+    p.add_argument(
+        "--input",
+        default=None,
+        metavar="X.npy",
+        help="with --params: show each neuron's z and a for one sample, filled by a",
+    )
+    p.add_argument(
+        "--sample",
+        type=int,
+        default=None,
+        metavar="I",
+        help="the column of X.npy to draw (default 0)",
+    )
+    p.add_argument(
+        "--legend",
+        action="store_true",
+        help="explain the shapes and lines under the figure (always there with --params)",
     )
 
     p = command("equations", cmd_equations, "derive the matrix equations with SymPy")

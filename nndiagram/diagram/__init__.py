@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
-from . import elide, explicit, layers, network, neuron, svg
+from . import elide, explicit, layers, network, neuron, numbers, svg
 from .backend import run_dot
 from .dot import Drawing
 from .jupyter import DotSource, gv
+from .numbers import Numbers
 from .svg import tidy
 from .theme import theme_for
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DotSource",
+    "Numbers",
     "build_dot",
     "choose_view",
     "draw",
@@ -77,14 +79,21 @@ def build_dot(
     theme: str = "light",
     labels: str | None = None,
     fmt: str = "svg",
+    *,
+    numbers: Numbers | None = None,
+    legend: bool = False,
 ) -> str:
     """The DOT source of ``network``; ``None`` means the spec's own view and label style.
 
     ``fmt`` is the format it will be rendered to: Graphviz's SVG prints sub- and superscripts
     at full size, so for SVG (and DOT) they get an explicit smaller size; cairo (PNG, PDF)
-    shrinks them by itself.
+    shrinks them by itself. ``numbers`` (checked weights, optionally one sample's values)
+    colours and sizes the edges and fills the neurons; ``legend`` adds the symbolic legend.
     """
-    return draw(network, view, theme, labels, fmt).source()
+    return draw(network, view, theme, labels, fmt, numbers=numbers, legend=legend).source()
+
+
+LABEL_STYLES = ("math", "plain", "values")
 
 
 def draw(
@@ -93,19 +102,50 @@ def draw(
     theme: str = "light",
     labels: str | None = None,
     fmt: str = "svg",
+    *,
+    numbers: Numbers | None = None,
+    legend: bool = False,
 ) -> Drawing:
     """The drawing itself, which also knows how many nodes and edges it drew."""
     style = labels or network.labels
-    if style not in ("math", "plain"):
-        raise UsageError(f"unknown label style {style!r} (must be one of: math, plain)")
+    if style not in LABEL_STYLES:
+        raise UsageError(
+            f"unknown label style {style!r} (must be one of: {', '.join(LABEL_STYLES)})"
+        )
+    if style == "values" and numbers is None:
+        raise UsageError("labels 'values' print the weights: give the parameters (--params)")
     drawing = Drawing(
-        theme_for(theme), style, script_scale=SVG_SCRIPT_SCALE if fmt in ("svg", "dot") else None
+        theme_for(theme),
+        "math" if style == "values" else style,
+        script_scale=SVG_SCRIPT_SCALE if fmt in ("svg", "dot") else None,
     )
     chosen = choose_view(network, view)
+    if numbers is not None and chosen == "explicit":
+        raise UsageError(
+            "a hand-drawn graph (graph: / edges:) cannot carry parameters; "
+            "write the network with layers: to draw its weights"
+        )
+    drawing.numbers = numbers
+    drawing.values_only = style == "values"
     VIEWS[chosen](drawing, network)
     if chosen == "explicit" and network.graph is not None:
         drawing.label = explicit.legend(drawing, network.graph)
+    _add_legend(drawing, chosen, numbers, legend)
     return drawing
+
+
+def _add_legend(drawing: Drawing, view: str, values: Numbers | None, symbolic: bool) -> None:
+    """The legend under the figure: always when colour and width carry numbers (not in the
+    layers view, which prints its numbers as text), on request for what the shapes mean."""
+    t = drawing.theme
+    rows = numbers.symbolic_legend(t, view) if symbolic else []
+    if values is not None and view in ("neuron", "network"):
+        rows += numbers.numbers_legend(t, values)
+    if not rows:
+        return
+    if drawing.label is not None:
+        rows.insert(0, f"<TR><TD>{drawing.label}</TD></TR>")
+    drawing.label = numbers.table(rows)
 
 
 def render(
@@ -114,9 +154,12 @@ def render(
     view: str | None = None,
     theme: str = "light",
     labels: str | None = None,
+    *,
+    numbers: Numbers | None = None,
+    legend: bool = False,
 ) -> bytes:
     """The diagram as ``svg``, ``png``, ``pdf`` (through Graphviz) or ``dot`` bytes."""
-    source = build_dot(network, view, theme, labels, fmt)
+    source = build_dot(network, view, theme, labels, fmt, numbers=numbers, legend=legend)
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt not in OUTPUT_FORMATS:
@@ -131,11 +174,17 @@ def describe(network: Network) -> str:
 
 
 def render_svg_inline(
-    network: Network, view: str | None = None, theme: str = "light", labels: str | None = None
+    network: Network,
+    view: str | None = None,
+    theme: str = "light",
+    labels: str | None = None,
+    *,
+    numbers: Numbers | None = None,
+    legend: bool = False,
 ) -> str:
     """SVG to paste into HTML: no XML prolog or DOCTYPE, ids unique to this diagram and theme,
     and a title and ``aria-label`` for screen readers."""
-    source = build_dot(network, view, theme, labels)
+    source = build_dot(network, view, theme, labels, numbers=numbers, legend=legend)
     return svg.embeddable(tidy(run_dot(source, "svg"), "svg"), source, describe(network))
 
 
@@ -165,17 +214,20 @@ def render_file(
     fmt: str | None = None,
     theme: str = "light",
     labels: str | None = None,
+    *,
+    legend: bool = False,
 ) -> Path | None:
     """``nndiagram render``: load the spec, draw it, write atomically.
 
     ``output`` ``None`` writes ``<spec stem>.<format>`` in the current directory; ``-`` is
-    stdout (returns ``None``).
+    stdout (returns ``None``). (With ``--params`` the command goes through
+    ``nndiagram.notebook.render_numbers_file``, which reads and evaluates the numbers.)
     """
     from ..output import write_atomic
     from ..spec.load import load_spec
 
     chosen = format_for(output, fmt)
-    data = render(load_spec(spec_path), chosen, view, theme, labels)
+    data = render(load_spec(spec_path), chosen, view, theme, labels, legend=legend)
     target = output if output is not None else f"{Path(spec_path).stem}.{chosen}"
     write_atomic(target, data)
     return None if target == "-" else Path(target)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from ..quoting import Html, Value, attr_list, dot_id, escape_html, quote
 from .theme import Theme
+
+if TYPE_CHECKING:
+    from .numbers import Numbers
 
 Label = str | Html
 
@@ -22,6 +26,8 @@ class Drawing:
         self.labels = labels  # "math" or "plain"
         self.script_scale = script_scale  # None: the renderer sizes sub/superscripts itself
         self.label: Label | None = None  # the graph's own label, drawn under the figure
+        self.numbers: Numbers | None = None  # real weights (and a sample's values) to draw
+        self.values_only = False  # `--labels values`: numbers in place of symbols on edges
         self.layout: dict[str, Value | None] = {}  # graph attributes a view adds
         self.captions: list[Hashable] = []  # text nodes, not counted as drawn network parts
         self.widths: dict[Hashable, float] = {}  # points, of nodes whose width a view fixed

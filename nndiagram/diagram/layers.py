@@ -14,6 +14,7 @@ from ..model import Layer, Network
 from ..notation import Sym
 from ..quoting import Html, escape_html
 from .dot import Drawing, Label
+from .numbers import fmt
 
 _FUNCTION_NAMES = {"relu": "ReLU", "sigmoid": "σ", "tanh": "tanh", "softmax": "softmax"}
 
@@ -112,13 +113,33 @@ def _box(drawing: Drawing, network: Network, layer: Layer) -> Label:
         )
     caption = n.layer_caption(layer)
     count = f"{layer.units}·{layer.fan_in} + {layer.units} = {_count(layer.parameter_count)}"
+    notes = [count, *_number_rows(drawing, layer)]
     if drawing.labels != "math":
-        return "\n".join([caption, *(str(_line(drawing, r)) for r in rows), count])
+        return "\n".join([caption, *(str(_line(drawing, r)) for r in rows), *notes])
     t = drawing.theme
     muted = f'<FONT FACE="{t.font}" POINT-SIZE="{t.edge_font_size:g}" COLOR="{t.muted}">'
     cells = [
         f"<TR><TD>{muted}{escape_html(caption)}</FONT></TD></TR>",
         *(f"<TR><TD>{_line(drawing, r)}</TD></TR>" for r in rows),
-        f"<TR><TD>{muted}{escape_html(count)}</FONT></TD></TR>",
+        *(f"<TR><TD>{muted}{escape_html(note)}</FONT></TD></TR>" for note in notes),
     ]
     return Html('<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1">' + "".join(cells) + "</TABLE>")
+
+
+def _number_rows(drawing: Drawing, layer: Layer) -> list[str]:
+    """With real numbers, a layer's matrices as their size and spread rather than entries:
+    ``‖W‖`` (Frobenius norm) and the range of ``W``, of ``b`` and of the sample's ``a``."""
+    values = drawing.numbers
+    if values is None:
+        return []
+    import numpy as np  # only figures with numbers pay for it
+
+    W, b = values.params[f"W{layer.index}"], values.params[f"b{layer.index}"]
+    rows = [
+        f"‖W‖ = {fmt(float(np.linalg.norm(W)))}, W ∈ [{fmt(W.min())}, {fmt(W.max())}]",
+        f"b ∈ [{fmt(b.min())}, {fmt(b.max())}]",
+    ]
+    if values.has_sample:
+        a = values.a[layer.index]
+        rows.append(f"a ∈ [{fmt(a.min())}, {fmt(a.max())}] for sample {values.sample}")
+    return rows

@@ -65,7 +65,7 @@ def draw(drawing: Drawing, network: Network) -> None:
             "max_neurons, or show: {weights: false} to silence this"
         )
     biases = n.show.bias
-    size = _neuron_size(drawing, n)
+    size = max(_neuron_size(drawing, n), parts.values_size(drawing, n))
     drawing.layout["splines"] = "line"
 
     columns: list[_Column] = []
@@ -123,17 +123,22 @@ def draw(drawing: Drawing, network: Network) -> None:
             for s, (source, k) in enumerate(sources):
                 place: dict[str, Value] = {}
                 if index in plans and unit is not None and k is not None:
-                    weight = parts.sym_label(drawing, notation.weight(n, index, unit, k))
+                    value = parts.weight_value(drawing, index, unit, k)
+                    weight = parts.weight_label(drawing, notation.weight(n, index, unit, k), value)
                     label = placement.knockout(weight, t.background)
                     place = plans[index].place(label, s, j)
-                edge(source, ("z", index, unit), **place, **parts.edge_style(drawing, k, unit))
+                style = {
+                    **parts.edge_style(drawing, k, unit),
+                    **parts.weight_style(drawing, index, unit, k),
+                }
+                edge(source, ("z", index, unit), **place, **style)
             if biases:
-                edge(
-                    ("b", index),
-                    ("z", index, unit),
-                    arrowsize=0.4,
-                    **{"color": t.muted, **parts.edge_style(drawing, unit)},
-                )
+                style = {
+                    "color": t.muted,
+                    **parts.bias_style(drawing, index, unit),
+                    **parts.edge_style(drawing, unit),
+                }
+                edge(("b", index), ("z", index, unit), arrowsize=0.4, **style)
     for layer in n.layers:
         if not shows_activation(n, layer):
             continue
@@ -202,15 +207,22 @@ def _neuron(
     sym = (notation.pre_activation if base == "z" else notation.activation)(network, layer, unit)
     fill = drawing.theme.neuron_fill if base == "z" else drawing.theme.activation_fill
     name = notation.network_node(network, base, layer, unit)
+    both = base == "z" and not shows_activation(network, network.layers[layer])
+    values = parts.neuron_values(drawing, base, layer, unit, both)
     drawing.node(
         (base, layer, unit),
         name,
-        drawing.text(sym.html(), name),  # plain: the tutorial labels neurons by node name
-        shape="circle",
-        style="filled",
-        fillcolor=fill,
-        fixedsize=True,
-        width=round(size / 72, 3),
+        parts.with_values(drawing, sym, values, name),  # plain: the tutorial's node names
+        **parts.neuron_style(
+            drawing,
+            layer,
+            unit,
+            shape="circle",
+            style="filled",
+            fillcolor=fill,
+            fixedsize=True,
+            width=round(size / 72, 3),
+        ),
     )
 
 
@@ -300,6 +312,9 @@ def _plan_labels(
         )
         for layer in n.layers
     )
+    if drawing.numbers is not None:  # `= value` after the symbol, or the value alone
+        longest = parts.longest_weight_text(drawing, n)
+        widest = widest * (not drawing.values_only) + placement.width_of(longest, math_style=False)
     rank_of = {key: c for c, column in enumerate(columns) for key in column.keys}
     row_of = {
         key: (rows - len(column.keys)) // 2 + r

@@ -82,15 +82,25 @@ def _declare(drawing: Drawing, network: Network, layer: int, unit: int | None) -
         return ("z", layer, None)
     names = _names(n, layer, unit)
     z_key = ("z", layer, unit)
+    both = not shows_activation(n, n.layers[layer])
     drawing.node(
         z_key,
         names["z"],
-        parts.sym_label(drawing, notation.pre_activation(n, layer, unit)),
-        shape="box3d",
-        width=1,
-        height=0.7,
-        style="filled",
-        fillcolor=t.neuron_fill,
+        parts.with_values(
+            drawing,
+            notation.pre_activation(n, layer, unit),
+            parts.neuron_values(drawing, "z", layer, unit, both),
+        ),
+        **parts.neuron_style(
+            drawing,
+            layer,
+            unit,
+            shape="box3d",
+            width=1,
+            height=0.7,
+            style="filled",
+            fillcolor=t.neuron_fill,
+        ),
     )
     if not n.show.bias:
         return z_key
@@ -108,8 +118,10 @@ def _declare(drawing: Drawing, network: Network, layer: int, unit: int | None) -
     drawing.edge(
         bias_key,
         z_key,
-        label=parts.sym_label(drawing, notation.bias(n, layer, unit)),
-        color=t.muted,
+        label=parts.weight_label(
+            drawing, notation.bias(n, layer, unit), parts.bias_value(drawing, layer, unit)
+        ),
+        **{"color": t.muted, **parts.bias_style(drawing, layer, unit)},
     )
     return bias_key
 
@@ -131,8 +143,10 @@ def _connect(
     for tail, k in feeding:
         weight = None
         if n.show.weights and legible and k is not None:
-            weight = parts.sym_label(drawing, notation.weight(n, layer, unit, k))
-        drawing.edge(tail, z_key, label=weight, **parts.edge_style(drawing, k))
+            value = parts.weight_value(drawing, layer, unit, k)
+            weight = parts.weight_label(drawing, notation.weight(n, layer, unit, k), value)
+        style = {**parts.edge_style(drawing, k), **parts.weight_style(drawing, layer, unit, k)}
+        drawing.edge(tail, z_key, label=weight, **style)
 
     equation = notation.neuron_equation(
         n,
@@ -148,11 +162,20 @@ def _connect(
         drawing.node(
             a_key,
             names["a"],
-            parts.sym_label(drawing, notation.activation(n, layer, unit)),
-            shape="circle",
-            style="filled",
-            fillcolor=t.activation_fill,
-            margin=0.02,
+            parts.with_values(
+                drawing,
+                notation.activation(n, layer, unit),
+                parts.neuron_values(drawing, "a", layer, unit, False),
+            ),
+            **parts.neuron_style(
+                drawing,
+                layer,
+                unit,
+                shape="circle",
+                style="filled",
+                fillcolor=t.activation_fill,
+                margin=0.02,
+            ),
         )
         drawing.edge(z_key, a_key, label=label)
         g = notation.activation_equation(n, layer, unit)

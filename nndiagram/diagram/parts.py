@@ -8,7 +8,9 @@ from collections.abc import Hashable
 from .. import notation
 from ..model import Network
 from ..notation import Sym
-from .dot import Drawing
+from ..quoting import Value, escape_html
+from . import numbers
+from .dot import Drawing, Label
 from .elide import Column
 
 
@@ -39,8 +41,10 @@ def text_width(drawing: Drawing, text: str, size: float | None = None) -> float:
 def inputs(drawing: Drawing, network: Network, shown: Column, height: float | None = None) -> float:
     """The input column; returns the width of its nodes in points. With ``height`` (the
     network view's grid) every node gets that height and named inputs an ellipse as wide as
-    the longest name, so all sizes are known before the layout."""
+    the longest name, so all sizes are known before the layout. With a sample drawn, each
+    input shows its value ``x = …`` under its name."""
     names = network.naming.input_names
+    sample = drawing.numbers.x if drawing.numbers is not None else None
     width = height or 0.0
     if height is not None and names:
         longest = max((names[k] for k in shown if k is not None), key=len)
@@ -50,10 +54,16 @@ def inputs(drawing: Drawing, network: Network, shown: Column, height: float | No
             dots(drawing, ("x", None), "x_dots")
             continue
         name = network.naming.input(k)
+        label: Label
+        values = [] if sample is None else [f"x = {numbers.fmt(float(sample[k]))}"]
         if names:  # the spec's own names: user text, shown literally, never italic
             label = drawing.user_text(name)
+            if values:
+                label = drawing.text(
+                    f"{label}<BR/>{escape_html(values[0])}", f"{name}\n{values[0]}"
+                )
         else:
-            label = sym_label(drawing, notation.layer_input(network, 0, k))
+            label = with_values(drawing, notation.layer_input(network, 0, k), values)
         if height is None:
             drawing.node(("x", k), name, label, shape="circle", margin=0.02)
         else:
@@ -111,3 +121,101 @@ def keep_order(drawing: Drawing, keys: list[Hashable]) -> None:
     layout never shuffles x_0 below x_3 to save a crossing."""
     for upper, lower in itertools.pairwise(keys):
         drawing.edge(upper, lower, style="invis")
+
+
+# --- real numbers (``--params``, ``--input``) --------------------------------------------------
+
+
+def with_values(drawing: Drawing, sym: Sym, values: list[str], plain: str | None = None) -> Label:
+    """A node's symbol with its values on lines below it (``z = …``, ``a = …``); ``plain`` is
+    the plain style's text for the symbol when it is not ``sym.plain()``."""
+    plain = sym.plain() if plain is None else plain
+    if not values:
+        return drawing.text(sym.html(), plain)
+    # Rows of a table, not <BR/>: a line break sits on the subscript of the line above.
+    small = f'<FONT POINT-SIZE="{drawing.theme.edge_font_size:g}">'
+    rows = [sym.html(), *(f"{small}{escape_html(v)}</FONT>" for v in values)]
+    cells = "".join(f"<TR><TD>{row}</TD></TR>" for row in rows)
+    math = f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{cells}</TABLE>'
+    return drawing.text(math, "\n".join([plain, *values]))
+
+
+def weight_label(drawing: Drawing, sym: Sym, value: float | None) -> Label:
+    """An edge's label: the symbol, the value (``--labels values``) or ``symbol = value``."""
+    if value is None:
+        return sym_label(drawing, sym)
+    if drawing.values_only:
+        return numbers.fmt(value)
+    shown = f" = {numbers.fmt(value)}"
+    return drawing.text(sym.html() + str(escape_html(shown)), sym.plain() + shown)
+
+
+def weight_style(drawing: Drawing, layer: int, unit: int | None, k: int | None) -> dict[str, str]:
+    """Colour and width of a drawn weight edge by its value; nothing without parameters (or
+    for an edge to or from a ⋮, which stands for many weights)."""
+    if drawing.numbers is None or unit is None or k is None:
+        return {}
+    return numbers.weight_style(drawing.theme, drawing.numbers, layer, unit, k)
+
+
+def bias_style(drawing: Drawing, layer: int, unit: int | None) -> dict[str, str]:
+    if drawing.numbers is None or unit is None:
+        return {}
+    return numbers.bias_style(drawing.theme, drawing.numbers, layer, unit)
+
+
+def weight_value(drawing: Drawing, layer: int, unit: int, k: int) -> float | None:
+    return None if drawing.numbers is None else drawing.numbers.weight(layer, unit, k)
+
+
+def bias_value(drawing: Drawing, layer: int, unit: int) -> float | None:
+    return None if drawing.numbers is None else drawing.numbers.bias(layer, unit)
+
+
+def neuron_values(drawing: Drawing, base: str, layer: int, unit: int, both: bool) -> list[str]:
+    """``z = …`` (and ``a = …`` when no separate ``a`` node shows it) for a drawn neuron."""
+    n = drawing.numbers
+    if n is None or not n.has_sample:
+        return []
+    z, a = float(n.z[layer][unit]), float(n.a[layer][unit])
+    if base == "a":
+        return [f"a = {numbers.fmt(a)}"]
+    if both and z != a:
+        return [f"z = {numbers.fmt(z)}", f"a = {numbers.fmt(a)}"]
+    return [f"z = {numbers.fmt(z)}"]
+
+
+def neuron_style(drawing: Drawing, layer: int, unit: int, **attrs: Value) -> dict[str, Value]:
+    """A neuron node's attributes, its fill replaced by its activation's when a sample is drawn
+    (the keys keep their order, so symbolic figures' DOT is unchanged)."""
+    n = drawing.numbers
+    if n is None or not n.has_sample:
+        return attrs
+    return {**attrs, **numbers.neuron_fill(n, layer, unit)}
+
+
+def values_size(drawing: Drawing, network: Network) -> float:
+    """The circle a neuron needs for its symbol and value lines (0 without a sample)."""
+    n = drawing.numbers
+    if n is None or not n.has_sample:
+        return 0.0
+    texts = [f"x = {numbers.fmt(float(v))}" for v in n.x] if n.x is not None else []
+    for layer in network.layers:
+        texts += [f"z = {numbers.fmt(float(v))}" for v in n.z[layer.index]]
+        texts += [f"a = {numbers.fmt(float(v))}" for v in n.a[layer.index]]
+    longest = max(len(text) for text in texts)
+    lines = 3  # the symbol, z and a
+    return max(text_width(drawing, "0" * longest, drawing.theme.edge_font_size) + 12, 14.0 * lines)
+
+
+def longest_weight_text(drawing: Drawing, network: Network) -> str:
+    """The longest ``= value`` (or bare value) a weight label will print, for its width."""
+    n = drawing.numbers
+    assert n is not None
+    texts = []
+    for layer in network.layers:
+        W = n.params[f"W{layer.index}"]
+        entries = W.ravel() if W.size <= 1000 else (W.min(), W.max())  # few are labelled
+        texts += [numbers.fmt(float(v)) for v in entries]
+    longest = max(texts, key=len)
+    return longest if drawing.values_only else f" = {longest}"

@@ -23,6 +23,9 @@ class Theme:
     missing: str  # edges a fully connected network would need
     skipping: str  # edges that skip or go back a layer
     background: str  # the page it is made for: under edge labels, and behind PNG/PDF
+    # Weight signs (a colour-blind-safe pair from Okabe and Ito's palette, lighter on dark).
+    positive: str = "#0072b2"
+    negative: str = "#d55e00"
     # Graphviz measures with the first family; the generic one is the browser's fallback.
     font: str = "DejaVu Sans,sans-serif"
     math_font: str = "DejaVu Serif,serif"
@@ -53,6 +56,8 @@ THEMES: dict[str, Theme] = {
         missing="#ff6b5e",
         skipping="#ffb04a",
         background="#1e2129",  # Material for MkDocs' slate scheme
+        positive="#56b4e9",
+        negative="#e69f00",
     ),
 }
 

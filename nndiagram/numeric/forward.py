@@ -87,9 +87,15 @@ def check_params(
         if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
             raise _fail(f"{name} has dtype {array.dtype}; it must hold real numbers", source)
         array = array.astype(dtype, copy=False)
-        if not np.isfinite(array).all():
-            bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-            raise _fail(f"{name} has {bad} non-finite value(s) (nan or inf)", source)
+        finite = np.isfinite(array)
+        if not finite.all():
+            bad = int(np.size(array) - np.count_nonzero(finite))
+            index = tuple(int(i) for i in np.argwhere(~finite)[0])
+            raise _fail(
+                f"{name} has {bad} non-finite value(s) (nan or inf), the first "
+                f"{name}[{', '.join(map(str, index))}] = {array[index]}",
+                source,
+            )
         checked[name] = array
     return checked
 
