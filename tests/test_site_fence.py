@@ -310,3 +310,64 @@ def test_one_markdown_instance_many_documents() -> None:
     first = md.convert(text)
     md.reset()
     assert md.convert(text) == first and "<style>" in first
+
+
+def _xor_project(tmp_path: Path) -> Path:
+    import numpy as np
+
+    project = tmp_path / "project"
+    (project / "diagrams").mkdir(parents=True)
+    (project / "docs").mkdir()
+    shutil.copy(DIAGRAMS / "xor.yaml", project / "diagrams")
+    np.savez(project / "docs" / "P.npz", W0=[[6.0, 6.0], [-4.0, -4.0]], b0=[-3.0, 6.0],
+             W1=[[9.0, 9.0]], b1=[-13.0])  # fmt: skip
+    np.save(project / "docs" / "X.npy", np.array([[0.0, 0.0, 1.0, 1.0], [0.0, 1.0, 0.0, 1.0]]))
+    return project
+
+
+def test_params_and_input_options_draw_the_numbers(tmp_path: Path) -> None:
+    project = _xor_project(tmp_path)
+    body = "spec: diagrams/xor.yaml\nparams: docs/P.npz\ninput: docs/X.npy\nsample: 2\n"
+    out = convert(f"```nndiagram\n{body}include: [diagram]\n```\n", root=project)
+    assert "positive weight" in out and "sample 2" in out
+    assert "x = 1" in out and "a = 0.997" not in out  # sample 2 is (1, 0)
+    symbolic = convert("```nndiagram\nspec: diagrams/xor.yaml\ninclude: [diagram]\n```\n",
+                       root=project)  # fmt: skip
+    assert "positive weight" not in symbolic
+
+
+def test_changed_params_file_is_drawn_again(tmp_path: Path) -> None:
+    import numpy as np
+
+    project = _xor_project(tmp_path)
+    text = "```nndiagram\nspec: diagrams/xor.yaml\nparams: docs/P.npz\ninclude: [diagram]\n```\n"
+    cache = tmp_path / "cache"
+    first = convert(text, root=project, cache_dir=cache)
+    with np.load(project / "docs" / "P.npz") as old:
+        params = {k: old[k] for k in old.files}
+    params["W1"] = -params["W1"]
+    np.savez(project / "docs" / "P.npz", **params)
+    second = convert(text, root=project, cache_dir=cache)
+    assert first != second and "−9" not in first
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("params: ../P.npz", "params path '../P.npz' leaves the project root"),
+        ("params: docs/missing.npz", "params file not found: docs/missing.npz"),
+        ("input: docs/X.npy", "input and sample are drawn through the weights: add params"),
+        ("params: docs/P.npz\nsample: 1", "sample picks a column of input: add input"),
+        ("params: docs/P.npz\ninput: docs/X.npy\nsample: -1", "sample must be a column number"),
+        ("params: docs/P.npz\ninput: docs/X.npy\nsample: 9",
+         "docs/X.npy:1:1: error: sample 9 is out of range: X has 4 sample(s)"),
+        ("params: docs/X.npy", "docs/X.npy:1:1: error: expected a .npz archive of W0, b0, W1, b1"),
+    ],
+)  # fmt: skip
+def test_bad_numbers_options_fail_naming_the_file(
+    tmp_path: Path, options: str, message: str
+) -> None:
+    project = _xor_project(tmp_path)
+    (tmp_path / "P.npz").write_bytes((project / "docs" / "P.npz").read_bytes())
+    with pytest.raises(fence.FenceError, match=re.escape(message)):
+        convert(f"```nndiagram\nspec: diagrams/xor.yaml\n{options}\n```\n", root=project)

@@ -23,13 +23,17 @@ The body is either an inline spec, or ``spec: diagrams/xor.yaml`` plus options::
     view: network                        # neuron | network | layers | auto (default: the spec's)
     include: [diagram, equations, check, source]   # default: diagram, equations, check
     theme: auto                          # auto (light + dark, following the palette) | light | dark
+    params: docs/tutorial/xor.npz        # optional: draw these weights (render --params)
+    input: docs/tutorial/xor-x.npy       # optional, with params: one sample's values…
+    sample: 0                            # …this column of it
     ```
 
 ``include`` and ``theme`` may also be written in an inline spec (they are not spec keys), or
 in the fence header: ```` ```nndiagram include="diagram source" ````.
 
-Relative spec paths resolve against the **project root**, the parent of ``docs_dir`` (where
-``mkdocs.yml`` lives in the usual layout); a path that leaves the project is refused. The root
+Relative spec, params and input paths resolve against the **project root**, the parent of
+``docs_dir`` (where ``mkdocs.yml`` lives in the usual layout); a path that leaves the project is
+refused. The root
 comes from the MkDocs/ProperDocs page being rendered or Zensical's configuration, else from
 the plugin or the extension's ``root`` option, else the working directory.
 

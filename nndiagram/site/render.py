@@ -32,11 +32,31 @@ class RenderJob:
     path: str
     fmt: str = "yaml"
     view: str | None = None
+    numbers: NumbersRequest | None = None
 
     @property
     def key(self) -> str:
-        options = {"path": self.path, "fmt": self.fmt, "view": self.view}
+        options: dict[str, Any] = {"path": self.path, "fmt": self.fmt, "view": self.view}
+        if self.numbers is not None:
+            options["numbers"] = self.numbers.described()
         return cache_key(self.text.encode("utf-8"), options)
+
+
+@dataclass(frozen=True)
+class NumbersRequest:
+    """A fence's ``params:`` (and ``input:``, ``sample:``): files already resolved under the
+    project root, with a digest of their bytes so the cache sees any change to them."""
+
+    params: str  # as written, for errors
+    params_file: str
+    input: str | None = None
+    input_file: str | None = None
+    sample: int | None = None
+    digest: str = ""
+
+    def described(self) -> dict[str, Any]:
+        return {"params": self.params, "input": self.input, "sample": self.sample,
+                "digest": self.digest}  # fmt: skip
 
 
 def spec_format(path: str | Path) -> str:
@@ -55,12 +75,17 @@ def compute_bundle(job: RenderJob) -> dict[str, Any]:
         "description": network.description,
         "source": job.text,
         "source_format": job.fmt,
-        "svg_light": render_svg_inline(network, view=job.view, theme="light"),
-        "svg_dark": render_svg_inline(network, view=job.view, theme="dark"),
+        "svg_light": None,
+        "svg_dark": None,
         "problems": [],
         "equations": None,
         "check": None,
     }
+    numbers = _numbers(network, job.numbers) if job.numbers is not None else None
+    for theme in ("light", "dark"):
+        bundle[f"svg_{theme}"] = render_svg_inline(
+            network, view=job.view, theme=theme, numbers=numbers
+        )
     if network.graph is not None and not network.graph.is_valid:
         # The tutorial's counter-example: drawn, its missing edges named, nothing derived.
         bundle["problems"] = list(network.graph.problems())
@@ -73,6 +98,31 @@ def compute_bundle(job: RenderJob) -> dict[str, Any]:
     bundle["equations"] = derivation.to_latex()
     bundle["check"] = check(network, seed=0).to_json()
     return bundle
+
+
+def _numbers(network: Any, request: NumbersRequest) -> Any:
+    """The weights (and the sample's values) a fence asks to draw, read and checked like
+    ``render --params --input``: errors name the file as the fence wrote it."""
+    from ..errors import SpecError
+    from ..notebook import figure_numbers
+    from ..numeric.forward import load_input, load_params
+
+    def named(error: SpecError, shown: str, actual: str) -> SpecError:
+        message = str(error).replace(actual, shown, 1)
+        return SpecError(message.split(": error: ", 1)[-1], path=shown)
+
+    try:
+        params = load_params(request.params_file, network)
+    except SpecError as error:
+        raise named(error, request.params, request.params_file) from None
+    X = None
+    if request.input is not None and request.input_file is not None:
+        try:
+            X = load_input(request.input_file, network)
+        except SpecError as error:
+            raise named(error, request.input, request.input_file) from None
+    shown_input = request.input if request.input is not None else None
+    return figure_numbers(network, params, X, request.sample or 0, input_source=shown_input)
 
 
 def render_cached(job: RenderJob, cache: ArtefactCache) -> dict[str, Any]:

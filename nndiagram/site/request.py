@@ -7,6 +7,7 @@ spec, into a :class:`FenceRequest` whose render job the cache and the pipeline u
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -17,15 +18,16 @@ from typing import Any
 import yaml
 from markdown import Markdown
 
-from ..spec import readers as spec_readers
 from ..errors import SpecError
 from ..model import VIEWS
+from ..spec import readers as spec_readers
 from .html import PARTS
-from .render import RenderJob, spec_format
+from .render import NumbersRequest, RenderJob, spec_format
 
 THEMES = ("auto", "light", "dark")
 DEFAULT_INCLUDE = ("diagram", "equations", "check")
-FENCE_OPTIONS = ("include", "theme", "view")
+FENCE_OPTIONS = ("include", "theme", "view", "params", "input", "sample")
+MAX_NUMBERS_BYTES = 64 * 2**20  # a P.npz or X.npy a page may draw
 MAX_FENCE_OPTIONS_BYTES = 10_000
 
 
@@ -134,6 +136,16 @@ def check_options(options: Mapping[str, Any], where: Where) -> dict[str, Any]:
             if value not in VIEWS:
                 raise where.error(f"view {value!r} (must be one of: {', '.join(VIEWS)})")
             checked["view"] = value
+        elif key in ("params", "input"):
+            if not isinstance(value, str) or not value:
+                raise where.error(f"{key} must be a path such as docs/tutorial/xor.npz")
+            checked[key] = value
+        elif key == "sample":
+            if isinstance(value, str) and value.isdigit():  # from the fence header
+                value = int(value)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise where.error(f"sample must be a column number 0, 1, … (got {value!r})")
+            checked["sample"] = value
         else:
             allowed = ", ".join((*FENCE_OPTIONS, "spec"))
             raise where.error(f"unknown option {key!r} (must be one of: {allowed})")
@@ -198,7 +210,8 @@ def parse_fence(
         except OSError as error:
             raise SpecError(f"cannot read spec: {error}", path=spec) from None
         text = spec_readers.decode(raw, spec)
-        job = RenderJob(text, spec, spec_format(path), checked.get("view"))
+        numbers = numbers_request(checked, root, where)
+        job = RenderJob(text, spec, spec_format(path), checked.get("view"), numbers)
         return FenceRequest(
             job,
             checked.get("include", DEFAULT_INCLUDE),
@@ -207,9 +220,49 @@ def parse_fence(
         )
     spec_text, option_text = split_inline_options(source)
     checked = check_options({**load_options(option_text, where), **header}, where)
-    job = RenderJob(spec_text, where.path, "yaml", checked.get("view"))
+    numbers = numbers_request(checked, root, where)
+    job = RenderJob(spec_text, where.path, "yaml", checked.get("view"), numbers)
     include = checked.get("include", DEFAULT_INCLUDE)
     return FenceRequest(job, include, checked.get("theme", "auto"), first_line=first_line)
+
+
+def numbers_request(checked: Mapping[str, Any], root: Path, where: Where) -> NumbersRequest | None:
+    """``params:``, ``input:`` and ``sample:`` resolved like ``spec:`` (relative to the project
+    root, never leaving it), with a digest of the files' bytes for the cache."""
+    if "params" not in checked:
+        if "input" in checked or "sample" in checked:
+            raise where.error("input and sample are drawn through the weights: add params")
+        return None
+    if "sample" in checked and "input" not in checked:
+        raise where.error("sample picks a column of input: add input")
+    digest = hashlib.sha256()
+    files: dict[str, str] = {}
+    for key in ("params", "input"):
+        if key not in checked:
+            continue
+        try:
+            path = resolve_spec_path(checked[key], root)
+        except SpecError as error:
+            raise where.error(error.message.replace("spec path", f"{key} path", 1)) from None
+        try:
+            with open(path, "rb") as file:
+                data = file.read(MAX_NUMBERS_BYTES + 1)
+        except FileNotFoundError:
+            raise where.error(f"{key} file not found: {checked[key]}") from None
+        except OSError as error:
+            raise SpecError(f"cannot read {key}: {error}", path=checked[key]) from None
+        if len(data) > MAX_NUMBERS_BYTES:
+            raise where.error(f"{key} file {checked[key]} is over {MAX_NUMBERS_BYTES:,} bytes")
+        digest.update(key.encode() + b"\0" + data)
+        files[key] = str(path)
+    return NumbersRequest(
+        checked["params"],
+        files["params"],
+        checked.get("input"),
+        files.get("input"),
+        checked.get("sample"),
+        digest.hexdigest(),
+    )
 
 
 def body_line(source: str, markdown: str | None) -> int:
