@@ -245,7 +245,7 @@ def npz_writer(params: dict[str, np.ndarray]) -> Callable[[BinaryIO], None]:
             for name, array in params.items():
                 header = {"descr": "<f8", "fortran_order": False, "shape": tuple(array.shape)}
                 rows = array.reshape(array.shape[0], -1) if array.ndim else array.reshape(1, 1)
-                block = max(1, 2**17 // max(1, rows.shape[1]))  # about 1 MB of float64
+                block = max(1, 2**13 // max(1, rows.shape[1]))  # about 64 KB of float64
                 with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array_header_2_0(member, header)
                     for start in range(0, rows.shape[0], block):
