@@ -64,6 +64,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
             print(f"{path}: not a valid network: {len(problems)} problem(s){more}", file=sys.stderr)
             for problem in problems:
                 print(f"{path}: {problem}", file=sys.stderr)
+            if network.graph.skipping:
+                print(
+                    f"{path}: an explicit graph has no skip connections: for a residual or "
+                    "concatenating network write inputs and layers with add: or concat:",
+                    file=sys.stderr,
+                )
         else:
             print(f"{path}: ok ({_describe(network)})")
     return status

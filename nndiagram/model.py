@@ -58,14 +58,37 @@ class Show:
     equations: bool = True
 
 
+# The source index of the network's input x in ``Layer.add`` and ``Layer.concat``.
+INPUT = -1
+
+
 @dataclass(frozen=True)
 class Layer:
-    """One layer: ``z = W a_prev + b`` with ``W`` of shape (units, fan_in), then ``a = g(z)``."""
+    """One layer: ``z = W a_prev + b`` with ``W`` of shape (units, fan_in), then ``a = g(z)``.
+
+    Skip connections (issue 17): ``concat`` lists outputs stacked under the previous output,
+    so the layer computes ``z = W [a_prev; a_k1; a_k2 …] + b`` and ``fan_in`` is the summed
+    width (the columns of ``W`` follow that order); ``add`` names an output of the layer's own
+    width added to ``z`` before the activation: ``z = W a_prev + b + a_k``. Sources are 0-based
+    layer indices, or ``INPUT`` (-1) for the input ``x``; always earlier than the layer.
+    """
 
     index: int  # 0-based position in the network, whatever the display numbering
     units: int
     fan_in: int
     activation: ActivationChoice = field(default_factory=ActivationChoice)
+    name: str | None = None  # the spec's optional ``name:``
+    add: int | None = None  # source whose output is added to z
+    concat: tuple[int, ...] = ()  # sources stacked under the previous output, in order
+
+    @property
+    def sources(self) -> tuple[int, ...]:
+        """What ``W`` multiplies, top to bottom: the previous output, then ``concat``."""
+        return (self.index - 1, *self.concat)
+
+    @property
+    def has_skip(self) -> bool:
+        return self.add is not None or bool(self.concat)
 
     @property
     def weight_shape(self) -> tuple[int, int]:
@@ -205,6 +228,19 @@ class Network:
         return (self.inputs, *(layer.units for layer in self.layers))
 
     @property
+    def has_skips(self) -> bool:
+        """True when some layer adds or concatenates an output other than the previous one."""
+        return any(layer.has_skip for layer in self.layers)
+
+    def width(self, source: int) -> int:
+        """Width of a source: the input count for ``INPUT``, else that layer's units."""
+        return self.inputs if source == INPUT else self.layers[source].units
+
+    def source_label(self, source: int) -> str:
+        """How figures and messages print a source: ``x`` or ``a^[1]`` as plain text."""
+        return "x" if source == INPUT else f"a{self.naming.layer(source)}"
+
+    @property
     def parameter_count(self) -> int:
         """Every weight and bias: 109,386 for 784-128-64-10."""
         return sum(layer.parameter_count for layer in self.layers)
@@ -241,6 +277,19 @@ class Network:
         if DISPLAY_HOOK is None:
             return {"text/plain": repr(self)}
         return DISPLAY_HOOK(self, include, exclude)
+
+
+def require_chain(network: Network, what: str) -> None:
+    """Refuse, as bad input naming the spec, a network with skips in a stage that does not
+    handle them yet (issue 17 lands stage by stage: spec and numbers first)."""
+    if network.has_skips:
+        from .errors import SpecError
+
+        raise SpecError(
+            f"{what} of skip connections (add/concat) are not available yet; the spec, "
+            "evaluate, gradients and train handle them",
+            path=network.source,
+        )
 
 
 # How a notebook shows a Network: set once by nndiagram/__init__.py (see ``_repr_mimebundle_``).

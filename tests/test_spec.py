@@ -276,7 +276,7 @@ def test_number_or_date_where_text_belongs_suggests_quotes() -> None:
 def test_unknown_key_points_at_the_key() -> None:
     error = _error("inputs: 2\nlayers:\n  - units: 2\n    dropout: 0.5\n")
     assert (error.line, error.column, error.key) == (4, 5, "layers[0].dropout")
-    assert "allowed keys: activation, units" in error.message
+    assert "allowed keys: activation, add, concat, name, units" in error.message
 
 
 def test_json_errors_have_positions() -> None:

@@ -171,6 +171,8 @@ def test_layer_skipping_edge_is_named_with_its_line(run_cli: RunCli, tmp_path: P
     assert result.stderr.splitlines() == [
         f"{spec}: not a valid network: 1 problem(s)",
         f"{spec}: edge x_0 -> z_1_0 skips or goes back a layer (line 5)",
+        f"{spec}: an explicit graph has no skip connections: for a residual or "
+        "concatenating network write inputs and layers with add: or concat:",
     ]
 
 

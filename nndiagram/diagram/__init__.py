@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import UsageError
+from ..model import require_chain
 from . import elide, explicit, layers, network, neuron, numbers, svg
 from .backend import run_dot
 from .dot import Drawing
@@ -107,6 +108,7 @@ def draw(
     legend: bool = False,
 ) -> Drawing:
     """The drawing itself, which also knows how many nodes and edges it drew."""
+    require_chain(network, "diagrams")
     style = labels or network.labels
     if style not in LABEL_STYLES:
         raise UsageError(

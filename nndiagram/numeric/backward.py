@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ..activations import Activation
 from ..errors import SpecError, UsageError
-from ..model import LOSSES, Network
+from ..model import INPUT, LOSSES, Network
 from .forward import check_input, check_params, forward_pass, numeric_activation
 
 Array = np.ndarray
@@ -148,19 +148,42 @@ def backward_from_caches(
     Z, A = caches[-1]
     dZ = output_dz(numeric_activation(network, last.index), loss, Z, A, Y)
     grads: Gradients = {}
+    # dA[k]: ∂L/∂a[k] summed over every layer that reads a[k] (the next one, and those that
+    # add or concatenate it); complete when the backward loop reaches layer k.
+    dA: dict[int, Array] = {}
+
+    def output(source: int) -> Array:
+        return X if source == INPUT else caches[source][1]
+
+    def receive(source: int, gradient: Array) -> None:
+        if source == INPUT:
+            return
+        if source in dA:
+            dA[source] += gradient
+        else:
+            dA[source] = gradient.copy() if gradient is dZ else gradient
+
     for layer in reversed(network.layers):
         l = layer.index  # noqa: E741 (the tutorial's layer index)
-        A_prev = X if l == 0 else caches[l - 1][1]
+        if l != last.index:
+            Z_l, A_l = caches[l]
+            dZ = activation_backward(numeric_activation(network, l), Z_l, A_l, dA.pop(l))
+        A_in = output(l - 1)
+        if layer.concat:
+            A_in = np.concatenate([A_in, *(output(source) for source in layer.concat)], axis=0)
         # (a dz^T)^T, not dz a^T: the same product, but OpenBLAS is several times faster
         # with the long sample axis as the inner dimension of this operand order.
-        grads[f"dW{l}"] = np.ascontiguousarray((A_prev @ dZ.T).T) / m
+        grads[f"dW{l}"] = np.ascontiguousarray((A_in @ dZ.T).T) / m
         grads[f"db{l}"] = np.sum(dZ, axis=1) / m
-        if l > 0:
-            Z_prev, A_prev_act = caches[l - 1]
-            dA_prev = params[f"W{l}"].T @ dZ
-            dZ = activation_backward(
-                numeric_activation(network, l - 1), Z_prev, A_prev_act, dA_prev
-            )
+        if layer.add is not None:
+            receive(layer.add, dZ)
+        if l > 0 or layer.concat:
+            d_in = params[f"W{l}"].T @ dZ
+            row = 0
+            for source in layer.sources:
+                width = network.width(source)
+                receive(source, d_in[row : row + width])
+                row += width
     return {
         name: grads[name]
         for layer in network.layers

@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ..activations import Activation, activation_for
 from ..errors import NNDiagramError, SpecError, UsageError
-from ..model import Network
+from ..model import INPUT, Layer, Network
 
 Array = np.ndarray
 Params = dict[str, Array]
@@ -226,19 +226,49 @@ def _prepare(
     return check_params(network, params, dtype), check_input(network, X, dtype), activations
 
 
+def _kept(network: Network) -> frozenset[int]:
+    """Layers whose outputs a later ``add`` or ``concat`` reads (kept past the next layer)."""
+    return frozenset(
+        source
+        for layer in network.layers
+        for source in (*layer.concat, *(() if layer.add is None else (layer.add,)))
+        if source != INPUT
+    )
+
+
+def _stacked(layer: Layer, A: Array, outputs: Mapping[int, Array]) -> Array:
+    """What ``W`` multiplies: ``A`` (the previous output), with ``concat`` stacked under it."""
+    if not layer.concat:
+        return A
+    return np.concatenate([A, *(outputs[source] for source in layer.concat)], axis=0)
+
+
+def _pre_activation(layer: Layer, params: Params, A: Array, outputs: Mapping[int, Array]) -> Array:
+    """``z = W [a_prev; concat…] + b (+ a_add)``, a fresh array."""
+    Z = params[f"W{layer.index}"] @ _stacked(layer, A, outputs)
+    Z += params[f"b{layer.index}"][:, None]
+    if layer.add is not None:
+        Z += outputs[layer.add]
+    return Z
+
+
 def forward(
     network: Network, params: Mapping[str, ArrayLike], X: ArrayLike, dtype: DTypeLike = np.float64
 ) -> Array:
     """The output ``a^{[L]}`` of shape (units_last, m) for the columns of ``X``.
 
-    Holds at most two layers' activations at once: each ``Z`` is computed fresh by the matrix
-    product and activated in place, and ``X`` is never written to.
+    Holds at most two layers' activations at once, plus the outputs a later ``add`` or
+    ``concat`` reads: each ``Z`` is computed fresh by the matrix product and activated in
+    place, and ``X`` is never written to.
     """
     checked, A, activations = _prepare(network, params, X, dtype)
+    kept = _kept(network)
+    outputs: dict[int, Array] = {INPUT: A}
     for layer, activation in zip(network.layers, activations, strict=True):
-        Z = checked[f"W{layer.index}"] @ A
-        Z += checked[f"b{layer.index}"][:, None]
+        Z = _pre_activation(layer, checked, A, outputs)
         A = _activate(activation, Z)
+        if layer.index in kept:
+            outputs[layer.index] = A
     return A
 
 
@@ -250,11 +280,12 @@ def forward_pass(
     For an identity layer ``A is Z`` (one array, not a copy): treat both as read-only.
     """
     checked, A, activations = _prepare(network, params, X, dtype)
+    outputs: dict[int, Array] = {INPUT: A}
     caches: list[tuple[Array, Array]] = []
     for layer, activation in zip(network.layers, activations, strict=True):
-        Z = checked[f"W{layer.index}"] @ A
-        Z += checked[f"b{layer.index}"][:, None]
+        Z = _pre_activation(layer, checked, A, outputs)
         A = Z if activation.name == "identity" else _activate(activation, Z.copy())
+        outputs[layer.index] = A
         caches.append((Z, A))
     return caches
 
@@ -262,7 +293,10 @@ def forward_pass(
 def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[Array, Array]:
     """The single ``W x + B`` of a linear stack: ``W = W{L-1} ⋯ W0``, ``B`` by the same chain.
 
-    ``B`` has shape (units_last,). Raises ``UsageError`` unless every activation is the identity.
+    With skips, each output is tracked as its own ``M x + c``: a concatenating layer
+    multiplies its ``W`` into the stacked maps, an adding one adds the added output's map
+    (the identity for ``add: input``). ``B`` has shape (units_last,). Raises ``UsageError``
+    unless every activation is the identity.
     """
     if not network.is_linear:
         nonlinear = [
@@ -276,12 +310,24 @@ def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[
             f"{', '.join(nonlinear)} {verb} not linear: the stack does not reduce to W x + B"
         )
     checked = check_params(network, params)
-    W = checked["W0"]
-    B = checked["b0"]
-    for layer in network.layers[1:]:
-        W = checked[f"W{layer.index}"] @ W
-        B = checked[f"W{layer.index}"] @ B + checked[f"b{layer.index}"]
-    return W, B
+    kept = _kept(network)
+    maps: dict[int, tuple[Array, Array]] = {
+        INPUT: (np.eye(network.inputs), np.zeros(network.inputs))
+    }
+    M, c = maps[INPUT]
+    for layer in network.layers:
+        parts = [(M, c), *(maps[source] for source in layer.concat)]
+        M_in = np.vstack([part[0] for part in parts]) if layer.concat else M
+        c_in = np.concatenate([part[1] for part in parts]) if layer.concat else c
+        weights = checked[f"W{layer.index}"]
+        M = weights @ M_in
+        c = weights @ c_in + checked[f"b{layer.index}"]
+        if layer.add is not None:
+            M = M + maps[layer.add][0]
+            c = c + maps[layer.add][1]
+        if layer.index in kept:
+            maps[layer.index] = (M, c)
+    return M, c
 
 
 def npy_bytes(array: Array) -> bytes:

@@ -7,12 +7,14 @@ agree. Validators raise ``_fail`` errors whose message is shown as written.
 
 from __future__ import annotations
 
+import difflib
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 from pydantic_core import PydanticCustomError
 
 from ..errors import SpecError
+from ..model import INPUT
 from .graph import MAX_EDGES
 from .limits import (
     DEFAULT_LEAKY_ALPHA,
@@ -151,11 +153,151 @@ Activation = Annotated[
 ACTIVATION_ADAPTER: TypeAdapter[Any] = TypeAdapter(Activation)
 
 
+def _check_name(value: Any) -> Any:
+    if not isinstance(value, str) or not INPUT_NAME.fullmatch(value):
+        raise _fail(
+            f"a layer name is a letter followed by up to 31 letters, digits or '_', "
+            f"not {describe_value(value)}"
+        )
+    if value == "input" or _GENERATED_NAME.fullmatch(value):
+        raise _fail(f"the layer name {value!r} is reserved; choose another")
+    return value
+
+
+def _check_ref(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise _fail(
+            f"a reference is input, a layer's name or a layer number, not {describe_value(value)}"
+        )
+    return value
+
+
+def _check_concat(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise _fail(
+            "concat is a list of one or more references such as [input] or [0, hidden], "
+            f"not {describe_value(value)}"
+        )
+    return value
+
+
+Ref = Annotated[
+    str | int,
+    BeforeValidator(_check_ref),
+    Field(
+        description="input, a layer's name, or a layer number as the figures print it "
+        "(counting from numbering)"
+    ),
+]
+
+
 class LayerSpec(_Model):
-    """One layer: z = W a_prev + b, then a = g(z)."""
+    """One layer: z = W [a_prev; concat…] + b (+ add), then a = g(z)."""
 
     units: int = Field(ge=1, le=MAX_UNITS, description="Number of neurons.")
     activation: Activation = "identity"
+    name: Annotated[str | None, BeforeValidator(lambda v: v if v is None else _check_name(v))] = (
+        Field(None, description="A name that add and concat of later layers can refer to.")
+    )
+    add: Ref | None = Field(
+        None,
+        description="A skip connection: this earlier output (of the layer's own width) is "
+        "added to z before the activation: z = W a_prev + b + a_ref.",
+    )
+    concat: Annotated[list[Ref] | None, BeforeValidator(_check_concat)] = Field(
+        None,
+        min_length=1,
+        max_length=MAX_LAYERS,
+        description="Earlier outputs stacked under the previous output, in this order: "
+        "z = W [a_prev; a_ref1; a_ref2 …] + b, so W has the summed fan-in and its columns "
+        "follow the same order.",
+    )
+
+
+def layer_sources(
+    layers: list[LayerSpec], inputs: int, numbering: int
+) -> list[tuple[int | None, tuple[int, ...]]]:
+    """Each layer's resolved ``(add, concat)``: 0-based layer indices, ``INPUT`` for the input.
+
+    References are read in the spec's own ``numbering``; every rule of issue 17 is checked
+    here and fails naming the key: a reference to the layer itself or a later one, an unknown
+    name (with the nearest names), a duplicate name, an ``add`` of another width, a reference
+    listed twice in ``concat`` (the previous output is always its first part).
+    """
+    names: dict[str, int] = {}
+    for index, layer in enumerate(layers):
+        if layer.name is not None:
+            if layer.name in names:
+                raise _fail(
+                    f"duplicate layer name {layer.name!r} (layer {names[layer.name] + numbering} "
+                    "has it already)",
+                    f"layers[{index}].name",
+                )
+            names[layer.name] = index
+
+    def width(source: int) -> int:
+        return inputs if source == INPUT else layers[source].units
+
+    def resolve(ref: str | int, index: int, key: str) -> int:
+        own = index + numbering
+        if ref == "input":
+            return INPUT
+        if isinstance(ref, int):
+            source = ref - numbering
+            if source < 0:
+                raise _fail(
+                    f"there is no layer {ref}: layers are numbered from {numbering} "
+                    "(write input for the network's input)",
+                    key,
+                )
+        elif ref in names:
+            source = names[ref]
+        else:
+            close = difflib.get_close_matches(ref, [*names, "input"], n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(["input", *names])
+            raise _fail(f"unknown layer name {ref!r} (known: {known}){hint}", key)
+        if source >= index:
+            which = (
+                "its own output"
+                if source == index
+                else f"the output of layer {source + numbering}, a later layer"
+            )
+            raise _fail(
+                f"layer {own} cannot take {which}: add and concat refer to input or an "
+                "earlier layer",
+                key,
+            )
+        return source
+
+    resolved = []
+    for index, layer in enumerate(layers):
+        add = None
+        if layer.add is not None:
+            key = f"layers[{index}].add"
+            add = resolve(layer.add, index, key)
+            if width(add) != layer.units:
+                what = "the input" if add == INPUT else f"layer {add + numbering}"
+                raise _fail(
+                    f"add needs equal widths: layer {index + numbering} has {layer.units} "
+                    f"unit(s) but {what} has {width(add)}",
+                    key,
+                )
+        concat: list[int] = []
+        for position, ref in enumerate(layer.concat or ()):
+            key = f"layers[{index}].concat[{position}]"
+            source = resolve(ref, index, key)
+            if source == index - 1 or source in concat:
+                what = "the input" if source == INPUT else f"layer {source + numbering}"
+                why = (
+                    "it is the previous output, always the first part of the layer's input"
+                    if source == index - 1
+                    else "it is listed twice"
+                )
+                raise _fail(f"concat of {what} again: {why}", key)
+            concat.append(source)
+        resolved.append((add, tuple(concat)))
+    return resolved
 
 
 def _check_inputs(value: Any) -> Any:
@@ -241,6 +383,26 @@ class SpecFile(_Model):
     numbering: Annotated[Literal[0, 1], BeforeValidator(_not_a_bool)] = Field(
         0, description="Number layers and units from 0 or 1."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_skips_in_graphs(cls, data: Any) -> Any:
+        if isinstance(data, dict) and ("graph" in data or "edges" in data):
+            for key in ("add", "concat", "name"):
+                if key in data:
+                    raise _fail(
+                        f"{key} belongs to a layer, and an explicit graph has no layers: for "
+                        "skip connections write inputs and layers with add: or concat: instead",
+                        key,
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _skips(self) -> SpecFile:
+        if self.layers is not None and isinstance(self.inputs, int | list):
+            count = self.inputs if isinstance(self.inputs, int) else len(self.inputs)
+            layer_sources(self.layers, count, self.numbering)
+        return self
 
     @model_validator(mode="after")
     def _one_network(self) -> SpecFile:

@@ -240,12 +240,22 @@ def _network(
         return _graph_network(*_explicit_graph(spec, path, locations, text), base, options)
     names = tuple(spec.inputs) if isinstance(spec.inputs, list) else ()
     inputs = spec.inputs if isinstance(spec.inputs, int) else len(names)
-    fan_in = inputs
-    layers = []
     given: Sequence[LayerSpec | FastLayer] = spec.layers
+    sources: list[tuple[int | None, tuple[int, ...]]] = [(None, ())] * len(given)
+    if not isinstance(spec, FastSpec):  # fast.py declines every spec with skips
+        from .format import layer_sources
+
+        sources = layer_sources(spec.layers, inputs, spec.numbering)
+    widths = [inputs]
+    layers = []
     for index, layer in enumerate(given):
-        layers.append(Layer(index, layer.units, fan_in, _choice(layer.activation)))
-        fan_in = layer.units
+        add, concat = sources[index]
+        fan_in = widths[-1] + sum(widths[source + 1] for source in concat)
+        name = getattr(layer, "name", None)
+        layers.append(
+            Layer(index, layer.units, fan_in, _choice(layer.activation), name, add, concat)
+        )
+        widths.append(layer.units)
     return Network(inputs=inputs, layers=tuple(layers), naming=Naming(base, names), **options)
 
 

@@ -17,7 +17,7 @@ import sympy
 
 from .. import notation
 from ..errors import InvalidNetworkError
-from ..model import Network
+from ..model import Network, require_chain
 from . import equations as eqs
 from . import printing as pr
 from .collapse import (
@@ -77,6 +77,7 @@ class Derivation:
                 path=network.source,
                 problems=problems,
             )
+        require_chain(network, "equations")
         self.network = network
         self.explicit = wants_entries(network) if explicit is None else explicit
         self.names = pr.Names()

@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from ..activations import activation_for
-from ..model import Network
+from ..model import Network, require_chain
 from .gradients import Proof
 
 STATEMENT = (
@@ -83,6 +83,7 @@ def _backward_dz(name: str, fn: Callable[[Any], Any], Z: Any, A: Any, dA: Any) -
 
 def explicit_gradients(network: Network, loss: str, m: int = 2) -> ExplicitGradients:
     """Both routes to the gradient for ``network`` on m symbolic samples."""
+    require_chain(network, "gradient entries")
     params: dict[str, sympy.Matrix] = {}
     for layer in network.layers:
         params[f"W{layer.index}"] = _matrix(f"W{layer.index}", layer.units, layer.fan_in)
@@ -220,6 +221,7 @@ def sum_form_gradients(network: Network, loss: str) -> list[EntryGradient]:
     """For a one-layer network: differentiate ``J = 1/m Σ_{i=1}^{m} L`` by each weight and bias
     (m symbolic, samples indexed by i) and prove the summand is ``dz_j^{(i)}`` times the
     entry's input. Softmax with mse is left out: its ``dz`` couples the units."""
+    require_chain(network, "gradient entries")
     (layer,) = network.layers
     fn, name = _activation(network, 0)
     if name == "softmax" and loss != "ce":

@@ -22,7 +22,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 
 from ..activations import activation_for
-from ..model import SIMPLIFIED, Network
+from ..model import SIMPLIFIED, Network, require_chain
 
 
 class _BackpropPrinter(LatexPrinter):
@@ -94,6 +94,7 @@ class Equation:
 
 def backprop_equations(network: Network, loss: str) -> list[Equation]:
     """The backward pass of ``network`` under ``loss``, output layer first."""
+    require_chain(network, "backward equations")
     m = sympy.Symbol("m", positive=True)
     naming = network.naming
 
