@@ -5,7 +5,8 @@ page: every equation typeset by MathJax (one ``mjx-container`` with a non-empty 
 arithmatex element of the page's HTML), whether the page is loaded directly or reached by
 clicking the nav through Material's instant navigation; every diagram visible with a non-zero
 size; the dark palette showing the dark diagrams and hiding the light ones; no console error;
-no request leaving 127.0.0.1. Also: search and the code copy buttons work offline.
+no request leaving 127.0.0.1. Also: search and the code copy buttons work offline, and the
+"Learning XOR" page shows its plots and learned network and its tabs switch samples.
 Screenshots go to test-artifacts/screenshots/ (the run's summary prints the path).
 """
 
@@ -226,6 +227,48 @@ def test_search_and_code_copy_work_offline(page_and_watch: tuple[Any, Watch], se
                   .some(a => a.href.includes('tutorial/activations/'))""",
         timeout=TYPESET_TIMEOUT_MS,
     )
+
+
+XOR_PAGE = "tutorial/learning-xor/"
+
+
+def test_learning_xor_shows_its_figures_and_its_tabs_switch(
+    page_and_watch: tuple[Any, Watch], server: str, built_site: Path
+) -> None:
+    page, _ = page_and_watch
+    page.goto(server + XOR_PAGE, wait_until="load")
+    training = "article .nndiagram-training"
+    plots = page.eval_on_selector_all(
+        f"{training} svg.nndiagram-plot",
+        "els => els.map(e => { const b = e.getBoundingClientRect(); return b.width * b.height })",
+    )
+    assert len(plots) == 2 and all(area > 0 for area in plots), plots  # cost, boundary
+    learned = page.eval_on_selector_all(
+        f"{training} > figure.nndiagram-diagram .nndiagram-light > svg",
+        "els => els.map(e => e.getBoundingClientRect().width * e.getBoundingClientRect().height)",
+    )
+    assert len(learned) == 1 and learned[0] > 0, learned  # the learned network, outside tabs
+    blocks = f"{training} .tabbed-content > .tabbed-block"
+
+    def shown() -> list[bool]:
+        result: list[bool] = page.eval_on_selector_all(
+            blocks,
+            """els => els.map(e => getComputedStyle(e).display !== 'none'
+                              && e.querySelector('.nndiagram-light svg')
+                                  .getBoundingClientRect().width > 0)""",
+        )
+        return result
+
+    assert shown() == [True, False, False, False]
+    page.click(f"{training} .tabbed-labels > label:nth-of-type(3)")
+    page.wait_for_function(
+        f"getComputedStyle(document.querySelectorAll('{blocks}')[2]).display !== 'none'"
+    )
+    assert shown() == [False, False, True, False]
+    expected = equation_count((built_site / XOR_PAGE / "index.html").read_text())
+    wait_for_typesetting(page, expected)
+    assert page.locator(f'{training} [data-agree="true"]').count() == 1
+    screenshot(page, "learning-xor")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -371,3 +371,56 @@ def test_bad_numbers_options_fail_naming_the_file(
     (tmp_path / "P.npz").write_bytes((project / "docs" / "P.npz").read_bytes())
     with pytest.raises(fence.FenceError, match=re.escape(message)):
         convert(f"```nndiagram\nspec: diagrams/xor.yaml\n{options}\n```\n", root=project)
+
+
+XOR_TRAINING = """\
+```training
+spec: diagrams/xor.yaml
+data: [[0, 0, 1, 1], [0, 1, 0, 1]]
+targets: [[0, 1, 1, 0]]
+steps: 300
+lr: 2
+seed: 1
+layer: 1
+```
+"""
+
+
+def test_training_fence_trains_and_shows_every_part(tmp_path: Path) -> None:
+    import numpy as np
+
+    from nndiagram.model import Network
+    from nndiagram.numeric.train import train
+
+    out = convert(XOR_TRAINING, cache_dir=tmp_path)
+    run = train(Network.from_sizes([2, 2, 1], "sigmoid", loss="bce"),
+                [[0, 0, 1, 1], [0, 1, 0, 1]], [[0, 1, 1, 0]], steps=300, lr=2, seed=1)  # fmt: skip
+    assert f"{run.final_cost:.4g} in 300 steps" in out
+    command = "nndiagram train diagrams/xor.yaml --data X.npy --targets Y.npy --steps 300 --lr 2"
+    assert command in out
+    assert out.count('class="nndiagram-plot"') == 2  # the cost curve and the decision boundary
+    assert out.count('class="tabbed-block"') == 4 and "x = (1, 0)" in out
+    assert out.count("positive weight") == 2 * 5  # learned network + 4 samples, light and dark
+    W1 = run.params["W1"]
+    assert f"{W1[0, 0]:.3g}" in out and r"z^{[1]} = \left[\begin{matrix}" in out
+    assert 'data-agree="true"' in out
+    assert len(re.findall(r"<td>[0-9.e-]+</td>", out)) >= 8
+    assert np.isfinite(run.final_cost)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("spec: diagrams/xor.yaml\ndata: [[0, 1]]", "targets: is required"),
+        ("spec: diagrams/xor.yaml\ndata: [[0, 1]]\ntargets: [[1, 0]]\nspeed: 2",
+         "unknown key 'speed'"),
+        ("spec: diagrams/xor.yaml\ndata: [[0, 0], [1, 1]]\ntargets: [[1, 2]]",
+         "Y[0, 1] = 2 is outside [0, 1]"),
+        ("spec: diagrams/xor.yaml\ndata: [[0, 0], [1, 1]]\ntargets: [[1, 0]]\nlayer: 5",
+         "layer: 5 is not a layer"),
+        ("spec: ../x.yaml\ndata: [[0]]\ntargets: [[0]]", "leaves the project root"),
+    ],
+)  # fmt: skip
+def test_bad_training_fences_stop_the_build(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(fence.FenceError, match=re.escape(message)):
+        convert(f"```training\n{body}\n```\n", cache_dir=tmp_path)

@@ -283,6 +283,9 @@ derivation_fence_validator = _lazy_validator(
 activation_fence_format = _lazy_fence(
     "nndiagram.site.plots", "activation_fence_format", "activation plots"
 )
+training_fence_format = _lazy_fence(
+    "nndiagram.site.training", "training_fence_format", "training runs"
+)
 
 
 def custom_fences() -> list[dict[str, Any]]:
@@ -301,6 +304,7 @@ def custom_fences() -> list[dict[str, Any]]:
             "validator": derivation_fence_validator,
         },
         {"name": "activation", "class": "nndiagram-activation", "format": activation_fence_format},
+        {"name": "training", "class": "nndiagram-training", "format": training_fence_format},
     ]
 
 

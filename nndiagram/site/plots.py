@@ -116,6 +116,10 @@ def activation_plot_svg(choice: ActivationChoice) -> str:
 
 
 def _inline_svg(document: str, prefix: str, title: str) -> str:
+    return inline_plot_svg(document, prefix, f"{title}: the function g(z) and its derivative g′(z)")
+
+
+def inline_plot_svg(document: str, prefix: str, label: str, max_width: str = "24rem") -> str:
     """Make a standalone SVG file safe to inline: no prolog, ids unique to this plot, colours
     that follow the page, a title for screen readers, and a size that fits the column."""
     svg = document[document.index("<svg") :]
@@ -126,10 +130,11 @@ def _inline_svg(document: str, prefix: str, title: str) -> str:
     # matplotlib's stylesheet says `*{...}`; inlined, that would restyle every SVG on the page.
     svg = svg.replace('<style type="text/css">*{', '<style type="text/css">.nndiagram-plot *{')
     svg = re.sub(r'\swidth="[^"]+" height="[^"]+"', "", svg, count=1)
-    label = html.escape(f"{title}: the function g(z) and its derivative g′(z)")
+    label = html.escape(label)
+    size = _SIZE.replace("24rem", max_width)
     return svg.replace(
         "<svg ",
-        f'<svg class="nndiagram-plot" role="img" aria-label="{label}" style="{_SIZE}" ',
+        f'<svg class="nndiagram-plot" role="img" aria-label="{label}" style="{size}" ',
         1,
     ).replace(">", f"><title>{label}</title>", 1)
 
