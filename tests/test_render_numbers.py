@@ -50,7 +50,7 @@ def attr(attrs: str, name: str) -> str | None:
 
 def has_legend(source: str) -> bool:
     return any(
-        text in source for text in ("positive weight", "box: a neuron", "circle x:", "box: one")
+        text in source for text in ("positive weight", "box z: a neuron", "circle x:", "box: one")
     )
 
 
@@ -190,6 +190,16 @@ def test_the_legend_is_there_exactly_when_it_should_be(
     source = build_dot(network, view, numbers=numbers, legend=legend)
     assert has_legend(source) == expected
     assert ("positive weight" in source) == (params and view != "layers")
+
+
+def test_symbolic_legend_names_only_what_the_figure_draws() -> None:
+    neuron = build_dot(load_spec(str(DIAGRAMS / "neuron.yaml")), legend=True)
+    assert "box z: a neuron" in neuron and "small circle 1" in neuron
+    assert "green circle a" not in neuron and "units not drawn" not in neuron
+    mnist = Network.from_sizes([784, 128, 10], ["relu", "softmax"])
+    wide = build_dot(mnist, "network", legend=True)
+    for item in ("green circle a", "softmax box", "small circle b", "units not drawn"):
+        assert item in wide, item
 
 
 def test_fill_legend_only_with_a_sample() -> None:

@@ -132,15 +132,17 @@ def draw(
     VIEWS[chosen](drawing, network)
     if chosen == "explicit" and network.graph is not None:
         drawing.label = explicit.legend(drawing, network.graph)
-    _add_legend(drawing, chosen, numbers, legend)
+    _add_legend(drawing, network, chosen, numbers, legend)
     return drawing
 
 
-def _add_legend(drawing: Drawing, view: str, values: Numbers | None, symbolic: bool) -> None:
+def _add_legend(
+    drawing: Drawing, network: Network, view: str, values: Numbers | None, symbolic: bool
+) -> None:
     """The legend under the figure: always when colour and width carry numbers (not in the
     layers view, which prints its numbers as text), on request for what the shapes mean."""
     t = drawing.theme
-    rows = numbers.symbolic_legend(t, view) if symbolic else []
+    rows = numbers.symbolic_legend(t, view, network) if symbolic else []
     if values is not None and view in ("neuron", "network"):
         rows += numbers.numbers_legend(t, values)
     if not rows:

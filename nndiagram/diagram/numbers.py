@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..model import Network
 from ..quoting import Html, escape_html
 from .theme import Theme
 
@@ -163,30 +164,36 @@ def numbers_legend(theme: Theme, numbers: Numbers) -> list[str]:
     return rows
 
 
-SYMBOLIC_ITEMS: dict[str, tuple[str, ...]] = {
-    "neuron": (
-        "box: a neuron's z = w·x + b",
-        "small circle 1: the bias input, its edge weighted b",
-        "circle a: the activation a = g(z)",
-        "dashed ⋮: units not drawn",
-    ),
-    "network": (
-        "circle x: an input; circle z: a neuron's z = w·a + b",
-        "green circle a: the activation a = g(z)",
-        "small circle b: the layer's biases",
-        "dashed ⋮: units not drawn (each dashed edge stands for many)",
-    ),
-    "layers": (
-        "box: one layer, its matrices and equations",
-        "edge: the vector passed to the next layer",
-    ),
-    "explicit": (),
-}
+def symbolic_items(view: str, network: Network) -> list[str]:
+    """What the shapes and lines of this figure stand for: only the ones it draws."""
+    activations = network.show.activations and not network.is_linear
+    elided = any(size > network.max_neurons for size in network.sizes)
+    items: list[str] = []
+    if view == "neuron":
+        items.append("box z: a neuron's z = w·x + b")
+        if network.show.bias:
+            items.append("small circle 1: the bias input, its edge weighted b")
+        if activations:
+            items.append("green circle a: the activation a = g(z)")
+    elif view == "network":
+        items.append("circle x: an input;  blue circle z: a neuron's z = w·a + b")
+        if activations:
+            items.append("green circle a: the activation a = g(z)")
+        if activations and any(layer.activation.name == "softmax" for layer in network.layers):
+            items.append("softmax box: every a of the layer depends on every z")
+        if network.show.bias:
+            items.append("small circle b: the layer's biases, one edge per neuron")
+    elif view == "layers":
+        items += ["box: one layer, its shapes, equations and parameter count",
+                  "edge: the vector one layer passes to the next"]  # fmt: skip
+    if elided and view in ("neuron", "network"):
+        items.append("⋮ and dashed edges: the units not drawn, and their many edges")
+    return items
 
 
-def symbolic_legend(theme: Theme, view: str) -> list[str]:
-    """The ``--legend`` rows of a symbolic figure: what shapes and lines stand for."""
-    return [_row(theme, _text(theme, item)) for item in SYMBOLIC_ITEMS[view]]
+def symbolic_legend(theme: Theme, view: str, network: Network) -> list[str]:
+    """The ``--legend`` rows of a symbolic figure."""
+    return [_row(theme, _text(theme, item)) for item in symbolic_items(view, network)]
 
 
 def table(rows: list[str]) -> Html:
