@@ -280,3 +280,16 @@ def test_output_that_is_a_folder_is_refused_before_training(
     assert done.returncode == 2
     assert "is a directory" in done.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_generic_activation_cannot_be_trained(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = str(DIAGRAMS / "multilayer-activation.yaml")  # 2-2-1 with the tutorial's generic g
+    files = xor_files(tmp_path)
+    before = snapshot(tmp_path)
+    done = run_cli("train", spec, *files, "--loss", "bce", "-o", str(tmp_path / "P.npz"))
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"{spec}:1:1: error: layer 0 uses the generic activation g[0], which has no numeric "
+        "form; choose a concrete activation to evaluate it"
+    )
+    assert snapshot(tmp_path) == before
