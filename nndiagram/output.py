@@ -1,10 +1,17 @@
-"""Atomic output: write aside in the same folder, then rename; a failed run leaves the old file."""
+"""Atomic output: write aside in the same folder, then rename; a failed run leaves the old file.
+
+The rename replaces only a regular file, or makes a new one: ``-o`` naming a device, a FIFO, a
+socket, a folder or a symbolic link (even one to a regular file) is refused in one line, so
+``-o /dev/null`` as root or a link to ``/proc/self/fd/1`` never becomes a plain file. ``-o -``
+writes to standard output.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import io
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
@@ -12,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from .errors import UsageError
+from .files import file_kind
 
 Writer = Callable[[BinaryIO], object]
 
@@ -31,6 +39,15 @@ def write_atomic(path: str | os.PathLike[str], data: bytes | str | Writer) -> No
         sys.stdout.buffer.flush()
         return
     target = Path(path)
+    try:
+        mode: int | None = os.lstat(target).st_mode
+    except (OSError, ValueError):  # missing (a new file), or a path the write will report
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        raise UsageError(
+            f"{path}:1:1: error: cannot write: it is {file_kind(mode)}; -o replaces only a "
+            "regular file or makes a new one (-o - writes to standard output)"
+        )
     try:
         _replace(target, payload)
     except OSError as error:  # a folder, a missing parent, no permission: bad -o, not a bug

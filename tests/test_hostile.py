@@ -167,6 +167,75 @@ def test_unwritable_output_is_one_line_exit_2(
     assert runner.snapshot(tmp_path) == before
 
 
+OUTPUT_COMMANDS = {
+    "equations": ["equations", "net.yaml", "-o"],
+    "render": ["render", "net.yaml", "--format", "dot", "-o"],
+    "evaluate": ["evaluate", "net.yaml", "--params", "P.npz", "--input", "X.npy", "-o"],
+}
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [
+        *(
+            ("equations", k)
+            for k in ("link-to-stdout", "link-to-file", "fifo", "device", "dev-null")
+        ),
+        ("render", "link-to-stdout"),
+        ("evaluate", "device"),
+    ],
+)
+def test_output_onto_a_link_device_or_fifo_is_refused(
+    command: str, kind: str, run_cli: RunCli, tmp_path: Path
+) -> None:
+    """-o replaces only a regular file (or makes a new one): a symlink (even to a regular
+    file), a FIFO or a character device stays what it was, in one line, with no hang."""
+    import stat
+
+    import numpy as np
+
+    (tmp_path / "net.yaml").write_text(SPEC, encoding="utf-8")
+    np.savez(tmp_path / "P.npz", W0=np.ones((1, 2)), b0=np.zeros(1))
+    np.save(tmp_path / "X.npy", np.ones((2, 3)))
+    target = tmp_path / "target"
+    (tmp_path / "real.txt").write_text("keep", encoding="utf-8")
+    if kind == "link-to-stdout":
+        target.symlink_to("/proc/self/fd/1")
+    elif kind == "link-to-file":
+        target.symlink_to(tmp_path / "real.txt")
+    elif kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "device":
+        try:
+            os.mknod(target, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # what /dev/null is
+        except PermissionError:
+            pytest.skip("making a character device needs root")
+    else:
+        target = Path("/dev/null")
+    before = os.lstat(target)
+    result = run_cli(*OUTPUT_COMMANDS[command], str(target), cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    line = _one_line(result)
+    assert "cannot write: it is a" in line and "-o - writes to standard output" in line
+    after = os.lstat(target)
+    assert (stat.S_IFMT(after.st_mode), after.st_ino) == (
+        stat.S_IFMT(before.st_mode),
+        before.st_ino,
+    )
+    assert (tmp_path / "real.txt").read_text(encoding="utf-8") == "keep"
+    assert result.stdout == ""
+
+
+def test_a_fence_spec_that_is_a_fifo_is_refused_not_waited_on(tmp_path: Path) -> None:
+    from nndiagram.errors import SpecError
+    from nndiagram.site.request import PageContext, parse_fence
+
+    (tmp_path / "diagrams").mkdir()
+    os.mkfifo(tmp_path / "diagrams" / "pipe.yaml")
+    with pytest.raises(SpecError, match=r"not a regular file: it is a named pipe \(FIFO\)"):
+        parse_fence("spec: diagrams/pipe.yaml\n", {}, tmp_path, PageContext())
+
+
 def test_long_spec_name_renders_beside_it_or_fails_in_one_line(
     run_cli: RunCli, tmp_path: Path
 ) -> None:

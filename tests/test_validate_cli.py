@@ -111,7 +111,7 @@ def test_missing_file_and_directory(run_cli: RunCli, tmp_path: Path) -> None:
     result = run_cli("validate", str(tmp_path / "nope.yaml"), str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"{tmp_path / 'nope.yaml'}:1:1: error: cannot read: No such file or directory",
+        f"{tmp_path / 'nope.yaml'}:1:1: error: no such file",
         f"{tmp_path}:1:1: error: unknown spec file type '(none)' "
         "(must be one of: .yaml, .yml, .json, .toml)",
     ]

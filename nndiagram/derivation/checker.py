@@ -28,6 +28,7 @@ import numpy as np
 import yaml
 
 from ..errors import SpecError
+from ..files import read_regular
 from ..quoting import inert_tex
 from ..spec import readers as spec_readers
 from .exact import difference_text, scalar_text, to_float
@@ -601,16 +602,8 @@ def report_text(
 
 def read_derivation(path: str) -> Derivation:
     """Read and parse a derivation file (``SpecError`` for any problem)."""
-    try:
-        with open(path, "rb") as file:
-            raw = file.read(MAX_BYTES + 1)
-        if len(raw) > MAX_BYTES:
-            raise SpecError(f"file is larger than {MAX_BYTES:,} bytes", path=path)
-        text = raw.decode("utf-8")
-    except FileNotFoundError:
-        raise SpecError("no such file", path=path) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise SpecError(f"cannot read: {error}", path=path) from None
+    raw = read_regular(path, MAX_BYTES)  # a FIFO is refused, not waited on
+    text = spec_readers.decode(raw, path)
     return parse_derivation(text, path)
 
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import io
 import os
-import zipfile
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -22,7 +20,13 @@ from numpy.typing import ArrayLike, DTypeLike
 from ..activations import Activation, activation_for
 from ..errors import NNDiagramError, SpecError, UsageError
 from ..model import INPUT, Layer, Network
+from .arrays import Archive, open_arrays
 
+# Numeric commands (evaluate, gradients, train, check --params) hold every parameter and, per
+# sample, the inputs and every layer's activations in float64: these caps keep them far under
+# 1 GB whatever the files claim (a sparse 4 KB file can declare a 1 GB array).
+MAX_PARAMETERS = 25_000_000
+MAX_BATCH_ENTRIES = 25_000_000
 Array = np.ndarray
 Params = dict[str, Array]
 
@@ -84,7 +88,7 @@ def check_params(
     for name, shape in expected.items():
         array = np.asarray(params[name])
         _check_shape(name, array.shape, shape, source)
-        if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        if array.dtype.kind not in "fiu":  # not timedelta64, which NumPy calls an integer
             raise _fail(f"{name} has dtype {array.dtype}; it must hold real numbers", source)
         array = array.astype(dtype, copy=False)
         finite = np.isfinite(array)
@@ -114,69 +118,85 @@ def check_input(
             "one column per sample",
             source,
         )
-    if not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+    if array.dtype.kind not in "fiu":  # not timedelta64, which NumPy calls an integer
         raise _fail(f"X has dtype {array.dtype}; it must hold real numbers", source)
     return array.astype(dtype, copy=False)
 
 
-def _load(path: str | os.PathLike[str]) -> Any:
-    # Memory-mapped: an array of the wrong shape is refused before its data is read.
-    try:
-        return np.load(path, allow_pickle=False, mmap_mode="r")
-    except FileNotFoundError:
-        raise SpecError("no such file", path=str(path)) from None
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise SpecError(f"not a NumPy .npy/.npz file: {error}", path=str(path)) from None
+def _load(path: str | os.PathLike[str]) -> np.ndarray | Archive:
+    """A .npy array (memory-mapped: a wrong shape is refused before its data is read) or a
+    .npz archive whose members passed their header checks (``numeric.arrays``)."""
+    return open_arrays(path)
 
 
 def load_params(
     path: str | os.PathLike[str], network: Network, dtype: DTypeLike = np.float64
 ) -> Params:
-    """Read and check a ``P.npz`` (``W0, b0, W1, b1, …``); never unpickles."""
+    """Read and check a ``P.npz`` (``W0, b0, W1, b1, …``); never unpickles.
+
+    Names, then shapes and element types from the headers, then the data: a wrong or
+    oversized array (or a zip bomb) is refused before anything is decompressed.
+    """
+    count = network.parameter_count
+    if count > MAX_PARAMETERS:
+        raise SpecError(
+            f"the network has {count:,} parameters; numeric commands take at most "
+            f"{MAX_PARAMETERS:,}",
+            path=network.source or str(path),
+        )
     loaded = _load(path)
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
+    if not isinstance(loaded, Archive):
         raise SpecError(
             f"expected a .npz archive of {', '.join(param_shapes(network))}, found one array",
             path=str(path),
         )
     with loaded as archive:
-        # Names, then shapes from the headers, then the data: a wrong or oversized array
-        # (or a zip bomb) is refused before it is decompressed.
-        _check_names(network, archive.files, str(path))
+        _check_names(network, archive.members, str(path))
         expected = param_shapes(network)
-        try:
-            for name in archive.files:
-                _check_shape(name, _stored_shape(archive, name), expected[name], str(path))
-            arrays = {name: archive[name] for name in archive.files}
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile) as error:
-            raise SpecError(f"unreadable array: {error}", path=str(path)) from None
+        for name, stored in archive.members.items():
+            _check_shape(name, stored.shape, expected[name], str(path))
+        arrays = {name: stored.read() for name, stored in archive.members.items()}
     return check_params(network, arrays, dtype, source=str(path))
-
-
-def _stored_shape(archive: Any, name: str) -> tuple[int, ...]:
-    """An array's shape from its ``.npy`` header in the archive, without reading its data."""
-    with archive.zip.open(f"{name}.npy") as member:
-        version = np.lib.format.read_magic(member)
-        if version == (1, 0):
-            return tuple(np.lib.format.read_array_header_1_0(member)[0])
-        return tuple(np.lib.format.read_array_header_2_0(member)[0])
 
 
 def load_input(
     path: str | os.PathLike[str], network: Network, dtype: DTypeLike = np.float64
 ) -> Array:
-    """Read and check ``X.npy`` of shape (n_inputs, m); a 1-D array is one sample."""
+    """Read and check ``X.npy`` of shape (n_inputs, m); a 1-D array is one sample.
+
+    The batch is capped before its data is read: ``m`` times the numbers each sample needs
+    (its inputs and every layer's activations) may be at most ``MAX_BATCH_ENTRIES``.
+    """
     loaded = _load(path)
-    if not isinstance(loaded, np.ndarray):
+    if isinstance(loaded, Archive):
         loaded.close()
         raise SpecError(
             "expected a .npy array X of shape (n_inputs, m), found .npz", path=str(path)
         )
+    shape = loaded.shape
+    if len(shape) in (1, 2) and shape[0] == network.n_inputs:
+        m = shape[1] if len(shape) == 2 else 1
+        check_batch(network, m, str(path))
     X = np.array(check_input(network, loaded, dtype, source=str(path)))  # now read it
     if not np.isfinite(X).all():
         bad = int(X.size - np.count_nonzero(np.isfinite(X)))
         raise SpecError(f"X has {bad} non-finite value(s) (nan or inf)", path=str(path))
     return X
+
+
+def check_batch(network: Network, m: int, source: str | None = None) -> None:
+    """Refuse an empty batch, and one whose evaluation would hold more than
+    ``MAX_BATCH_ENTRIES`` numbers (inputs plus every layer's activations, times ``m``)."""
+    if m == 0:
+        raise _fail("X has no samples (m = 0): give at least one column", source)
+    per_sample = network.n_inputs + sum(layer.units for layer in network.layers)
+    if m * per_sample > MAX_BATCH_ENTRIES:
+        most = max(MAX_BATCH_ENTRIES // per_sample, 1)
+        raise _fail(
+            f"a batch of {m:,} samples needs {m * per_sample:,} numbers for this network; "
+            f"numeric commands take at most {MAX_BATCH_ENTRIES:,} (here {most:,} samples)",
+            source,
+        )
 
 
 def init_params(network: Network, seed: int = 0, dtype: DTypeLike = np.float64) -> Params:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import SpecError, UsageError
+from ..files import read_regular
 from ..output import write_atomic
 from ..quoting import inert_tex
 from ..spec import readers as spec_readers
@@ -74,13 +75,12 @@ def gallery_entries(specs_dir: Path, root: Path | None = None) -> list[GalleryEn
 
 
 def job_for(entry: GalleryEntry) -> RenderJob:
-    # One byte over the size limit at most: decode() refuses a larger file by its size, and a
-    # 400 MB file in the specs folder is never held in memory.
+    # One byte over the size limit at most (a 400 MB file in the specs folder is never held in
+    # memory), and a FIFO among the specs is refused, not waited on.
     try:
-        with open(entry.spec, "rb") as file:
-            raw = file.read(spec_readers.MAX_BYTES + 1)
-    except OSError as error:
-        raise SpecError(f"cannot read: {error.strerror or error}", path=entry.label) from None
+        raw = read_regular(entry.spec, spec_readers.MAX_BYTES, "a spec is a few lines")
+    except SpecError as error:
+        raise SpecError(error.message, path=entry.label) from None
     return RenderJob(spec_readers.decode(raw, entry.label), entry.label, spec_format(entry.spec))
 
 

@@ -19,6 +19,7 @@ import yaml
 from markdown import Markdown
 
 from ..errors import SpecError
+from ..files import read_regular
 from ..model import VIEWS
 from ..spec import readers as spec_readers
 from .html import PARTS
@@ -202,13 +203,12 @@ def parse_fence(
             path = resolve_spec_path(spec, root)
         except SpecError as error:
             raise where.error(error.message) from None
-        try:
-            with open(path, "rb") as file:  # one byte over the limit at most, as load_spec
-                raw = file.read(spec_readers.MAX_BYTES + 1)
-        except FileNotFoundError:
-            raise where.error(f"spec file not found: {spec}") from None
-        except OSError as error:
-            raise SpecError(f"cannot read spec: {error}", path=spec) from None
+        if not os.path.exists(path):  # False, not an error, for a name too long
+            raise where.error(f"spec file not found: {spec}")
+        try:  # one byte over the limit at most, as load_spec; a FIFO is refused, not waited on
+            raw = read_regular(path, spec_readers.MAX_BYTES, "a spec is a few lines")
+        except SpecError as error:
+            raise SpecError(error.message, path=spec) from None
         text = spec_readers.decode(raw, spec)
         numbers = numbers_request(checked, root, where)
         job = RenderJob(text, spec, spec_format(path), checked.get("view"), numbers)

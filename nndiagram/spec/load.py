@@ -8,14 +8,13 @@ and the key path (``layers[1].units``).
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import SpecError
+from ..files import read_regular
 from ..model import (
     LABEL_STYLES,
     LOSSES,
@@ -70,15 +69,8 @@ def load_spec(path: str | Path, numbering: int | None = None) -> Network:
             f"(must be one of: {', '.join(SUFFIXES)})",
             path=name,
         )
-    try:
-        # O_NONBLOCK and the fstat check: a FIFO or device named *.yaml must not hang the tool.
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with open(fd, "rb") as file:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise SpecError("not a regular file", path=name)
-            raw = file.read(spec_readers.MAX_BYTES + 1)
-    except OSError as error:
-        raise SpecError(f"cannot read: {error.strerror or error}", path=name) from None
+    # A FIFO or device named *.yaml is refused, not waited on; no more than the cap is read.
+    raw = read_regular(path, spec_readers.MAX_BYTES, "a spec is a few lines")
     text = spec_readers.decode(raw, name)
     return _load(text, name, spec_readers.READERS[suffix], numbering)
 

@@ -522,7 +522,19 @@ def read_toml(text: str, path: str) -> tuple[Any, Locations]:
         ) from None
     except RecursionError:
         raise SpecError(f"nested deeper than {MAX_DEPTH} levels", path=path) from None
+    except ValueError:  # int() of more than 4,300 digits, inside tomllib
+        line = _long_number_line(text)
+        raise SpecError(
+            f"invalid TOML: a number longer than {MAX_NUMBER_CHARS} characters",
+            path=path,
+            line=line,
+        ) from None
     return data, _toml_locations(text)
+
+
+def _long_number_line(text: str) -> int | None:
+    match = re.search(rf"[0-9_]{{{MAX_NUMBER_CHARS + 1},}}", text)
+    return text.count("\n", 0, match.start()) + 1 if match else None
 
 
 def _toml_locations(text: str) -> Locations:

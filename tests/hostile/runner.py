@@ -165,7 +165,66 @@ def _zip_bomb() -> bytes:
     return _npz({"W0.npy": header, "b0.npy": header, "W1.npy": header, "b1.npy": header})
 
 
-GENERATORS: dict[str, Callable[[], bytes]] = {
+@dataclass(frozen=True)
+class Sparse:
+    """A file of ``size`` bytes that starts with ``head``; the rest is a hole (no disk used)."""
+
+    head: bytes
+    size: int
+
+
+FIFO = "fifo"  # a generator returning this makes a named pipe with no writer
+
+
+def _patched_npz(flag_bits: int = 0, method: int | None = None) -> bytes:
+    """The data P.npz with W0's zip flags or compression method overwritten in both of its
+    headers (local and central), as another zip writer could have written them."""
+    raw = bytearray(_xor_params())
+    local = raw.find(b"PK\x03\x04")
+    central = raw.find(b"PK\x01\x02")
+    for offset, flags_at, method_at in ((local, 6, 8), (central, 8, 10)):
+        flags = struct.unpack_from("<H", raw, offset + flags_at)[0]
+        struct.pack_into("<H", raw, offset + flags_at, flags | flag_bits)
+        if method is not None:
+            struct.pack_into("<H", raw, offset + method_at, method)
+    return bytes(raw)
+
+
+def _corrupt_deflate() -> bytes:
+    members = {
+        "W0.npy": _array([float(i) for i in range(400)], (20, 20)),
+        "b0.npy": _array([0, 0], (2,)),
+        "W1.npy": _array([1, 1], (1, 2)),
+        "b1.npy": _array([0], (1,)),
+    }
+    raw = bytearray(_npz(members, compress=True))
+    start = raw.find(b"W0.npy") + len("W0.npy") + 20  # inside W0's compressed data
+    raw[start : start + 40] = b"\xff" * 40
+    return bytes(raw)
+
+
+def _deflate_bomb(megabytes: int = 200) -> bytes:
+    """W0's header says (2, 2) float64, and 200 MB of zeros follow it, deflated to ~200 KB."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        info = zipfile.ZipInfo("W0.npy", date_time=(1980, 1, 1, 0, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w", force_zip64=True) as member:
+            member.write(_array([1, 2, 3, 4], (2, 2)))
+            chunk = bytes(2**20)
+            for _ in range(megabytes):
+                member.write(chunk)
+        for name, data in (("b0", _array([0, 0], (2,))), ("W1", _array([1, 1], (1, 2)))):
+            archive.writestr(f"{name}.npy", data)
+        archive.writestr("b1.npy", _array([0], (1,)))
+    return buffer.getvalue()
+
+
+def _npy_header_only(descr: str, shape: tuple[int, ...]) -> bytes:
+    return _npy({"descr": descr, "fortran_order": False, "shape": shape})
+
+
+GENERATORS: dict[str, Callable[[], bytes | Sparse | str]] = {
     # files over the size limit: YAML, JSON, TOML, and one whose first MB is a valid spec
     "generated/oversized.yaml": lambda: b"inputs: 2\n" + b"# padding\n" * 110_000,
     "generated/oversized.json": lambda: b'{"inputs": 2, "title": "' + b"a" * 1_100_000 + b'"}',
@@ -248,6 +307,38 @@ GENERATORS: dict[str, Callable[[], bytes]] = {
     "generated/npz-extra-array.npz": lambda: _xor_params(W9=_array([1.0], (1,))),
     "generated/npz-not-zip.npz": lambda: b"PK\x03\x04" + b"\xff" * 200,
     "generated/npz-path-member.npz": lambda: _npz({"../../W0.npy": _array([1, 2, 3, 4], (2, 2))}),
+    # issue 19: element types refused from the header, zip members refused before decompressing
+    "generated/npz-void-dtype-bomb.npz": lambda: _xor_params(
+        W0=_npy_header_only("|V500000000", (2, 2))
+    ),
+    "generated/npz-unicode-dtype-bomb.npz": lambda: _xor_params(
+        W0=_npy_header_only("<U100000000", (2, 2))
+    ),
+    "generated/npz-deflate-bomb.npz": _deflate_bomb,
+    "generated/npz-encrypted-member.npz": lambda: _patched_npz(flag_bits=0x1),
+    "generated/npz-method-99.npz": lambda: _patched_npz(method=99),
+    "generated/npz-corrupt-deflate.npz": _corrupt_deflate,
+    "generated/npz-timedelta.npz": lambda: _xor_params(W0=_array([1, 2, 3, 4], (2, 2), "<m8[s]")),
+    "generated/npy-longdouble-inf.npy": lambda: _array([float("inf"), 1.0], (2, 1), "<f16"),
+    "generated/npy-timedelta.npy": lambda: _array([1, 2], (2, 1), "<m8[s]"),
+    "generated/npy-shape-overflow.npy": lambda: _npy_header_only("<f8", (2**62, 2**62)),
+    "generated/npy-sparse-1gb.npy": lambda: Sparse(
+        _npy_header_only("<f8", (2, 2**26)), len(_npy_header_only("<f8", (2, 2**26))) + 2**30
+    ),
+    "generated/npy-zero-samples.npy": lambda: _array([], (2, 0)),
+    # issue 19: a FIFO as every kind of file argument is refused, not waited on
+    "generated/fifo-spec.yaml": lambda: FIFO,
+    "generated/fifo-input.npy": lambda: FIFO,
+    "generated/fifo-params.npz": lambda: FIFO,
+    "generated/fifo-target.npy": lambda: FIFO,
+    "generated/fifo-derivation.yaml": lambda: FIFO,
+    # issue 19: numbers Python refuses to convert (more than 4,300 digits)
+    "generated/deriv-shape-5000-digits.yaml": lambda: (
+        b"symbols: {x: [" + b"9" * 5000 + b", 1]}\nsteps: [x, x]\n"
+    ),
+    "generated/toml-inputs-5000-digits.toml": lambda: (
+        b"inputs = " + b"9" * 5000 + b"\n[[layers]]\nunits = 1\n"
+    ),
 }
 
 
@@ -255,7 +346,16 @@ def materialise(case: Case, folder: Path) -> Path:
     """The case's input file: from the corpus, or generated into ``folder``."""
     if case.name in GENERATORS:
         path = folder / Path(case.name).name
-        path.write_bytes(GENERATORS[case.name]())
+        made = GENERATORS[case.name]()
+        if made == FIFO:
+            os.mkfifo(path)
+        elif isinstance(made, Sparse):
+            with open(path, "wb") as file:
+                file.write(made.head)
+                file.truncate(made.size)
+        else:
+            assert isinstance(made, bytes)
+            path.write_bytes(made)
         return path
     return HERE / case.name
 
