@@ -22,6 +22,7 @@ __all__ = [
     "from_torch",
     "gv",
     "load_spec",
+    "render",
     "train",
 ]
 
@@ -54,6 +55,10 @@ def __getattr__(name: str) -> Any:
         from .numeric.train import train
 
         return train
+    if name == "render":
+        from .diagram import render
+
+        return render
     if name == "gv":
         from .diagram import gv
 

@@ -37,6 +37,29 @@ def test_the_picture_is_what_render_draws_today(run_cli: RunCli, tmp_path: Path)
     )
 
 
+def test_the_pytorch_example_draws_the_model_and_checks_it(tmp_path: Path) -> None:
+    """The three lines, run as written in a fresh interpreter on a real nn.Module."""
+    import subprocess
+    import sys
+
+    block = re.search(r"```python\n(network, params = nndiagram.from_torch.*?)```", README, re.S)
+    assert block is not None and len(block.group(1).strip().splitlines()) == 3
+    script = (
+        "import torch, nndiagram\n"
+        "torch.manual_seed(0)\n"
+        "model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),\n"
+        "                            torch.nn.Linear(8, 3), torch.nn.Softmax(dim=1))\n"
+        + block.group(1)
+        + "assert nndiagram.check(network, params=params, against=model).passed\n"
+        + "print(svg[:200].decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "<svg" in done.stdout
+
+
 def test_the_five_line_example_validates(run_cli: RunCli, tmp_path: Path) -> None:
     block = re.search(r"```yaml\n# classifier.yaml\n(.*?)```", README, re.S)
     assert block is not None

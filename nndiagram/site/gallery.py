@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,9 +59,15 @@ def slugify(stem: str) -> str:
     return slug or "spec"
 
 
-def gallery_entries(specs_dir: Path, root: Path | None = None) -> list[GalleryEntry]:
+def gallery_entries(
+    specs_dir: Path, root: Path | None = None, extra: Sequence[tuple[Path, str]] = ()
+) -> list[GalleryEntry]:
+    """The folder's specs in name order, then ``extra`` specs (path, label) made elsewhere,
+    such as the plugin's imported models."""
     entries: list[GalleryEntry] = []
     used = {"index"}
+    for spec, label in extra:
+        used.add(slugify(spec.stem))
     for spec in spec_files(specs_dir):
         slug = base = slugify(spec.stem)
         number = 2
@@ -71,6 +78,7 @@ def gallery_entries(specs_dir: Path, root: Path | None = None) -> list[GalleryEn
         if root is not None and spec.resolve().is_relative_to(root.resolve()):
             label = spec.resolve().relative_to(root.resolve()).as_posix()
         entries.append(GalleryEntry(spec, label, slug))
+    entries += [GalleryEntry(spec, label, slugify(spec.stem)) for spec, label in extra]
     return entries
 
 
@@ -145,9 +153,10 @@ def gallery_files(
     *,
     root: Path | None = None,
     workers: int | None = None,
+    extra: Sequence[tuple[Path, str]] = (),
 ) -> dict[str, str]:
     """Every gallery file by its path relative to the gallery folder: pages, SVGs, index."""
-    entries = gallery_entries(specs_dir, root)
+    entries = gallery_entries(specs_dir, root, extra)
     jobs = [job_for(entry) for entry in entries]
     prerender(jobs, cache, workers)
     files: dict[str, str] = {}

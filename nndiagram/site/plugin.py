@@ -51,6 +51,8 @@ class NNDiagramBuildError(fence.FenceError, PluginError):
 
 class NNDiagramConfig(base.Config):
     specs_dir = c.Type(str, default="diagrams")  # relative to the project root
+    # model files (.onnx, .keras) imported into gallery pages, relative to the project root
+    models = c.ListOfItems(c.Type(str), default=[])
     gallery = c.Type(bool, default=True)
     gallery_dir = c.Type(str, default="gallery")  # where the gallery goes in the site
     cache = c.Type(bool, default=True)
@@ -114,10 +116,12 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
         gallery: dict[str, str] = {}
         try:
             if with_gallery:
-                jobs += [job_for(entry) for entry in gallery_entries(self._specs_dir(), self.root)]
+                extra = self._imported_models()
+                entries = gallery_entries(self._specs_dir(), self.root, extra)
+                jobs += [job_for(entry) for entry in entries]
             self.rendered = prerender(jobs, self.cache, self._workers())
             if with_gallery:
-                gallery = gallery_files(self._specs_dir(), self.cache, root=self.root)
+                gallery = gallery_files(self._specs_dir(), self.cache, root=self.root, extra=extra)
         except NNDiagramError as error:
             raise NNDiagramBuildError(str(error)) from error
         for name, content in gallery.items():
@@ -142,6 +146,14 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
 
     def on_shutdown(self) -> None:
         fence.configure(None)
+
+    def _imported_models(self) -> list[tuple[Path, str]]:
+        if not self.config.models:
+            return []
+        from .models import imported_specs  # the frameworks load only for a site that asks
+
+        folder = self.root / self.config.cache_dir / "imported"
+        return imported_specs(self.root, list(self.config.models), folder)
 
     def _specs_dir(self) -> Path:
         return self.root / self.config.specs_dir
