@@ -223,6 +223,7 @@ def test_layers_view_prints_norm_and_ranges() -> None:
     assert f"a ∈ [{fmt(out.min())}, {fmt(out.max())}] for sample 2" in source
 
 
+@pytest.mark.exe
 def test_figure_shows_itself_as_svg_in_jupyter() -> None:
     figure = Figure(load_spec(XOR), XOR_PARAMS, XOR_X, sample=3, theme="dark")
     bundle = figure._repr_mimebundle_()
@@ -287,8 +288,28 @@ def test_options_that_need_params(
     assert message in refused(run_cli, tmp_path, *args)
 
 
+@pytest.mark.exe
 def test_render_with_params_writes_png(run_cli: RunCli, tmp_path: Path) -> None:
     out = tmp_path / "xor.png"
     done = run_cli("render", XOR, *write_xor(tmp_path), "--sample", "2", "-o", str(out))
     assert done.returncode == 0, done.stderr
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain", "values"])
+@pytest.mark.parametrize("sample", [None, 1])
+def test_figures_with_numbers_are_laid_out_cleanly(labels: str, sample: int | None) -> None:
+    """No text on text or nodes, every weight label on its own edge (``layout_check``)."""
+    from layout_check import check
+
+    from nndiagram.diagram import render
+
+    for network, params, X in (
+        (load_spec(XOR), XOR_PARAMS, XOR_X),
+        (Network.from_sizes([3, 4, 2], ["tanh", "softmax"]), None, np.ones((3, 2))),
+    ):
+        weights = params if params is not None else init_params(network, seed=1)
+        numbers = figure_numbers(network, weights, None if sample is None else X, sample or 0)
+        report = check(render(network, "svg", view="network", labels=labels, numbers=numbers))
+        assert report.problems == [] and report.crossed_labels == []
