@@ -8,6 +8,7 @@ HTML ``<…>`` or bare values, ``;`` or newlines between statements).
 
 from __future__ import annotations
 
+import html
 import itertools
 import os
 import re
@@ -79,13 +80,21 @@ class Dot:
         """(tail, head) → label of every visible edge, leaving out one class of marks."""
         hidden = {n for n, a in self.nodes.items() if a.get("style") == "invis"}
         return {
-            (t, h): a.get("label", "")
+            (t, h): shown_text(a.get("label") or a.get("taillabel") or a.get("headlabel") or "")
             for t, h, a in self.edges
             if a.get("style") != "invis"
             and t not in hidden
             and h not in hidden
             and (without_class is None or a.get("class") != without_class)
         }
+
+
+def shown_text(label: str) -> str:
+    """The text a label shows: an HTML-like label (``<<TABLE …><TD>w_0</TD>…>``, a weight on
+    its background patch) without its markup."""
+    if not label.startswith("<"):
+        return label
+    return html.unescape(re.sub(r"<[^>]*>", "", label[1:-1]))
 
 
 def parse(text: str) -> Dot:

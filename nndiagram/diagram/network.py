@@ -33,21 +33,11 @@ BIAS_SIZE = 27.0  # points: the bias circle
 NODESEP = 16.0  # points between rows when no label needs room
 RANKSEP = 40.0  # points between columns when no label needs room
 SOFTMAX_WIDTH = 1.8  # the softmax block, in neuron sizes
-ROW_WEIGHT = 50  # of the invisible edges that tie the columns row to row
 
 
 def shows_activation(network: Network, layer: Layer) -> bool:
     """An ``a`` node is drawn only when it differs from ``z``."""
     return network.show.activations and not layer.activation.is_identity
-
-
-@dataclass
-class _Column:
-    """One rank of the drawing: its caption (if any) and its nodes top to bottom."""
-
-    keys: list[Hashable]
-    width: float  # points: the widest node, as fixed by this module
-    caption: Hashable | None = None
 
 
 def draw(drawing: Drawing, network: Network) -> None:
@@ -68,13 +58,13 @@ def draw(drawing: Drawing, network: Network) -> None:
     size = max(_neuron_size(drawing, n), parts.values_size(drawing, n))
     drawing.layout["splines"] = "line"
 
-    columns: list[_Column] = []
+    columns: list[parts.Rank] = []
     caption = parts.caption(drawing, ("caption", "input"), f"input · {n.inputs}")
     input_width = parts.inputs(drawing, n, shown[0], height=size)
     keys: list[Hashable] = [("x", k) for k in shown[0]]
     if biases:
         keys.append(_bias(drawing, n, 0))
-    columns.append(_Column(keys, max(input_width, _caption_width(caption, drawing)), caption))
+    columns.append(parts.Rank(keys, max(input_width, _caption_width(caption, drawing)), caption))
     feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in shown[0]]
     last = len(n.layers) - 1
     edges: list[tuple[int, list[tuple[Hashable, int | None]], Column]] = []
@@ -91,13 +81,15 @@ def draw(drawing: Drawing, network: Network) -> None:
             if biases and base == ("a" if activation else "z") and index < last:
                 keys.append(_bias(drawing, n, index + 1))
             if base == "z":
-                columns.append(_Column(keys, max(size, _caption_width(caption, drawing)), caption))
+                columns.append(
+                    parts.Rank(keys, max(size, _caption_width(caption, drawing)), caption)
+                )
                 edges.append((index, feeding, units))
             else:
                 if layer.activation.name == "softmax":
                     block = _softmax(drawing, n, index, size)
-                    columns.append(_Column([block], SOFTMAX_WIDTH * size))
-                columns.append(_Column(keys, size))
+                    columns.append(parts.Rank([block], SOFTMAX_WIDTH * size))
+                columns.append(parts.Rank(keys, size))
         feeding = [(("a" if activation else "z", index, unit), unit) for unit in units]
 
     outputs: list[Hashable] = []
@@ -105,15 +97,15 @@ def draw(drawing: Drawing, network: Network) -> None:
     for _, unit in feeding:
         output_width = max(output_width, parts.output(drawing, n, unit, fixed=True))
         outputs.append(("out", unit))
-    columns.append(_Column(outputs, max(output_width, size)))
+    columns.append(parts.Rank(outputs, max(output_width, size)))
 
     rows = max(len(c.keys) for c in columns)
-    ties = _declare_ranks(drawing, columns, rows, size)
+    ties = parts.grid(drawing, columns, rows, size)
 
     def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if (tail, head) in ties:
             ties.discard((tail, head))
-            attrs["weight"] = ROW_WEIGHT
+            attrs["weight"] = parts.ROW_WEIGHT
         drawing.edge(tail, head, **attrs)
 
     plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width) if weights else {}
@@ -152,35 +144,7 @@ def draw(drawing: Drawing, network: Network) -> None:
                 edge(("z", index, unit), ("a", index, unit), **style)
     for source, unit in feeding:
         edge(source, ("out", unit), **parts.edge_style(drawing, unit))
-    for tail, head in sorted(ties, key=str):
-        drawing.edge(tail, head, style="invis", weight=ROW_WEIGHT)
-
-
-def _declare_ranks(
-    drawing: Drawing, columns: list[_Column], rows: int, size: float
-) -> set[tuple[Hashable, Hashable]]:
-    """Each column a rank of ``rows`` rows (centred, padded with invisible nodes), the captions
-    on one line above. Returns the pairs that tie the rows across neighbouring columns: a
-    drawn edge between such a pair gets their weight, the others an invisible edge (a second
-    edge between the same nodes would make Graphviz bend both)."""
-    grid: list[list[Hashable]] = []
-    for c, column in enumerate(columns):
-        pad = rows - len(column.keys)
-        top = [("pad", c, r) for r in range(pad // 2)]
-        bottom = [("pad", c, r) for r in range(pad // 2, pad)]
-        with drawing.subgraph(rank="same"):
-            for key in (*top, *bottom):
-                drawing.invisible(key, f"pad_{c}_{key[2]}", height=size / 72)
-            order = [*top, *column.keys, *bottom]
-            above = [column.caption] if column.caption is not None else []
-            drawing.mention([*above, *column.keys])
-            parts.keep_order(drawing, [*above, *order])
-        grid.append(order)
-    captions = [c.caption for c in columns if c.caption is not None]
-    for left, right in itertools.pairwise(captions):
-        drawing.edge(left, right, style="invis", weight=100)
-    pairs = itertools.pairwise(grid)
-    return {pair for left, right in pairs for pair in zip(left, right, strict=True)}
+    parts.tie_rest(drawing, ties)
 
 
 def _caption_width(caption: Hashable | None, drawing: Drawing) -> float:
@@ -294,7 +258,7 @@ class _Plan:
 def _plan_labels(
     drawing: Drawing,
     network: Network,
-    columns: list[_Column],
+    columns: list[parts.Rank],
     edges: list[tuple[int, list[tuple[Hashable, int | None]], Column]],
     rows: int,
     size: float,
@@ -316,14 +280,11 @@ def _plan_labels(
         longest = parts.longest_weight_text(drawing, n)
         widest = widest * (not drawing.values_only) + placement.width_of(longest, math_style=False)
     rank_of = {key: c for c, column in enumerate(columns) for key in column.keys}
-    row_of = {
-        key: (rows - len(column.keys)) // 2 + r
-        for column in columns
-        for r, key in enumerate(column.keys)
-    }
+    row_of = parts.rows_of(columns, rows)
     slots = max(min(len(sources) + 1, len(units)) + 1 for _, sources, units in edges)
     base = slots * (placement.LABEL_HEIGHT + 2 * placement.LABEL_GAP)
-    for stretch in (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0):
+    options = []
+    for stretch in placement.STRETCHES:
         spacing = max(stretch * base, size + NODESEP)
         layers: dict[int, placement.Layer] = {}
         for index, sources, units in edges:
@@ -351,11 +312,8 @@ def _plan_labels(
             c = rank_of[sources[0][0]]
             half_widths = (columns[c].width + columns[c + 1].width) / 2
             ranksep = max(ranksep, best[index][1] - half_widths)
-        if all(
-            need <= placement.MAX_STRETCH * spacing or need == float("inf")
-            for _, need in best.values()
-        ) and all(need != float("inf") for _, need in best.values()):
-            break
+        options.append((spacing, ranksep, layers, best))
+    spacing, ranksep, layers, best = placement.choose(options, rows)
     drawing.layout["nodesep"] = round((spacing - size) / 72, 3)
     drawing.layout["ranksep"] = round(ranksep / 72, 3)
     plans = {}

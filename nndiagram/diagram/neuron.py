@@ -1,58 +1,135 @@
 """The neuron view: each neuron drawn as the tutorial's single-neuron figure.
 
-A ``z`` box (box3d) with its bias as a small circle on the same rank (a flat edge, where the
-tutorial used an invisible node), one labelled edge per weight, and the neuron's equation
-on its output edge. With an activation the chain reads ``z → a → output``, the last edge
+A ``z`` box (box3d) with its bias as a small circle above it on the same rank (a flat edge,
+where the tutorial used an invisible node), one labelled edge per weight, and the neuron's
+equation on its output edge. With an activation the chain reads ``z → a → output``, the last edge
 carrying ``a = g(z)``. In a deeper network a hidden neuron without an ``a`` node ends in a
 small junction point, so its equation still has an edge of its own.
+
+Like the network view, the ranks share one grid of rows (each neuron two rows: its bias and its
+box) so that the weight labels can be placed on their own edges (``placement``). Weight labels
+are drawn while a layer has at most ``WEIGHT_LABELS_MAX_EDGES`` of them; beyond that the
+drawing notes why they are missing. A softmax neuron's equation names the whole ``z``.
 """
 
 from __future__ import annotations
 
+import html
+import math
+import re
 from collections.abc import Hashable
+from dataclasses import dataclass
 
 from .. import notation
 from ..model import Network
-from . import elide, parts
-from .dot import Drawing
+from ..quoting import Html, Value
+from . import elide, parts, placement
+from .dot import Drawing, Label
 from .network import shows_activation
 
 WEIGHT_LABELS_MAX_EDGES = 16  # per layer; the tutorial's two-neuron figure labels 4
+BOX_WIDTH = 72.0  # points: the tutorial's box3d, width=1 height=0.7
+BOX_HEIGHT = 50.4
+BIAS_SIZE = 21.6  # points: the tutorial's bias circle, width=0.3
+NODESEP = 18.0  # points between rows: room for the bias label on its short edge
+RANKSEP = 40.0
+CIRCLE = 36.0  # points: inputs and activation circles
 
 
 def draw(drawing: Drawing, network: Network) -> None:
-    n = network
-    columns = [elide.column(size, n.max_neurons) for size in n.sizes]
-    with drawing.subgraph(rank="same"):
-        parts.inputs(drawing, n, columns[0])
-        parts.keep_order(drawing, [("x", k) for k in columns[0]])
-    feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in columns[0]]
+    n, t = network, drawing.theme
+    shown = [elide.column(size, n.max_neurons) for size in n.sizes]
+    drawing.layout["splines"] = "line"
+    per_unit = 2 if n.show.bias else 1  # rows: the bias circle above the box
+
+    ranks: list[parts.Rank] = []
+    input_width = parts.inputs(drawing, n, shown[0], height=CIRCLE)
+    # Inputs on the boxes' rows: neighbouring sources and targets equally far apart.
+    x_rows: list[Hashable | None] = []
+    for k in shown[0]:
+        x_rows += [None] * (per_unit - 1) + [("x", k)]
+    ranks.append(parts.Rank(x_rows[per_unit - 1 :], input_width))
+    feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in shown[0]]
     last = len(n.layers) - 1
+    layers: list[_LayerEdges] = []
+    labelled_layers: set[int] = set()
     for layer in n.layers:
-        index, shown = layer.index, columns[layer.index + 1]
-        # One rank for the layer's boxes and bias circles; invisible edges keep them in order
-        # top to bottom (a flat edge puts its tail above its head).
-        with drawing.subgraph(rank="same"):
-            previous: Hashable | None = None
-            for unit in shown:
-                top = _declare(drawing, n, index, unit)
-                if previous is not None:
-                    drawing.edge(previous, top, style="invis")
-                previous = ("z", index, unit)
-        outputs: list[tuple[Hashable, int | None]] = []
-        for unit in shown:
-            if unit is None:
-                for source, _ in feeding:
-                    drawing.edge(source, ("z", index, None), **parts.edge_style(drawing, None))
-                outputs.append((("z", index, None), None))
-            else:
-                out = _connect(drawing, n, index, unit, feeding, final=index == last)
-                outputs.append((out, unit))
-        feeding = outputs
-    for source, unit in feeding:
-        if unit is None:
-            parts.output(drawing, n, None)
-            drawing.edge(source, ("out", None), **parts.edge_style(drawing, None))
+        index, units = layer.index, shown[layer.index + 1]
+        count = sum(k is not None for _, k in feeding) * sum(u is not None for u in units)
+        if n.show.weights and count <= WEIGHT_LABELS_MAX_EDGES:
+            labelled_layers.add(index)
+        elif n.show.weights:
+            drawing.notes.append(
+                f"weight labels of layer {n.naming.index(index)} left out: {count} edges "
+                f"would carry one (at most {WEIGHT_LABELS_MAX_EDGES} per layer stay legible); "
+                "use a smaller max_neurons, the network view, or show: {weights: false}"
+            )
+        z_rank: list[Hashable | None] = []
+        for unit in units:
+            z_rank += _declare(drawing, n, index, unit, per_unit)
+        ranks.append(parts.Rank(z_rank, BOX_WIDTH))
+        layers.append(_LayerEdges(index, feeding, units))
+        # The ranks after the box: a (if drawn), then the junction or the output.
+        steps = ["a"] if shows_activation(n, layer) else []
+        steps.append("out" if index == last else "junction")
+        for step in steps:
+            keys: list[Hashable | None] = []
+            for unit in units:
+                key = _after(drawing, n, step, index, unit)
+                keys += [None] * (per_unit - 1) + [key]
+            width = CIRCLE if step == "a" else 4.0
+            if step == "out":
+                width = max(parts.text_width(drawing, "output_00"), CIRCLE)
+            ranks.append(parts.Rank(keys, width))
+        feeding = [(("junction", index, unit), unit) for unit in units]
+
+    rows = max(len(rank.keys) for rank in ranks)
+    flat = {("bias", i, u) for i, units in enumerate(shown[1:]) for u in units}
+    ties = parts.grid(drawing, ranks, rows, BOX_HEIGHT, ordered_by_edges=flat)
+    plans = _plan_labels(drawing, n, ranks, layers, rows, labelled_layers, input_width)
+
+    def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
+        if (tail, head) in ties:
+            ties.discard((tail, head))
+            attrs["weight"] = parts.ROW_WEIGHT
+        drawing.edge(tail, head, **attrs)
+
+    for edges in layers:
+        index = edges.index
+        for j, unit in enumerate(edges.units):
+            for s, (source, k) in enumerate(edges.sources):
+                place: dict[str, Value] = {}
+                if index in plans and unit is not None and k is not None:
+                    value = parts.weight_value(drawing, index, unit, k)
+                    weight = parts.weight_label(drawing, notation.weight(n, index, unit, k), value)
+                    label = placement.knockout(weight, t.background)
+                    place = plans[index].place(label, s, j)
+                style = {
+                    **parts.edge_style(drawing, k, unit),
+                    **parts.weight_style(drawing, index, unit, k),
+                }
+                edge(source, ("z", index, unit), **place, **style)
+            if unit is not None and n.show.bias:
+                bias = parts.weight_label(
+                    drawing, notation.bias(n, index, unit), parts.bias_value(drawing, index, unit)
+                )
+                edge(
+                    ("bias", index, unit),
+                    ("z", index, unit),
+                    taillabel=placement.knockout(bias, t.background),
+                    labelangle=0,
+                    labeldistance=round(NODESEP / 2 / 10 + 0.4, 2),
+                    **{"color": t.muted, **parts.bias_style(drawing, index, unit)},
+                )
+        _outputs(drawing, n, edges, final=index == last, edge=edge)
+    parts.tie_rest(drawing, ties)
+
+
+@dataclass(frozen=True)
+class _LayerEdges:
+    index: int
+    sources: list[tuple[Hashable, int | None]]
+    units: elide.Column
 
 
 def _names(network: Network, layer: int, unit: int) -> dict[str, str]:
@@ -74,12 +151,14 @@ def _names(network: Network, layer: int, unit: int) -> dict[str, str]:
     }
 
 
-def _declare(drawing: Drawing, network: Network, layer: int, unit: int | None) -> Hashable:
-    """The z box and its bias circle; returns the key of the topmost of the two."""
+def _declare(
+    drawing: Drawing, network: Network, layer: int, unit: int | None, per_unit: int
+) -> list[Hashable | None]:
+    """The z box and its bias circle; returns their rows, top to bottom."""
     n, t = network, drawing.theme
     if unit is None:
         parts.dots(drawing, ("z", layer, None), f"z_{layer}_dots")
-        return ("z", layer, None)
+        return [None] * (per_unit - 1) + [("z", layer, None)]
     names = _names(n, layer, unit)
     z_key = ("z", layer, unit)
     both = not shows_activation(n, n.layers[layer])
@@ -96,71 +175,47 @@ def _declare(drawing: Drawing, network: Network, layer: int, unit: int | None) -
             layer,
             unit,
             shape="box3d",
-            width=1,
-            height=0.7,
+            width=round(BOX_WIDTH / 72, 3),
+            height=round(BOX_HEIGHT / 72, 3),
+            fixedsize=True,
             style="filled",
             fillcolor=t.neuron_fill,
         ),
     )
     if not n.show.bias:
-        return z_key
+        return [z_key]
     bias_key = ("bias", layer, unit)
+    # "1": the bias is the weight of a constant input, as in the tutorial's figure.
     drawing.node(
         bias_key,
         names["bias"],
-        drawing.text("1", names["bias"]),
+        "1",
         shape="circle",
-        width=0.3,
+        width=round(BIAS_SIZE / 72, 3),
+        fixedsize=True,
         color=t.muted,
         fontcolor=t.muted,
         fontsize=t.edge_font_size,
     )
-    drawing.edge(
-        bias_key,
-        z_key,
-        label=parts.weight_label(
-            drawing, notation.bias(n, layer, unit), parts.bias_value(drawing, layer, unit)
-        ),
-        **{"color": t.muted, **parts.bias_style(drawing, layer, unit)},
-    )
-    return bias_key
+    return [bias_key, z_key]
 
 
-def _connect(
-    drawing: Drawing,
-    network: Network,
-    layer: int,
-    unit: int,
-    feeding: list[tuple[Hashable, int | None]],
-    *,
-    final: bool,
-) -> Hashable:
-    """Weights in, the equation out; returns the key of the node the value leaves from."""
+def _after(
+    drawing: Drawing, network: Network, step: str, layer: int, unit: int | None
+) -> Hashable | None:
+    """The node after the box: the ``a`` circle, the output text, or a junction point."""
     n, t = network, drawing.theme
+    if step == "out":
+        parts.output(drawing, n, unit)
+        return ("out", unit)
+    if unit is None:
+        key = (step, layer, None)
+        parts.dots(drawing, key, f"{step}_{layer}_dots")
+        return key
     names = _names(n, layer, unit)
-    z_key = ("z", layer, unit)
-    legible = len(feeding) * n.layers[layer].units <= WEIGHT_LABELS_MAX_EDGES
-    for tail, k in feeding:
-        weight = None
-        if n.show.weights and legible and k is not None:
-            value = parts.weight_value(drawing, layer, unit, k)
-            weight = parts.weight_label(drawing, notation.weight(n, layer, unit, k), value)
-        style = {**parts.edge_style(drawing, k), **parts.weight_style(drawing, layer, unit, k)}
-        drawing.edge(tail, z_key, label=weight, **style)
-
-    equation = notation.neuron_equation(
-        n,
-        layer,
-        unit,
-        with_bias=n.show.bias,
-        max_terms=elide.terms(n.layers[layer].fan_in, n.max_neurons),
-    )
-    label = drawing.text(equation.html(), equation.plain()) if n.show.equations else None
-    source: Hashable = z_key
-    if shows_activation(n, n.layers[layer]):
-        a_key = ("a", layer, unit)
+    if step == "a":
         drawing.node(
-            a_key,
+            ("a", layer, unit),
             names["a"],
             parts.with_values(
                 drawing,
@@ -174,17 +229,169 @@ def _connect(
                 shape="circle",
                 style="filled",
                 fillcolor=t.activation_fill,
-                margin=0.02,
+                fixedsize=True,
+                width=round(max(CIRCLE, parts.values_size(drawing, n)) / 72, 3),
             ),
         )
-        drawing.edge(z_key, a_key, label=label)
-        g = notation.activation_equation(n, layer, unit)
-        source, label = a_key, drawing.text(g.html(), g.plain()) if n.show.equations else None
-    if final:
-        parts.output(drawing, n, unit)
-        drawing.edge(source, ("out", unit), label=label)
-        return ("out", unit)
+        return ("a", layer, unit)
     junction = ("junction", layer, unit)
     drawing.node(junction, names["junction"], "", shape="point", width=0.05, color=t.edge)
-    drawing.edge(source, junction, label=label, arrowhead="none")
     return junction
+
+
+def _outputs(
+    drawing: Drawing, network: Network, edges: _LayerEdges, *, final: bool, edge: object
+) -> None:
+    """Each neuron's equation above its output edge; ``a = g(z)`` after an ``a`` node. The
+    equations are head/tail labels too (a plain label would make ``dot`` reserve room for it
+    across the rows and break the grid), so the edge is lengthened (``minlen``) to hold them."""
+    n = network
+    assert callable(edge)
+    index = edges.index
+    layer = n.layers[index]
+    ranksep = float(drawing.layout.get("ranksep") or RANKSEP / 72) * 72
+    activation = shows_activation(n, layer)
+    end_radius = 2.0
+    if final:
+        end_radius = parts.text_width(drawing, "output_00") / 2
+    Key = tuple[str, int, int | None] | tuple[str, int | None]
+    first: list[tuple[Key, Key, Label | None]] = []  # z -> a (or -> end)
+    second: list[tuple[Key, Key, Label | None]] = []  # a -> end
+    for unit in edges.units:
+        end: Key = ("out", unit) if final else ("junction", index, unit)
+        if unit is None:
+            source_dots: Key = ("z", index, None)
+            if activation:
+                first.append((source_dots, ("a", index, None), None))
+                source_dots = ("a", index, None)
+            (second if activation else first).append((source_dots, end, None))
+            continue
+        equation = notation.neuron_equation(
+            n,
+            index,
+            unit,
+            with_bias=n.show.bias,
+            max_terms=elide.terms(layer.fan_in, n.max_neurons),
+        )
+        label = drawing.text(equation.html(), equation.plain()) if n.show.equations else None
+        if activation:
+            first.append((("z", index, unit), ("a", index, unit), label))
+            g = notation.activation_equation(n, index, unit)
+            shown = drawing.text(g.html(), g.plain()) if n.show.equations else None
+            second.append((("a", index, unit), end, shown))
+        else:
+            first.append((("z", index, unit), end, label))
+    segments = [(first, BOX_WIDTH / 2, CIRCLE / 2 if activation else end_radius)]
+    if activation:
+        segments.append((second, CIRCLE / 2, end_radius))
+    for chain, tail_radius, head_radius in segments:
+        widest = max((_label_width(drawing, label) for _, _, label in chain), default=0.0)
+        length = widest + 2 * placement.NODE_GAP + tail_radius + head_radius
+        minlen = max(1, math.ceil((length - tail_radius - head_radius) / ranksep))
+        visible = minlen * ranksep
+        for tail, head, label in chain:
+            is_end = head[0] in ("out", "junction")
+            style: dict[str, Value | None] = {
+                **parts.edge_style(drawing, None if tail[-1] is None else 0),
+                "arrowhead": "none" if is_end and not final else None,
+                "minlen": minlen if minlen > 1 else None,
+            }
+            if label is not None:
+                style.update(placement.above(label, visible))
+            edge(tail, head, **style)
+
+
+def _label_width(drawing: Drawing, label: Label | None) -> float:
+    """A generous width (points) of an equation label from its text without markup."""
+    if label is None:
+        return 0.0
+    text = re.sub(r"<[^>]*>", "", str(label)) if isinstance(label, Html) else str(label)
+    return parts.text_width(drawing, html.unescape(text), drawing.theme.edge_font_size)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    layer: placement.Layer
+    fraction: float
+    gap: float
+
+    def place(self, label: Value, source: int, target: int) -> dict[str, Value]:
+        return placement.on_edge(
+            label,
+            self.layer.sources[source],
+            self.layer.targets[target],
+            fraction=self.fraction,
+            gap=self.gap,
+            tail_radius=self.layer.tail_radius,
+            head_radius=self.layer.head_radius,
+        )
+
+
+def _plan_labels(
+    drawing: Drawing,
+    network: Network,
+    ranks: list[parts.Rank],
+    layers: list[_LayerEdges],
+    rows: int,
+    labelled_layers: set[int],
+    input_width: float,
+) -> dict[int, _Plan]:
+    """Row spacing and rank gap for the labelled layers (as the network view does); sets
+    dot's ``nodesep`` and ``ranksep``."""
+    n = network
+    math_style = drawing.labels == "math"
+    row_of = parts.rows_of(ranks, rows)
+    rank_of = {key: c for c, rank in enumerate(ranks) for key in rank.keys if key is not None}
+    widest = max(
+        (
+            placement.width_of(
+                notation.weight(n, i, n.layers[i].units - 1, n.layers[i].fan_in - 1).plain(),
+                math_style=math_style,
+            )
+            for i in labelled_layers
+        ),
+        default=0.0,
+    )
+    if drawing.numbers is not None and labelled_layers:  # `= value` after the symbol
+        longest = parts.longest_weight_text(drawing, n)
+        widest = widest * (not drawing.values_only) + placement.width_of(longest, math_style=False)
+    options = []
+    for stretch in placement.STRETCHES:
+        spacing = (BOX_HEIGHT + NODESEP) * stretch
+        built: dict[int, placement.Layer] = {}
+        for edges in layers:
+            if edges.index not in labelled_layers:
+                continue
+            sources = [key for key, _ in edges.sources]
+            built[edges.index] = placement.Layer(
+                tuple(row_of[key] * spacing for key in sources),
+                tuple(row_of[("z", edges.index, unit)] * spacing for unit in edges.units),
+                frozenset(
+                    (s, j)
+                    for s, (_, k) in enumerate(edges.sources)
+                    for j, unit in enumerate(edges.units)
+                    if k is not None and unit is not None
+                ),
+                widest,
+                input_width / 2 if edges.index == 0 else 2.0,
+                BOX_WIDTH / 2,
+                tail_side=True,
+            )
+        best = {index: layer.best() for index, layer in built.items()}
+        ranksep = RANKSEP
+        for edges in layers:
+            if edges.index in best:
+                c = rank_of[edges.sources[0][0]]
+                half = (ranks[c].width + ranks[c + 1].width) / 2
+                ranksep = max(ranksep, best[edges.index][1] - half)
+        options.append((spacing, ranksep, built, best))
+    spacing, ranksep, built, best = placement.choose(options, rows)
+    drawing.layout["nodesep"] = round((spacing - BOX_HEIGHT) / 72, 3)
+    drawing.layout["ranksep"] = round(ranksep / 72, 3)
+    plans = {}
+    for edges in layers:
+        if edges.index in best:
+            c = rank_of[edges.sources[0][0]]
+            gap = ranksep + (ranks[c].width + ranks[c + 1].width) / 2
+            plans[edges.index] = _Plan(built[edges.index], best[edges.index][0], gap)
+    return plans

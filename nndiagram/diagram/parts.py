@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
+from dataclasses import dataclass
 
 from .. import notation
 from ..model import Network
@@ -116,11 +117,15 @@ def caption(drawing: Drawing, key: Hashable, text: str) -> Hashable | None:
     return key
 
 
-def keep_order(drawing: Drawing, keys: list[Hashable]) -> None:
+def keep_order(
+    drawing: Drawing, keys: list[Hashable], skip: Collection[Hashable] = frozenset()
+) -> None:
     """Invisible edges inside a rank hold its nodes top to bottom in the given order, so the
-    layout never shuffles x_0 below x_3 to save a crossing."""
+    layout never shuffles x_0 below x_3 to save a crossing (``skip``: nodes whose own edge to
+    the next one does that)."""
     for upper, lower in itertools.pairwise(keys):
-        drawing.edge(upper, lower, style="invis")
+        if upper not in skip:
+            drawing.edge(upper, lower, style="invis")
 
 
 # --- real numbers (``--params``, ``--input``) --------------------------------------------------
@@ -219,3 +224,67 @@ def longest_weight_text(drawing: Drawing, network: Network) -> str:
         texts += [numbers.fmt(float(v)) for v in entries]
     longest = max(texts, key=len)
     return longest if drawing.values_only else f" = {longest}"
+
+
+ROW_WEIGHT = 50  # of the invisible edges that tie the ranks row to row
+
+
+@dataclass
+class Rank:
+    """One column of a grid drawing: its caption (if any) and its rows top to bottom, ``None``
+    for an empty row."""
+
+    keys: list[Hashable | None]
+    width: float  # points: the widest node, as fixed by the view
+    caption: Hashable | None = None
+
+
+def rows_of(ranks: list[Rank], rows: int) -> dict[Hashable, int]:
+    """The grid row of every key, each rank centred in ``rows`` rows."""
+    return {
+        key: (rows - len(rank.keys)) // 2 + r
+        for rank in ranks
+        for r, key in enumerate(rank.keys)
+        if key is not None
+    }
+
+
+def grid(
+    drawing: Drawing,
+    ranks: list[Rank],
+    rows: int,
+    height: float,
+    ordered_by_edges: Collection[Hashable] = frozenset(),
+) -> set[tuple[Hashable, Hashable]]:
+    """Each rank ``rows`` rows of ``height`` points (centred, padded with invisible nodes), the
+    captions on one line above. Returns the pairs that tie the rows across neighbouring ranks:
+    a drawn edge between such a pair should get ``weight=ROW_WEIGHT`` and the others an
+    invisible edge (:func:`tie_rest`); a second edge between the same two nodes would make
+    Graphviz bend both. Nodes in ``ordered_by_edges`` are held above the next row by a
+    drawn edge of the view, so no invisible one is added."""
+    columns: list[list[Hashable]] = []
+    for c, rank in enumerate(ranks):
+        pad = rows - len(rank.keys)
+        keys = [None] * (pad // 2) + rank.keys + [None] * (pad - pad // 2)
+        order: list[Hashable] = [
+            key if key is not None else ("pad", c, r) for r, key in enumerate(keys)
+        ]
+        with drawing.subgraph(rank="same"):
+            for r, key in enumerate(keys):
+                if key is None:
+                    drawing.invisible(("pad", c, r), f"pad_{c}_{r}", height=round(height / 72, 3))
+            above = [rank.caption] if rank.caption is not None else []
+            drawing.mention([*above, *(key for key in keys if key is not None)])
+            keep_order(drawing, [*above, *order], skip=ordered_by_edges)
+        columns.append(order)
+    captions = [r.caption for r in ranks if r.caption is not None]
+    for left, right in itertools.pairwise(captions):
+        drawing.edge(left, right, style="invis", weight=100)
+    pairs = itertools.pairwise(columns)
+    return {pair for left, right in pairs for pair in zip(left, right, strict=True)}
+
+
+def tie_rest(drawing: Drawing, ties: set[tuple[Hashable, Hashable]]) -> None:
+    """The row ties no drawn edge carried, as invisible edges."""
+    for tail, head in sorted(ties, key=str):
+        drawing.edge(tail, head, style="invis", weight=ROW_WEIGHT)

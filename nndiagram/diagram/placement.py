@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ..quoting import Html, Value, escape_html
 
@@ -63,6 +64,7 @@ class Layer:
     width: float  # of the widest label, points
     tail_radius: float  # points from a source's centre to its outline, across the gap
     head_radius: float
+    tail_side: bool = False  # only fractions up to 1/2: the heads' outlines are not round
 
     def _needed_gap(self, fraction: float, bound: float = math.inf) -> float:
         """The shortest column gap at which labels at ``fraction`` are clear of other edges:
@@ -93,7 +95,8 @@ class Layer:
 
     def fractions(self) -> list[float]:
         m, n = len(self.sources), len(self.targets)
-        return [1 / (n + 1), 1 - 1 / (m + 1), 0.5, 1 / 3, 2 / 3, 0.25, 0.75]
+        tried = [1 / (n + 1), 1 - 1 / (m + 1), 0.5, 1 / 3, 2 / 3, 0.25, 0.75]
+        return [f for f in tried if f <= 0.5] if self.tail_side else tried
 
     def best(self) -> tuple[float, float]:
         """(fraction, needed gap) with the shortest gap; ties keep the earlier fraction."""
@@ -103,6 +106,30 @@ class Layer:
             if need < best_need:
                 best_need, best_fraction = need, fraction
         return best_fraction, best_need
+
+
+STRETCHES = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)  # row spacings tried, as multiples of the least
+
+Option = TypeVar("Option", bound=tuple[Any, ...])
+
+
+def choose(options: list[Option], rows: int) -> Option:
+    """Of ``(spacing, ranksep, layers, best)`` options for growing row spacings, the first
+    whose every layer's labels fit within ``MAX_STRETCH`` spacings of column gap; when none
+    does, the one with the smallest area (rows times spacing, times the widest gap).
+
+    >>> choose([(10, 0, None, {0: (0.5, 40.0)}), (20, 0, None, {0: (0.5, 30.0)})], 3)[0]
+    20
+    """
+    for option in options:
+        if all(need <= MAX_STRETCH * option[0] for _, need in option[3].values()):
+            return option
+
+    def area(option: Option) -> float:
+        widest = max((need for _, need in option[3].values()), default=0.0)
+        return rows * option[0] * widest
+
+    return min(options, key=area)
 
 
 def on_edge(
@@ -124,6 +151,21 @@ def on_edge(
     distance = from_tail if at_tail else (1 - fraction) * length - head_radius
     key = "taillabel" if at_tail else "headlabel"
     return {key: label, "labelangle": 0, "labeldistance": round(max(distance, 6.0) / 10, 2)}
+
+
+def above(label: Value, length: float, rise: float = 10.0) -> dict[str, Value]:
+    """DOT attributes that put ``label`` above the middle of a horizontal edge of visible
+    ``length`` points (a tail label turned ``rise`` points up from the line).
+
+    >>> above("z = w x + b", 100.0)
+    {'taillabel': 'z = w x + b', 'labelangle': 11.31, 'labeldistance': 5.1}
+    """
+    half = length / 2
+    return {
+        "taillabel": label,
+        "labelangle": round(math.degrees(math.atan2(rise, half)), 2),
+        "labeldistance": round(math.hypot(half, rise) / 10, 2),
+    }
 
 
 def knockout(label: Value, background: str) -> Html:
