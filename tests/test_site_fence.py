@@ -424,3 +424,14 @@ def test_training_fence_trains_and_shows_every_part(tmp_path: Path) -> None:
 def test_bad_training_fences_stop_the_build(tmp_path: Path, body: str, message: str) -> None:
     with pytest.raises(fence.FenceError, match=re.escape(message)):
         convert(f"```training\n{body}\n```\n", cache_dir=tmp_path)
+
+
+def test_params_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    project = _xor_project(tmp_path)
+    (project / "docs" / "P.npz").unlink()
+    os.mkfifo(project / "docs" / "P.npz")
+    refused = re.escape("docs/P.npz:1:1: error: not a regular file")
+    with pytest.raises(fence.FenceError, match=refused):
+        convert("```nndiagram\nspec: diagrams/xor.yaml\nparams: docs/P.npz\n```\n", root=project)

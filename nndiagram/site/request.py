@@ -244,15 +244,14 @@ def numbers_request(checked: Mapping[str, Any], root: Path, where: Where) -> Num
             path = resolve_spec_path(checked[key], root)
         except SpecError as error:
             raise where.error(error.message.replace("spec path", f"{key} path", 1)) from None
-        try:
-            with open(path, "rb") as file:
-                data = file.read(MAX_NUMBERS_BYTES + 1)
-        except FileNotFoundError:
-            raise where.error(f"{key} file not found: {checked[key]}") from None
-        except OSError as error:
-            raise SpecError(f"cannot read {key}: {error}", path=checked[key]) from None
-        if len(data) > MAX_NUMBERS_BYTES:
-            raise where.error(f"{key} file {checked[key]} is over {MAX_NUMBERS_BYTES:,} bytes")
+        if not path.exists():
+            raise where.error(f"{key} file not found: {checked[key]}")
+        try:  # a regular file only (no FIFO, device or folder), at most the cap
+            data = read_regular(
+                path, MAX_NUMBERS_BYTES, f"a page draws at most {MAX_NUMBERS_BYTES:,} bytes"
+            )
+        except SpecError as error:
+            raise SpecError(error.message, path=checked[key]) from None
         digest.update(key.encode() + b"\0" + data)
         files[key] = str(path)
     return NumbersRequest(
