@@ -134,16 +134,42 @@ def layer_input_base(network: Network, layer: int) -> str:
 
 
 def layer_input(network: Network, layer: int, k: int) -> Sym:
-    """Input ``k`` of layer ``layer``: ``x_k``, or ``a^{[l-1]}_k`` / ``z^{[l-1]}_k``."""
-    if layer == 0:
+    """Input ``k`` of layer ``layer``: ``x_k``, or ``a^{[l-1]}_k`` / ``z^{[l-1]}_k``.
+
+    A concatenating layer's inputs go on into the outputs it stacks under the previous one
+    (``concat``), in order: ``k`` past the previous width is a unit of those."""
+    sources = network.layers[layer].sources
+    for source in sources:
+        width = network.width(source)
+        if k < width or source == sources[-1]:
+            return source_output(network, source, k)
+        k -= width
+    raise AssertionError("unreachable: a layer has at least one source")
+
+
+def source_base(network: Network, source: int) -> str:
+    """How an output is written: ``x`` for the input, else ``a`` (``z`` for a linear layer)."""
+    if source < 0:
+        return "x"
+    return "z" if network.layers[source].activation.is_identity else "a"
+
+
+def source_output(network: Network, source: int, unit: int) -> Sym:
+    """Unit ``unit`` of an output: ``x_k`` (or the input's name), ``a^{[l]}_k`` or ``z^{[l]}_k``."""
+    if source < 0:
         if network.naming.input_names:
-            return Sym(network.naming.input_names[k])
-        return Sym("x", (network.naming.index(k),))
-    base = layer_input_base(network, layer)
-    previous = layer - 1
-    if base == "z":
-        return pre_activation(network, previous, k)
-    return activation(network, previous, k)
+            return Sym(network.naming.input_names[unit])
+        return Sym("x", (network.naming.index(unit),))
+    if source_base(network, source) == "z":
+        return pre_activation(network, source, unit)
+    return activation(network, source, unit)
+
+
+def source_vector(network: Network, source: int) -> Sym:
+    """A whole output: ``x``, ``a^{[l]}`` or ``z^{[l]}``."""
+    if source < 0:
+        return Sym("x")
+    return vector(network, source_base(network, source), source)
 
 
 @dataclass(frozen=True)
@@ -157,6 +183,7 @@ class NeuronEquation:
     terms: tuple[tuple[Sym, Sym], ...]  # (weight, input) pairs in input order
     bias: Sym | None
     elided: bool = False
+    added: Sym | None = None  # a skip connection's ``add``: that output's unit, after the bias
 
     def _join(self, render: str, times: str = " ") -> str:
         def r(s: Sym) -> str:
@@ -167,6 +194,8 @@ class NeuronEquation:
             parts.insert(len(parts) - 1, "\\dots" if render == "latex" else "…")
         if self.bias is not None:
             parts.append(r(self.bias))
+        if self.added is not None:
+            parts.append(r(self.added))
         return f"{r(self.lhs)} = " + " + ".join(parts)
 
     def plain(self) -> str:
@@ -201,7 +230,9 @@ def neuron_equation(
     shown = [*range(max(max_terms or 2, 2) - 1), fan_in - 1] if elided else range(fan_in)
     terms = tuple((weight(network, layer, unit, k), layer_input(network, layer, k)) for k in shown)
     b = bias(network, layer, unit) if with_bias else None
-    return NeuronEquation(pre_activation(network, layer, unit), terms, b, elided)
+    add = network.layers[layer].add
+    added = None if add is None else source_output(network, add, unit)
+    return NeuronEquation(pre_activation(network, layer, unit), terms, b, elided, added)
 
 
 def vector(network: Network, base: str, layer: int) -> Sym:

@@ -124,7 +124,7 @@ def test_corpus_files_exist() -> None:
     assert fast.accept(data) is None
 
 
-@pytest.mark.parametrize("command", ["render", "equations"])
+@pytest.mark.parametrize("command", ["render"])
 def test_stages_without_skips_yet_refuse_them_in_one_line(
     run_cli: RunCli, tmp_path: Path, command: str
 ) -> None:

@@ -17,9 +17,10 @@ import sympy
 
 from .. import notation
 from ..errors import InvalidNetworkError
-from ..model import Network, require_chain
+from ..model import Network
 from . import equations as eqs
 from . import printing as pr
+from . import skips
 from .collapse import (
     DEEP_LAYERS,
     Counterexample,
@@ -77,7 +78,6 @@ class Derivation:
                 path=network.source,
                 problems=problems,
             )
-        require_chain(network, "equations")
         self.network = network
         self.explicit = wants_entries(network) if explicit is None else explicit
         self.names = pr.Names()
@@ -88,10 +88,19 @@ class Derivation:
         self.collapsible = network.is_linear
         self.counterexample: Counterexample | None = None
         self.undecided: str | None = None  # why the search stopped short, when it did
-        if self.collapsible:
+        if self.collapsible and network.has_skips:
+            self.proof_holds = skips.prove_blocks(network, self.blocks) and (
+                not self.explicit or skips.prove_entries(network)
+            )
+        elif self.collapsible:
             self.proof_holds = prove_blocks(network, self.blocks) and (
                 not self.explicit or prove_entries(network)
             )
+        elif network.has_skips:
+            self.counterexample = skips.find_counterexample(network)
+            if self.counterexample is None:
+                self.undecided = too_deep(network)
+            self.proof_holds = self.counterexample is not None
         else:
             self.counterexample = find_counterexample(network)
             if self.counterexample is None:
@@ -111,7 +120,8 @@ class Derivation:
             limit=max(net.max_neurons, 3) if self.explicit else BLOCK_LIMIT,
         )
         out = eqs.inputs(ctx)
-        deep = len(net.layers) > DEEP_LAYERS  # spell out layers 0, 1 and the last only
+        # Spell out layers 0, 1 and the last only; with skips every layer (its skip shows).
+        deep = len(net.layers) > DEEP_LAYERS and not net.has_skips
         shown = pr.elided(len(net.layers), 4) if deep else range(len(net.layers))
         for index in shown:
             if index is None:
@@ -120,7 +130,10 @@ class Derivation:
                 out += eqs.layer(ctx, index)
         if len(net.layers) > 1:
             out += eqs.composition(ctx)
-        if self.collapsible:
+        if self.collapsible and net.has_skips:
+            W_B = self._collapse if self.explicit and is_small(net) else None
+            out += skips.collapse_equations(ctx, self.proof_holds, W_B)
+        elif self.collapsible:
             out += eqs.collapse(ctx, self.proof_holds)
         else:
             out += eqs.nonlinear(ctx, self.counterexample, self.undecided)
@@ -148,6 +161,12 @@ class Derivation:
 
     def _block_collapse(self) -> tuple[Any, Any]:
         blocks = self.blocks
+        if self.network.has_skips:  # W^{[L]}, B^{[L]} of the recursion (skips.py)
+            net = self.network
+            return (
+                sympy.MatrixSymbol("W", net.n_outputs, net.inputs),
+                sympy.MatrixSymbol("B", net.n_outputs, 1),
+            )
         W = sympy.MatMul(*reversed(blocks.w)) if len(blocks.w) > 1 else blocks.w[0]
         B = sympy.MatAdd(*eqs.collapse_terms(blocks)[1:])
         return W, B
@@ -158,6 +177,8 @@ class Derivation:
             return None
         if self.entries is None:
             return self._block_collapse()
+        if self.network.has_skips:
+            return skips.collapse_entries(self.network, self.entries)
         W_terms, B_terms = path_terms(self.network, self.entries)
         W = sympy.ImmutableMatrix([[polynomial(e) for e in row] for row in W_terms])
         B = sympy.ImmutableMatrix([[polynomial(e)] for e in B_terms])

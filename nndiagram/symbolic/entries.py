@@ -97,26 +97,48 @@ def activate(network: Network, layer: int, z: sympy.MatrixBase, names: Names) ->
 
 
 def layer_forward(
-    network: Network, index: int, symbols: EntrySymbols, inputs: Sequence[Any]
+    network: Network,
+    index: int,
+    symbols: EntrySymbols,
+    inputs: Sequence[Any],
+    added: Sequence[Any] | None = None,
 ) -> sympy.ImmutableMatrix:
-    """``a^{[l]} = g^{[l]}(w^{[l]} a^{[l-1]} + b^{[l]})`` in the entries, for given inputs."""
+    """``a^{[l]} = g^{[l]}(w^{[l]} a^{[l-1]} + b^{[l]})`` in the entries, for given inputs
+    (a concatenating layer's stacked ones); ``added`` is an ``add`` skip's output."""
     layer = network.layers[index]
     w, b = symbols.w[index], symbols.b[index]
     # Sums built directly: SymPy's symbolic matrix product is several times slower here.
     z = sympy.ImmutableMatrix(
         [
-            [sympy.Add(*(w[j, k] * inputs[k] for k in range(layer.fan_in)), b[j])]
+            [
+                sympy.Add(
+                    *(w[j, k] * inputs[k] for k in range(layer.fan_in)),
+                    b[j],
+                    *(() if added is None else (added[j],)),
+                )
+            ]
             for j in range(layer.units)
         ]
     )
     return sympy.ImmutableMatrix(activate(network, index, z, symbols.names))
 
 
+def stacked(network: Network, index: int, outputs: Sequence[Any]) -> list[Any]:
+    """Layer ``index``'s input entries, ``outputs[source + 1]`` stacked in ``sources`` order
+    (``outputs[0]`` is the input): ``[a^{[l-1]}; a^{[k]} …]``."""
+    return [v for source in network.layers[index].sources for v in outputs[source + 1]]
+
+
 def forward(network: Network, symbols: EntrySymbols) -> sympy.ImmutableMatrix:
     """``a^{[L]}`` in the entries, layer after layer from ``x``."""
+    outputs: list[Any] = [list(symbols.x)]
     a = symbols.x
     for layer in network.layers:
-        a = layer_forward(network, layer.index, symbols, list(a))
+        added = None if layer.add is None else outputs[layer.add + 1]
+        a = layer_forward(
+            network, layer.index, symbols, stacked(network, layer.index, outputs), added
+        )
+        outputs.append(list(a))
     return a
 
 
@@ -125,13 +147,16 @@ def nested_entries(network: Network, symbols: EntrySymbols) -> list[Any]:
 
     Terms stay in input order (built unevaluated); activations print as ``g^{[l]}``.
     """
-    a: list[Any] = list(symbols.x)
+    outputs: list[list[Any]] = [list(symbols.x)]
     for layer in network.layers:
         w, b = symbols.w[layer.index], symbols.b[layer.index]
+        a = stacked(network, layer.index, outputs)
+        added = [] if layer.add is None else outputs[layer.add + 1]
         z = [
             sympy.Add(
                 *[sympy.Mul(w[j, k], a[k], evaluate=False) for k in range(layer.fan_in)],
                 b[j],
+                *added[j : j + 1],
                 evaluate=False,
             )
             for j in range(layer.units)
@@ -139,8 +164,8 @@ def nested_entries(network: Network, symbols: EntrySymbols) -> list[Any]:
         if not layer.activation.is_identity:
             g = layer_function(network, layer.index, symbols.names)
             z = [g(v) for v in z]
-        a = z
-    return a
+        outputs.append(z)
+    return outputs[-1]
 
 
 def path_terms(
@@ -208,12 +233,31 @@ def apply_layer_function(network: Network, layer: int, arg: Any, names: Names) -
     return ElementwiseApplyFunction(sympy.Lambda(z, g(z)), arg)
 
 
-def nested_block(network: Network, blocks: BlockSymbols, names: Names) -> Any:
-    """``g^{[1]}(w^{[1]} g^{[0]}(w^{[0]} x + b^{[0]}) + b^{[1]})``, kept as written."""
-    a: Any = blocks.x
-    for layer in network.layers:
+def stacked_block(parts: Sequence[Any]) -> Any:
+    """``[a^{[l-1]}; a^{[k]} …]``: column blocks stacked, or the one block alone."""
+    if len(parts) == 1:
+        return parts[0]
+    return sympy.BlockMatrix([[part] for part in parts])
+
+
+def nested_block(network: Network, blocks: BlockSymbols, names: Names, start: int = 0) -> Any:
+    """``g^{[1]}(w^{[1]} g^{[0]}(w^{[0]} x + b^{[0]}) + b^{[1]})``, kept as written.
+
+    A skip repeats the source's expression where it is read: ``w^{[1]} [⋯; x] + b^{[1]} + x``.
+    From ``start`` on: the outputs of the layers before it stay symbols (``a^{[k]}``).
+    """
+    outputs: list[Any] = [blocks.x]
+    for layer in network.layers[:start]:
+        linear = layer.activation.is_identity
+        outputs.append(blocks.z[layer.index] if linear else blocks.a[layer.index])
+    for layer in network.layers[start:]:
         i = layer.index
-        a = sympy.MatAdd(sympy.MatMul(blocks.w[i], a, evaluate=False), blocks.b[i], evaluate=False)
+        a = stacked_block([outputs[source + 1] for source in layer.sources])
+        terms = [sympy.MatMul(blocks.w[i], a, evaluate=False), blocks.b[i]]
+        if layer.add is not None:
+            terms.append(outputs[layer.add + 1])
+        a = sympy.MatAdd(*terms, evaluate=False)
         if not layer.activation.is_identity:
             a = apply_layer_function(network, i, a, names)
-    return a
+        outputs.append(a)
+    return outputs[-1]

@@ -28,8 +28,10 @@ from .entries import (
     nested_entries,
     path_terms,
     polynomial,
+    stacked_block,
     unmarked,
 )
+from .skips import column_blocks
 
 ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth")
 
@@ -160,13 +162,28 @@ def layer(ctx: Context, index: int) -> list[pr.Equation]:
                 lambda j, _: unmarked(notation.bias(net, index, j, in_matrix=True)),
             ),
         ]
-    if index == 0:
-        previous: Any = blocks.x
-    else:
-        base = notation.layer_input_base(net, index)
-        previous = blocks.z[index - 1] if base == "z" else blocks.a[index - 1]
-    rhs = sympy.MatAdd(sympy.MatMul(w, previous, evaluate=False), b, evaluate=False)
+
+    def output_block(source: int) -> Any:
+        if source < 0:
+            return blocks.x
+        base = notation.source_base(net, source)
+        return blocks.z[source] if base == "z" else blocks.a[source]
+
+    spec_layer = net.layers[index]
+    previous = stacked_block([output_block(source) for source in spec_layer.sources])
+    terms = [sympy.MatMul(w, previous, evaluate=False), b]
+    if spec_layer.add is not None:
+        terms.append(output_block(spec_layer.add))
+    rhs = sympy.MatAdd(*terms, evaluate=False)
     out.append(pr.equation(section, f"z{mark}", z, rhs, names))
+    if spec_layer.concat:  # the stacked product as one product per stacked output
+        parts = column_blocks(net, blocks, index, names)
+        products = [
+            sympy.MatMul(part, output_block(source), evaluate=False)
+            for part, source in zip(parts, spec_layer.sources, strict=True)
+        ]
+        split = sympy.MatAdd(*products, *terms[1:], evaluate=False)
+        out.append(pr.equation(section, f"z{mark} split", z, split, names))
     units = net.layers[index].units
     for unit in pr.elided(units, ctx.limit):
         if unit is None:
@@ -212,12 +229,17 @@ def composition(ctx: Context) -> list[pr.Equation]:
     section = "Composition"
     out_sym = output_sym(net)
     lhs = sympy.MatrixSymbol(out_sym.key, net.n_outputs, 1)
+    if len(net.layers) > DEEP_LAYERS and net.has_skips:
+        # The last two layers over the outputs they read: a skip would repeat whole subtrees.
+        start = len(net.layers) - 2
+        rhs = nested_block(net, ctx.blocks, names, start)
+        return [pr.equation(section, "composition", lhs, rhs, names)]
     if len(net.layers) > DEEP_LAYERS:
         return [_deep_composition(ctx, lhs)]
     out = [pr.equation(section, "composition", lhs, nested_block(net, ctx.blocks, names), names)]
     if ctx.entries is None or not ctx.small:
         return out
-    if net.is_linear:
+    if net.is_linear and not net.has_skips:
         W, B = path_terms(net, ctx.entries)
         x = list(ctx.entries.x)
         rows = [

@@ -15,10 +15,12 @@ import sympy
 
 from .. import notation
 from ..errors import UsageError
+from ..model import INPUT
 from .collapse import collapse_symengine
 from .cost import cost_expression
 from .derivation import Derivation
 from .entries import activate
+from .skips import _maps_symengine as skip_maps
 
 Array = np.ndarray
 Params = Mapping[str, Any]
@@ -55,11 +57,13 @@ def _layer_functions(derivation: Derivation, index: int) -> tuple[Any, Any]:
         sympy.Symbol(notation.layer_input(network, index, k).key) for k in range(layer.fan_in)
     ]
     w, b = entries.w[index], entries.b[index]
+    # An ``add`` skip's output enters as its own arguments (it may also be among the inputs).
+    added = [sympy.Dummy(f"added_{j}") for j in range(layer.units if layer.add is not None else 0)]
     z = [
-        sympy.Add(*(w[j, k] * inputs[k] for k in range(layer.fan_in)), b[j])
+        sympy.Add(*(w[j, k] * inputs[k] for k in range(layer.fan_in)), b[j], *added[j : j + 1])
         for j in range(layer.units)
     ]
-    linear = sympy.lambdify([inputs, list(w) + list(b)], z, modules="numpy")
+    linear = sympy.lambdify([inputs, list(w) + list(b), added], z, modules="numpy")
     units = [
         sympy.Symbol(notation.pre_activation(network, index, j).key) for j in range(layer.units)
     ]
@@ -80,12 +84,16 @@ def output_function(derivation: Derivation) -> Callable[[Params, Array], Array]:
     def evaluate(params: Params, X: Array) -> Array:
         a = np.asarray(X, dtype=np.float64)
         m = a.shape[1]
+        outputs = {INPUT: a}
         with np.errstate(over="ignore"):
             for layer, (linear, activation) in zip(derivation.network.layers, layers, strict=True):
                 W = np.asarray(params[f"W{layer.index}"], dtype=np.float64)
                 b = np.asarray(params[f"b{layer.index}"], dtype=np.float64)
-                z = _rows(linear(list(a), [*W.ravel(), *b.ravel()]), m)
+                stacked = [row for source in layer.sources for row in outputs[source]]
+                added = [] if layer.add is None else list(outputs[layer.add])
+                z = _rows(linear(stacked, [*W.ravel(), *b.ravel()], added), m)
                 a = _rows(activation(list(z)), m)
+                outputs[layer.index] = a
         return a
 
     return evaluate
@@ -109,7 +117,10 @@ def collapse_function(derivation: Derivation) -> Callable[[Params], tuple[Array,
 
     ws = [matrix(w) for w in derivation.entries.w]
     bs = [matrix(b) for b in derivation.entries.b]
-    W, B = collapse_symengine(ws, bs)
+    if derivation.network.has_skips:
+        W, B = skip_maps(derivation.network, ws, bs)
+    else:
+        W, B = collapse_symengine(ws, bs)
     args = [s for pair in zip(ws, bs, strict=True) for m in pair for s in m]
     function = se.Lambdify(args, [*W.expand(), *B.expand()], backend="lambda")
     shape = (W.rows, W.cols)

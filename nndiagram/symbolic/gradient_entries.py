@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from ..activations import activation_for
-from ..model import Network, require_chain
+from ..model import INPUT, Network, require_chain
 from .gradients import Proof
 
 STATEMENT = (
@@ -83,7 +83,6 @@ def _backward_dz(name: str, fn: Callable[[Any], Any], Z: Any, A: Any, dA: Any) -
 
 def explicit_gradients(network: Network, loss: str, m: int = 2) -> ExplicitGradients:
     """Both routes to the gradient for ``network`` on m symbolic samples."""
-    require_chain(network, "gradient entries")
     params: dict[str, sympy.Matrix] = {}
     for layer in network.layers:
         params[f"W{layer.index}"] = _matrix(f"W{layer.index}", layer.units, layer.fan_in)
@@ -91,11 +90,15 @@ def explicit_gradients(network: Network, loss: str, m: int = 2) -> ExplicitGradi
     X = _matrix("x", network.n_inputs, m)
     Y = _matrix("y", network.n_outputs, m)
     caches = []
-    A = X
+    outputs = {INPUT: X}
     for layer in network.layers:
-        Z = params[f"W{layer.index}"] * A + params[f"b{layer.index}"] * sympy.ones(1, m)
+        A_in = sympy.Matrix.vstack(*(outputs[source] for source in layer.sources))
+        Z = params[f"W{layer.index}"] * A_in + params[f"b{layer.index}"] * sympy.ones(1, m)
+        if layer.add is not None:
+            Z = Z + outputs[layer.add]
         fn, name = _activation(network, layer.index)
         A = _apply(fn, name, Z)
+        outputs[layer.index] = A
         caches.append((Z, A, fn, name))
     J = _loss(loss, A, Y) / m
     entry = {f"d{k}": v.applyfunc(lambda w: sympy.diff(J, w)) for k, v in params.items()}
@@ -123,15 +126,29 @@ def matrix_form(gradients: ExplicitGradients) -> dict[str, sympy.Matrix]:
         dA = sympy.Matrix(*A.shape, lambda i, j: dL.subs({a_sym: A[i, j], y_sym: Y[i, j]}))
         dZ = _backward_dz(name, fn, Z, A, dA)
     out: dict[str, sympy.Matrix] = {}
-    for layer in reversed(gradients.network.layers):
+    network = gradients.network
+    # received[k]: what every layer reading a[k] sends back (skips too), as numeric/backward.
+    received: dict[int, sympy.Matrix] = {}
+    for layer in reversed(network.layers):
         index = layer.index
-        A_prev = X if index == 0 else caches[index - 1][1]
-        out[f"dW{index}"] = dZ * A_prev.T / m
+        if index != len(network.layers) - 1:
+            Z_k, A_k, fn_k, name_k = caches[index]
+            dZ = _backward_dz(name_k, fn_k, Z_k, A_k, received.pop(index))
+        sources = layer.sources
+        A_in = sympy.Matrix.vstack(*(X if s == INPUT else caches[s][1] for s in sources))
+        out[f"dW{index}"] = dZ * A_in.T / m
         out[f"db{index}"] = dZ * sympy.ones(m, 1) / m
-        if index > 0:
-            Z_prev, A_prev_act, fn_prev, name_prev = caches[index - 1]
-            dA_prev = gradients.params[f"W{index}"].T * dZ
-            dZ = _backward_dz(name_prev, fn_prev, Z_prev, A_prev_act, dA_prev)
+        back = gradients.params[f"W{index}"].T * dZ
+        row = 0
+        for source in sources:
+            width = network.width(source)
+            if source != INPUT:
+                part = back[row : row + width, :]
+                received[source] = received[source] + part if source in received else part
+            row += width
+        if layer.add is not None and layer.add != INPUT:
+            add = layer.add
+            received[add] = received[add] + dZ if add in received else dZ
     return {k: out[k] for k in gradients.entry}
 
 

@@ -22,7 +22,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 
 from ..activations import activation_for
-from ..model import SIMPLIFIED, Network, require_chain
+from ..model import INPUT, SIMPLIFIED, Network
 
 
 class _BackpropPrinter(LatexPrinter):
@@ -94,7 +94,8 @@ class Equation:
 
 def backprop_equations(network: Network, loss: str) -> list[Equation]:
     """The backward pass of ``network`` under ``loss``, output layer first."""
-    require_chain(network, "backward equations")
+    if network.has_skips:
+        return _skip_backprop_equations(network, loss)
     m = sympy.Symbol("m", positive=True)
     naming = network.naming
 
@@ -148,6 +149,93 @@ def backprop_equations(network: Network, loss: str) -> list[Equation]:
             mark = naming.layer(index - 1)
             rhs = _through_activation(act, index - 1, below.units, da_prev, a_below, mark, m)
             equations.append(Equation(latex(sym("dz", index - 1, below.units)), latex(rhs)))
+    return equations
+
+
+def _skip_backprop_equations(network: Network, loss: str) -> list[Equation]:
+    """The backward pass with skips: ``da^{[k]}`` sums what every layer reading ``a^{[k]}``
+    sends back — ``w^{[l]T}_{(k)} dz^{[l]}`` through a weight block (the next layer, or one
+    that concatenates it) and ``dz^{[l]}`` itself along an ``add`` skip, untouched by any
+    weight — and ``dW^{[l]}`` multiplies ``dz^{[l]}`` by the stacked input it read."""
+    m = sympy.Symbol("m", positive=True)
+    naming = network.naming
+
+    def sym(base: str, layer: int, rows: int, cols: Any = m) -> sympy.MatrixSymbol:
+        return sympy.MatrixSymbol(f"{base}^{{{naming.layer(layer)}}}", rows, cols)
+
+    def output(source: int) -> sympy.MatrixSymbol:
+        if source == INPUT:
+            return sympy.MatrixSymbol("x", network.inputs, m)
+        return sym("a", source, network.width(source))
+
+    last = network.layers[-1]
+    L, n = last.index, last.units
+    a, y = sym("a", L, n), sympy.MatrixSymbol("y", n, m)
+    name = activation_for(last.activation).name
+    equations = []
+    if (name, loss) in SIMPLIFIED:
+        note = "proven equal to the chain rule" + (" for one-hot y" if loss == "ce" else "")
+        equations.append(Equation(latex(sym("dz", L, n)), latex(a - y), note))
+    else:
+        da = _loss_derivative(loss, a, y)
+        equations.append(Equation(latex(sym("da", L, n)), latex(da), _loss_note(loss)))
+        rhs = _through_activation(name, L, n, sym("da", L, n), a, naming.layer(L), m)
+        equations.append(Equation(latex(sym("dz", L, n)), latex(rhs)))
+    received: dict[int, list[tuple[Any, str]]] = {}
+    for layer in reversed(network.layers):
+        index = layer.index
+        if index != L:
+            terms = received.pop(index)[::-1]  # the next layer's weights first, then skips
+            da_k = sympy.MatAdd(*(t for t, _ in terms)) if len(terms) > 1 else terms[0][0]
+            paths = "; ".join(why for _, why in terms)
+            equations.append(
+                Equation(latex(sym("da", index, layer.units)), latex(da_k), f"along {paths}")
+            )
+            act = activation_for(layer.activation).name
+            rhs = _through_activation(
+                act, index, layer.units, sym("da", index, layer.units),
+                sym("a", index, layer.units), naming.layer(index), m,
+            )  # fmt: skip
+            equations.append(Equation(latex(sym("dz", index, layer.units)), latex(rhs)))
+        dz = sym("dz", index, layer.units)
+        parts = [output(source) for source in layer.sources]
+        if len(parts) == 1:
+            a_in_T: Any = parts[0].T
+        else:  # named by its printed form: the printer would put ^T inside the bracket
+            stacked = r" \\ ".join(latex(part) for part in parts)
+            a_in_T = sympy.MatrixSymbol(
+                rf"\begin{{bmatrix}} {stacked} \end{{bmatrix}}^{{T}}", m, layer.fan_in
+            )
+        equations.append(
+            Equation(
+                latex(sym("dW", index, layer.units, layer.fan_in)),
+                latex(sympy.MatMul(1 / m, dz, a_in_T)),
+                "the stacked input, in W's column order" if len(parts) > 1 else "",
+            )
+        )
+        equations.append(
+            Equation(
+                latex(sym("db", index, layer.units, 1)),
+                latex(sympy.MatMul(1 / m, dz, sympy.OneMatrix(m, 1))),
+                r"\mathbf{1}: m ones, so db sums dz over the samples",
+            )
+        )
+        W = sym("W", index, layer.units, layer.fan_in)
+        for source in layer.sources:
+            if source == INPUT:
+                continue
+            if layer.concat:
+                tag = naming.index(source)
+                block_T = sympy.MatrixSymbol(
+                    f"W^{{{naming.layer(index)}T}}_{{({tag})}}", network.width(source), layer.units
+                )
+                why = f"the weights of layer {naming.index(index)} (its columns for a^[{tag}])"
+            else:
+                block_T, why = W.T, f"the weights of layer {naming.index(index)}"
+            received.setdefault(source, []).append((sympy.MatMul(block_T, dz), why))
+        if layer.add is not None and layer.add != INPUT:
+            why = f"the skip into layer {naming.index(index)}, through no weight"
+            received.setdefault(layer.add, []).append((dz, why))
     return equations
 
 
