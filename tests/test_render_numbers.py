@@ -313,3 +313,17 @@ def test_figures_with_numbers_are_laid_out_cleanly(labels: str, sample: int | No
         numbers = figure_numbers(network, weights, None if sample is None else X, sample or 0)
         report = check(render(network, "svg", view="network", labels=labels, numbers=numbers))
         assert report.problems == [] and report.crossed_labels == []
+
+
+def test_legend_and_values_options_through_the_command(run_cli: RunCli, tmp_path: Path) -> None:
+    def dot(*args: str) -> str:
+        done = run_cli("render", XOR, *args, "--format", "dot", "-o", "-")
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert not has_legend(dot())
+    assert "circle x: an input" in dot("--legend")
+    files = write_xor(tmp_path)[:2]  # --params only
+    values = dot(*files, "--labels", "values", "--view", "network")
+    assert "positive weight" in values and ">−4</TD>" in values
+    assert "<I>w</I>" not in values  # the numbers replace the symbols
