@@ -91,12 +91,17 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     options = {"view": args.view, "fmt": args.format, "theme": args.theme, "labels": args.labels}
+    options |= {"dpi": args.dpi, "transparent": args.transparent}
     if args.params is None:
         from .diagram import render_file
 
         if args.input is not None or args.sample is not None:
             raise UsageError("--input and --sample are drawn through the weights: give --params")
-        render_file(args.spec, args.output, **options, legend=args.legend)
+
+        def note(line: str) -> None:
+            print(f"{args.spec}: note: {line}", file=sys.stderr)
+
+        render_file(args.spec, args.output, **options, legend=args.legend, note=note)
         return 0
     from .notebook import render_numbers_file
 
@@ -278,6 +283,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("render", cmd_render, "draw a spec as SVG, PNG, PDF or DOT")
     p.add_argument("spec", metavar="SPEC", help="the spec file to draw")
+    p.add_argument(
+        "--dpi",
+        type=float,
+        default=None,
+        help="PNG resolution in pixels per inch (default 192: a slide's width for a wide figure)",
+    )
+    p.add_argument(
+        "--transparent",
+        action="store_true",
+        help="no background behind a PNG or PDF (default: the theme's page colour)",
+    )
     p.add_argument(
         "-o", "--output", default=None, help="output file, '-' for stdout (default: SPEC's name)"
     )

@@ -262,10 +262,12 @@ class Network:
         return PurePath(self.source).stem if self.source != "<spec>" else "network"
 
     def layer_caption(self, layer: Layer) -> str:
-        """'hidden layer 1 · 128 · ReLU' / 'output layer · 10 · softmax'."""
+        """'layer 0 · hidden · 128 · ReLU' / 'layer 2 · output · 10 · softmax': the number is
+        the one the figure's superscripts print (``numbering``), so they never disagree."""
         last = layer.index == len(self.layers) - 1
-        kind = "output layer" if last else f"hidden layer {layer.index + 1}"
-        return f"{kind} · {layer.units} · {layer.activation.describe()}"
+        kind = "output" if last else "hidden"
+        number = self.naming.index(layer.index)
+        return f"layer {number} · {kind} · {layer.units} · {layer.activation.describe()}"
 
     def _repr_mimebundle_(
         self, include: object = None, exclude: object = None, **_: object

@@ -160,6 +160,8 @@ def render_numbers_file(
     theme: str = "light",
     labels: str | None = None,
     legend: bool = False,
+    dpi: float | None = None,
+    transparent: bool = False,
 ) -> None:
     """``nndiagram render SPEC --params P.npz [--input X.npy [--sample I]]``: read, check and
     evaluate, then draw and write atomically like ``render_file``."""
@@ -178,5 +180,15 @@ def render_numbers_file(
     numbers = figure_numbers(
         network, params, X, sample or 0, params_source=params_path, input_source=input_path
     )
-    data = render(network, chosen, view, theme, labels, numbers=numbers, legend=legend)
+    data = render(
+        network,
+        chosen,
+        view,
+        theme,
+        labels,
+        numbers=numbers,
+        legend=legend,
+        dpi=dpi,
+        transparent=transparent,
+    )
     write_atomic(output if output is not None else f"{Path(spec_path).stem}.{chosen}", data)

@@ -20,7 +20,7 @@ from nndiagram.diagram import (
 )
 from nndiagram.diagram.backend import run_dot
 from nndiagram.errors import ExecutableNotFound, GraphvizError, UsageError
-from nndiagram.model import Edge, ExplicitGraph, Network, Show
+from nndiagram.model import Edge, ExplicitGraph, Naming, Network, Show
 from nndiagram.spec.load import load_spec
 
 SPECS = sorted(DIAGRAMS.glob("*.yaml"))
@@ -146,8 +146,15 @@ def test_network_view_draws_activation_nodes_only_for_nonlinear_layers() -> None
 
 def test_math_captions_name_each_layer() -> None:
     source = build_dot(MNIST, view="network", labels="math")
-    for caption in ("input · 784", "hidden layer 1 · 128 · ReLU", "output layer · 10 · softmax"):
+    for caption in (
+        "input · 784",
+        "layer 0 · hidden · 128 · ReLU",
+        "layer 2 · output · 10 · softmax",
+    ):
         assert caption in source
+    # the caption's number is the superscript's, under either numbering
+    one = build_dot(replace(MNIST, naming=Naming(base=1)), view="layers", labels="plain")
+    assert "layer 1 · hidden · 128 · ReLU" in one and "W^[1]" in one and "W^[0]" not in one
     assert "caption" not in build_dot(MNIST, view="network", labels="plain")
 
 

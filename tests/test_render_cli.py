@@ -96,3 +96,56 @@ def test_missing_graphviz_exits_2_and_keeps_the_old_file(
     assert result.returncode == 2
     assert "install" in _one_line_error(result.stderr)
     assert out.read_text() == "old"
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.exe
+def test_dpi_sets_the_png_resolution(run_cli: RunCli, tmp_path: Path) -> None:
+    default, small = tmp_path / "default.png", tmp_path / "small.png"
+    assert run_cli("render", XOR, "-o", str(default)).returncode == 0
+    assert run_cli("render", XOR, "--dpi", "96", "-o", str(small)).returncode == 0
+    (w192, h192), (w96, h96) = _png_size(default.read_bytes()), _png_size(small.read_bytes())
+    assert abs(w192 - 2 * w96) <= 2 and abs(h192 - 2 * h96) <= 2  # default 192 dpi
+    bad = run_cli("render", XOR, "--dpi", "5", "-o", str(tmp_path / "bad.png"))
+    assert bad.returncode == 2
+    assert _one_line_error(bad.stderr).endswith("--dpi must be between 36 and 1200, got 5")
+    assert not (tmp_path / "bad.png").exists()
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_png_has_the_theme_background_unless_transparent(
+    run_cli: RunCli, tmp_path: Path, theme: str
+) -> None:
+    from PIL import Image
+
+    from nndiagram.diagram.theme import THEMES
+
+    opaque, clear = tmp_path / "opaque.png", tmp_path / "clear.png"
+    assert run_cli("render", XOR, "--theme", theme, "-o", str(opaque)).returncode == 0
+    args = ("render", XOR, "--theme", theme, "--transparent", "-o", str(clear))
+    assert run_cli(*args).returncode == 0
+    background = THEMES[theme].background.lstrip("#")
+    expected = tuple(int(background[i : i + 2], 16) for i in (0, 2, 4))
+    with Image.open(opaque) as image:
+        assert image.convert("RGBA").getpixel((1, 1)) == (*expected, 255)
+    with Image.open(clear) as image:
+        assert image.convert("RGBA").getpixel((1, 1))[3] == 0
+
+
+@pytest.mark.exe
+def test_a_left_out_part_is_named_on_stderr(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = tmp_path / "wide.yaml"
+    spec.write_text("inputs: 4\nlayers:\n  - units: 5\n  - units: 1\nview: network\n")
+    done = run_cli("render", str(spec), "-o", str(tmp_path / "wide.svg"))
+    assert done.returncode == 0
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"{spec}: note: weight labels left out: 25 edges")
+    assert "show: {weights: false}" in line
+    quiet = tmp_path / "quiet.yaml"
+    quiet.write_text(spec.read_text() + "show: {weights: false}\n")
+    done = run_cli("render", str(quiet), "-o", str(tmp_path / "quiet.svg"))
+    assert done.returncode == 0 and done.stderr == ""

@@ -53,6 +53,7 @@ AUTO_NEURON_MAX_UNITS = 2
 AUTO_NEURON_MAX_INPUTS = 4
 AUTO_NETWORK_MAX_LAYERS = 6
 AUTO_NETWORK_MAX_EDGES = 300
+DPI_RANGE = (36, 1200)  # --dpi: from a thumbnail to print
 SVG_SCRIPT_SCALE = 0.72  # sub/superscript size in SVG, as a fraction of the label's
 
 
@@ -83,6 +84,7 @@ def build_dot(
     *,
     numbers: Numbers | None = None,
     legend: bool = False,
+    transparent: bool = False,
 ) -> str:
     """The DOT source of ``network``; ``None`` means the spec's own view and label style.
 
@@ -90,8 +92,13 @@ def build_dot(
     at full size, so for SVG (and DOT) they get an explicit smaller size; cairo (PNG, PDF)
     shrinks them by itself. ``numbers`` (checked weights, optionally one sample's values)
     colours and sizes the edges and fills the neurons; ``legend`` adds the symbolic legend.
+    PNG and PDF get the theme's page colour behind them (an image viewer shows a transparent
+    dark figure as blank), unless ``transparent``; SVG stays transparent for web pages.
     """
-    return draw(network, view, theme, labels, fmt, numbers=numbers, legend=legend).source()
+    drawing = draw(network, view, theme, labels, fmt, numbers=numbers, legend=legend)
+    if fmt in ("png", "pdf") and not transparent:
+        drawing.background = drawing.theme.background
+    return drawing.source()
 
 
 LABEL_STYLES = ("math", "plain", "values")
@@ -161,14 +168,21 @@ def render(
     *,
     numbers: Numbers | None = None,
     legend: bool = False,
+    dpi: float | None = None,
+    transparent: bool = False,
 ) -> bytes:
-    """The diagram as ``svg``, ``png``, ``pdf`` (through Graphviz) or ``dot`` bytes."""
-    source = build_dot(network, view, theme, labels, fmt, numbers=numbers, legend=legend)
+    """The diagram as ``svg``, ``png``, ``pdf`` (through Graphviz) or ``dot`` bytes; ``dpi``
+    sets a PNG's resolution (default ``PNG_DPI``)."""
+    if dpi is not None and not (DPI_RANGE[0] <= dpi <= DPI_RANGE[1]):
+        raise UsageError(f"--dpi must be between {DPI_RANGE[0]} and {DPI_RANGE[1]}, got {dpi:g}")
+    source = build_dot(
+        network, view, theme, labels, fmt, numbers=numbers, legend=legend, transparent=transparent
+    )
     if fmt == "dot":
         return source.encode("utf-8")
     if fmt not in OUTPUT_FORMATS:
         raise UsageError(f"unknown format {fmt!r} (must be one of: {', '.join(OUTPUT_FORMATS)})")
-    return tidy(run_dot(source, fmt), fmt)
+    return tidy(run_dot(source, fmt, dpi=dpi if fmt == "png" else None), fmt)
 
 
 def describe(network: Network) -> str:
@@ -220,8 +234,12 @@ def render_file(
     labels: str | None = None,
     *,
     legend: bool = False,
+    dpi: float | None = None,
+    transparent: bool = False,
+    note: Callable[[str], None] | None = None,
 ) -> Path | None:
-    """``nndiagram render``: load the spec, draw it, write atomically.
+    """``nndiagram render``: load the spec, draw it, write atomically; ``note`` hears what
+    the spec asked for but the figure leaves out, and why (one line each).
 
     ``output`` ``None`` writes ``<spec stem>.<format>`` in the current directory; ``-`` is
     stdout (returns ``None``). (With ``--params`` the command goes through
@@ -231,7 +249,13 @@ def render_file(
     from ..spec.load import load_spec
 
     chosen = format_for(output, fmt)
-    data = render(load_spec(spec_path), chosen, view, theme, labels, legend=legend)
+    network = load_spec(spec_path)
+    data = render(
+        network, chosen, view, theme, labels, legend=legend, dpi=dpi, transparent=transparent
+    )
+    if note is not None:
+        for line in draw(network, view, theme, labels, chosen).notes:
+            note(line)
     target = output if output is not None else f"{Path(spec_path).stem}.{chosen}"
     write_atomic(target, data)
     return None if target == "-" else Path(target)

@@ -31,6 +31,7 @@ class Drawing:
         self.layout: dict[str, Value | None] = {}  # graph attributes a view adds
         self.captions: list[Hashable] = []  # text nodes, not counted as drawn network parts
         self.widths: dict[Hashable, float] = {}  # points, of nodes whose width a view fixed
+        self.background: str | None = None  # None: transparent
         self.notes: list[str] = []  # what the spec asked for but the figure leaves out, and why
         self.nodes = 0
         self.edges = 0
@@ -137,7 +138,7 @@ class Drawing:
             + attr_list(
                 {
                     "rankdir": "LR",
-                    "bgcolor": "transparent",
+                    "bgcolor": self.background or "transparent",
                     "fontname": t.font,
                     "fontsize": t.font_size,
                     "fontcolor": t.text,
