@@ -435,3 +435,14 @@ def test_params_that_is_a_fifo_is_refused_without_blocking(tmp_path: Path) -> No
     refused = re.escape("docs/P.npz:1:1: error: not a regular file")
     with pytest.raises(fence.FenceError, match=refused):
         convert("```nndiagram\nspec: diagrams/xor.yaml\nparams: docs/P.npz\n```\n", root=project)
+
+
+def test_training_fence_takes_a_loss_and_names_its_keys_in_errors(tmp_path: Path) -> None:
+    body = "spec: diagrams/multilayer.yaml\ndata: [[0, 1], [1, 0]]\ntargets: [[1, 0]]\n"
+    out = convert(f"```training\n{body}loss: mse\nsteps: 20\n```\n", cache_dir=tmp_path)
+    assert "--loss mse" in out and 'data-agree="true"' in out
+    with pytest.raises(fence.FenceError, match=re.escape("no loss to differentiate")):
+        convert(f"```training\n{body}\n```\n", cache_dir=tmp_path)
+    with pytest.raises(fence.FenceError, match=re.escape("training fence: data: X has shape")):
+        convert(f"```training\n{body.replace('[[0, 1], [1, 0]]', '[[0, 1]]')}loss: mse\n```\n",
+                cache_dir=tmp_path)  # fmt: skip

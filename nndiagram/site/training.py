@@ -13,7 +13,8 @@ The body names a spec, the training data inline and the run's options, the ones 
     layer: 0                               # whose equations get the learned numbers
     ```
 
-It runs ``numeric.train.train`` (what the command runs) and shows: the command that reproduces
+It runs the ``train`` command's code (``numeric.train.train_files``) on the fence's data and
+draws the page from the P.npz and H.csv it writes. It shows the command that reproduces
 the run, the cost curve, the decision boundary of a two-input network, the learned network with
 its weights, each sample's activations in tabs, one layer's equations with the learned numbers,
 and every sample's output from the NumPy evaluator beside the lambdified symbolic output. The
@@ -25,6 +26,7 @@ from __future__ import annotations
 import html
 import io
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +37,7 @@ from .html import PALETTE_STYLE, diagram_html
 from .plots import _FOREGROUND, inline_plot_svg
 from .request import resolve_spec_path
 
-KEYS = ("spec", "data", "targets", "steps", "lr", "seed", "momentum", "layer")
+KEYS = ("spec", "data", "targets", "steps", "lr", "seed", "momentum", "loss", "layer")
 AGREE = 1e-12  # NumPy and the lambdified SymPy output, relative
 POSITIVE = "#0072b2"  # the figures' positive-weight blue, for target-1 samples
 NEGATIVE = "#d55e00"
@@ -75,6 +77,11 @@ def training_options(source: str, where: str) -> dict[str, Any]:
         if not isinstance(rate, int | float) or isinstance(rate, bool):
             raise SpecError(f"training fence: {key}: must be a number", path=where)
         data[key] = float(rate)
+    loss = data.setdefault("loss", None)
+    if loss is not None and loss not in ("mse", "bce", "ce"):
+        raise SpecError(
+            f"training fence: loss: {loss!r} (must be one of: mse, bce, ce)", path=where
+        )
     return data
 
 
@@ -88,12 +95,13 @@ def command_line(options: Mapping[str, Any]) -> str:
     ]
     if options["momentum"]:
         parts.append(f"--momentum {options['momentum']:g}")
+    if options["loss"]:
+        parts.append(f"--loss {options['loss']}")
     return " ".join([*parts, "-o P.npz --history H.csv"])
 
 
 def training_html(source: str, root: Any, where: str, prefix: str) -> str:
     from ..notebook import figure_numbers
-    from ..numeric.train import train
     from ..spec.load import load_spec
     from ..verify.engines import evaluate
 
@@ -101,13 +109,10 @@ def training_html(source: str, root: Any, where: str, prefix: str) -> str:
     path = resolve_spec_path(options["spec"], root)
     network = load_spec(str(path))
     X, Y = options["data"], options["targets"]
-    run = train(
-        network, X, Y, steps=options["steps"], lr=options["lr"], seed=options["seed"],
-        momentum=options["momentum"],
-    )  # fmt: skip
     layer = options["layer"]
     if not 0 <= layer < len(network.layers):
         raise SpecError(f"training fence: layer: {layer} is not a layer of the network", path=where)
+    run = run_train_command(str(path), options, where)
 
     parts = [PALETTE_STYLE, _summary(options, run)]
     parts.append(_figure(cost_curve_svg(run.history, f"{prefix}-cost"), "The cost J step by step"))
@@ -124,7 +129,58 @@ def training_html(source: str, root: Any, where: str, prefix: str) -> str:
     return f'<div class="nndiagram-training">{"".join(parts)}</div>'
 
 
-def _summary(options: Mapping[str, Any], run: Any) -> str:
+@dataclass(frozen=True)
+class Run:
+    """What ``nndiagram train`` wrote: the learned parameters (P.npz) and its history (H.csv)."""
+
+    params: dict[str, np.ndarray]
+    history: tuple[tuple[int, float], ...]
+
+    @property
+    def initial_cost(self) -> float:
+        return self.history[0][1]
+
+    @property
+    def final_cost(self) -> float:
+        return self.history[-1][1]
+
+
+def run_train_command(spec: str, options: Mapping[str, Any], where: str) -> Run:
+    """The ``train`` command's own code (``train_files``) on the fence's data, written to a
+    temporary folder as X.npy and Y.npy; the page is drawn from the P.npz and H.csv it writes."""
+    import tempfile
+    from pathlib import Path
+
+    from ..numeric.forward import load_params
+    from ..numeric.train import train_files
+    from ..spec.load import load_spec
+
+    with tempfile.TemporaryDirectory(prefix="nndiagram-train-") as tmp:
+        folder = Path(tmp)
+        files = {name: str(folder / name) for name in ("X.npy", "Y.npy", "P.npz", "H.csv")}
+        np.save(files["X.npy"], options["data"])
+        np.save(files["Y.npy"], options["targets"])
+        try:
+            train_files(
+                spec, files["X.npy"], files["Y.npy"], files["P.npz"], steps=options["steps"],
+                lr=options["lr"], seed=options["seed"], momentum=options["momentum"],
+                loss=options["loss"], history_path=files["H.csv"],
+            )  # fmt: skip
+        except NNDiagramError as error:  # name the fence's key, not the temporary file
+            text = str(error)
+            key = next((k for k, f in (("data", "X.npy"), ("targets", "Y.npy"))
+                        if text.startswith(files[f])), None)  # fmt: skip
+            inner = text.split(": error: ", 1)[-1]
+            raise SpecError(
+                f"training fence: {key}: {inner}" if key else inner, path=where
+            ) from None
+        params = load_params(files["P.npz"], load_spec(spec))
+        rows = Path(files["H.csv"]).read_text(encoding="utf-8").splitlines()[1:]
+    history = tuple((int(step), float(cost)) for step, cost in (row.split(",") for row in rows))
+    return Run(params, history)
+
+
+def _summary(options: Mapping[str, Any], run: Run) -> str:
     command = html.escape(command_line(options))
     return (
         "<p>Trained while this page was built, with the same code as "
