@@ -60,8 +60,8 @@ serve: $(STAMP) system-deps
 	$(BIN)/nndiagram serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check nndiagram tests benchmarks
-	$(BIN)/ruff format --check nndiagram tests benchmarks
+	$(BIN)/ruff check nndiagram tests benchmarks hooks
+	$(BIN)/ruff format --check nndiagram tests benchmarks hooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -253,3 +253,15 @@ def test_a_missing_framework_names_the_extra_to_install(model_dir: Path, tmp_pat
         "pip install 'nndiagram[onnx]'\n"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_spec_can_go_to_stdout_but_not_the_params(
+    run_cli: RunCli, model_dir: Path, tmp_path: Path
+) -> None:
+    model = str(model_dir / "mnist.onnx")
+    done = run_cli("import", model, "-o", "-", "--params", str(tmp_path / "P.npz"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("title: mnist_mlp\n") and "units: 128" in done.stdout
+    refused = run_cli("import", model, "-o", str(tmp_path / "s.yaml"), "--params", "-")
+    assert refused.returncode == 2 and "--params needs a file" in refused.stderr
+    assert not (tmp_path / "s.yaml").exists()

@@ -220,6 +220,9 @@ def test_safetensors_headers_are_checked_before_the_data(tmp_path: Path) -> None
     big = b'{"w": {"dtype": "F32", "shape": [20000, 10000], "data_offsets": [0, 800000000]}}'
     bad.write_bytes(len(big).to_bytes(8, "little") + big)
     assert "lies outside the data" in refusal(bad, arch)
+    with open(bad, "r+b") as handle:  # now the data is there (a sparse file: no disk used)
+        handle.truncate(8 + len(big) + 800_000_000)
+    assert "200,000,000 numbers; nndiagram imports models up to 100,000,000" in refusal(bad, arch)
 
 
 def test_imported_spec_from_a_module_reads_back() -> None:

@@ -70,6 +70,8 @@ def import_files(model: str, output: str, params: str, spec: str | None = None) 
     from ..output import write_atomic
     from ..spec import load_spec_text
 
+    if params == "-":
+        raise UsageError("nndiagram import: --params needs a file (P.npz is binary)")
     imported = import_model(model, spec)
     text = spec_text(imported.network)
     load_spec_text(text, output)  # what is written is an ordinary spec: prove it reads back
