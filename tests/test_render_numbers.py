@@ -327,3 +327,44 @@ def test_legend_and_values_options_through_the_command(run_cli: RunCli, tmp_path
     values = dot(*files, "--labels", "values", "--view", "network")
     assert "positive weight" in values and ">−4</TD>" in values
     assert "<I>w</I>" not in values  # the numbers replace the symbols
+
+
+HAND_DRAWN = """\
+graph: |
+  x_0 -> z_0_0
+  x_0 -> z_0_1
+  x_1 -> z_0_0
+  x_1 -> z_0_1
+  z_0_0 -> z_1_0
+  z_0_1 -> z_1_0
+  z_1_0 -> output
+"""
+
+
+def test_a_valid_hand_drawn_graph_carries_numbers(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = tmp_path / "hand.yaml"
+    spec.write_text(HAND_DRAWN)
+    args = write_xor(tmp_path)
+    done = run_cli("render", str(spec), *args, "--sample", "1", "--format", "dot", "-o", "-")
+    assert done.returncode == 0, done.stderr
+    drawn = edges(done.stdout)
+    for (tail, head), attrs in drawn.items():
+        if head.startswith("z_"):
+            layer, unit = int(head[2]), int(head[4])
+            k = int(tail[-1])
+            value = XOR_PARAMS[f"W{layer}"][unit, k]
+            assert attr(attrs, "color") == ("#d55e00" if value < 0 else "#0072b2"), (tail, head)
+    linear = forward_pass(Network.from_sizes([2, 2, 1]), XOR_PARAMS, XOR_X)
+    assert f"z = {fmt(linear[1][0][0, 1])}<" in _node(done.stdout, "z_1_0")
+    assert "positive weight" in done.stdout
+
+
+def test_an_invalid_graph_has_no_weights_to_draw(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = str(DIAGRAMS / "not-fully-connected.yaml")
+    done = run_cli("render", spec, *write_xor(tmp_path)[:2], "-o", str(tmp_path / "x.svg"))
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"{spec}:1:1: error: not a valid network, so it has no weights to draw: "
+        "missing edge x_0 -> z_0_1 (and 1 more)"
+    )
+    assert not (tmp_path / "x.svg").exists()

@@ -129,10 +129,10 @@ def draw(
         script_scale=SVG_SCRIPT_SCALE if fmt in ("svg", "dot") else None,
     )
     chosen = choose_view(network, view)
-    if numbers is not None and chosen == "explicit":
+    graph = network.graph
+    if numbers is not None and graph is not None and not graph.is_valid:
         raise UsageError(
-            "a hand-drawn graph (graph: / edges:) cannot carry parameters; "
-            "write the network with layers: to draw its weights"
+            f"not a valid network, so it has no weights to draw: {graph.problems()[0]}"
         )
     drawing.numbers = numbers
     drawing.values_only = style == "values"
@@ -150,7 +150,7 @@ def _add_legend(
     layers view, which prints its numbers as text), on request for what the shapes mean."""
     t = drawing.theme
     rows = numbers.symbolic_legend(t, view, network) if symbolic else []
-    if values is not None and view in ("neuron", "network"):
+    if values is not None and view in ("neuron", "network", "explicit"):
         rows += numbers.numbers_legend(t, values)
     if not rows:
         return

@@ -13,7 +13,7 @@ import re
 from ..model import ExplicitGraph, Network
 from ..notation import Sym
 from ..quoting import Html, Value, escape_html
-from . import parts
+from . import numbers, parts
 from .dot import Drawing
 
 _NAME = re.compile(r"(?P<base>[A-Za-z]+)_(?P<first>\d+)(?:_(?P<second>\d+))?\Z")
@@ -24,10 +24,11 @@ def draw(drawing: Drawing, network: Network) -> None:
     assert graph is not None
     t = drawing.theme
     last = len(graph.layers) - 1
+    where = _positions(graph) if drawing.numbers is not None else {}
     for column, names in enumerate(graph.layers):
         with drawing.subgraph(rank="same"):
             for name in names:
-                _node(drawing, name, first=column == 0, last=column == last)
+                _node(drawing, name, first=column == 0, last=column == last, at=where.get(name))
             parts.keep_order(drawing, list(names))
     placed = {name for names in graph.layers for name in names}
     for edge in (*graph.edges, *graph.missing):
@@ -40,6 +41,9 @@ def draw(drawing: Drawing, network: Network) -> None:
         style: dict[str, Value] = {}
         if (edge.source, edge.target) in highlighted:
             style = {"color": t.skipping, "penwidth": 2.0, "class": "skipping"}
+        tail, head = where.get(edge.source), where.get(edge.target)
+        if tail is not None and head is not None and head[0] == tail[0] + 1:
+            style = {**style, **parts.weight_style(drawing, tail[0], head[1], tail[1])}
         drawing.edge(edge.source, edge.target, **style)
     for edge in graph.missing:
         drawing.edge(
@@ -86,16 +90,46 @@ def _highlighted(graph: ExplicitGraph) -> set[tuple[str, str]]:
     return marked
 
 
-def _node(drawing: Drawing, name: str, *, first: bool, last: bool) -> None:
+def _positions(graph: ExplicitGraph) -> dict[str, tuple[int, int]]:
+    """Each input's and neuron's (column, row): inputs are column 0, the neurons of layer l
+    column l + 1, rows in the order drawn. ``W{l}[row of head, row of tail]`` is then the weight
+    of an edge between neighbouring columns (the spec builds the layers from these columns)."""
+    from ..spec.graph import neuron_columns
+
+    return {
+        name: (column, row)
+        for column, names in enumerate(neuron_columns(graph))
+        for row, name in enumerate(names)
+    }
+
+
+def _node(
+    drawing: Drawing, name: str, *, first: bool, last: bool, at: tuple[int, int] | None = None
+) -> None:
     t = drawing.theme
     label = drawing.text(_math_label(name), name)
+    values = drawing.numbers
+    sample = at is not None and values is not None and values.has_sample
+    if sample and at is not None and values is not None:  # x, or z (= a: no a nodes here)
+        column, row = at
+        if column == 0 and values.x is not None:
+            shown = f"x = {numbers.fmt(float(values.x[row]))}"
+        else:
+            shown = f"z = {numbers.fmt(float(values.z[column - 1][row]))}"
+        small = f'<FONT POINT-SIZE="{t.edge_font_size:g}">{escape_html(shown)}</FONT>'
+        rows = f"<TR><TD>{_math_label(name)}</TD></TR><TR><TD>{small}</TD></TR>"
+        table = f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{rows}</TABLE>'
+        label = drawing.text(table, f"{name}\n{shown}")
     if first:
         drawing.node(name, name, label, shape="circle", margin=0.02)
     elif last and name.startswith("output"):
         drawing.node(name, name, label, shape="plaintext")
     else:
         fill = t.activation_fill if name.startswith("a_") else t.neuron_fill
-        drawing.node(name, name, label, shape="circle", style="filled", fillcolor=fill, margin=0.02)
+        style: dict[str, Value] = {"shape": "circle", "style": "filled", "fillcolor": fill}
+        if sample and at is not None:
+            style = parts.neuron_style(drawing, at[0] - 1, at[1], **style)
+        drawing.node(name, name, label, **style, margin=0.02)
 
 
 def _math_label(name: str) -> str:
