@@ -31,7 +31,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # What a page of the site may read besides docs/: specs, included files, the benchmark tables.
-COPIED = ("mkdocs.yml", "docs", "diagrams", "benchmarks", "README.md", "tests/derivations")
+COPIED = (
+    "mkdocs.yml",
+    "docs",
+    "diagrams",
+    "benchmarks",
+    "README.md",
+    "tests/derivations",
+    "hooks",  # the MkDocs hook that exports the gallery's PyTorch model (cold builds run it)
+)
 CHANGED_SPEC = "diagrams/xor.yaml"
 
 

@@ -19,7 +19,16 @@ MODEL = Path(".nndiagram-cache") / "models" / "mnist-classifier.onnx"
 
 
 def write_model(path: Path) -> None:
-    import torch
+    try:
+        import onnxscript  # noqa: F401  (torch.onnx.export's default exporter needs it)
+        import torch
+    except ImportError as error:
+        from mkdocs.exceptions import PluginError
+
+        raise PluginError(
+            f"hooks/mnist_model.py makes the gallery's PyTorch model and needs {error.name}: "
+            "pip install -e '.[dev]' (or remove the hook and the plugin's models option)"
+        ) from None
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(
