@@ -122,16 +122,3 @@ def test_corpus_files_exist() -> None:
         assert (ROOT / "tests" / "malformed" / name).is_file()
     data, _ = readers.read_yaml(RESIDUAL, "r.yaml")
     assert fast.accept(data) is None
-
-
-@pytest.mark.parametrize("command", ["render"])
-def test_stages_without_skips_yet_refuse_them_in_one_line(
-    run_cli: RunCli, tmp_path: Path, command: str
-) -> None:
-    spec = tmp_path / "residual.yaml"
-    spec.write_text(RESIDUAL)
-    result = run_cli(command, str(spec), "-o", str(tmp_path / "out.svg"))
-    assert result.returncode == 2
-    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
-    assert "of skip connections (add/concat) are not available yet" in result.stderr
-    assert not (tmp_path / "out.svg").exists()

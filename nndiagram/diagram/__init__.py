@@ -64,7 +64,10 @@ def choose_view(network: Network, view: str | None = None) -> str:
     view = view or network.view
     if view == "auto":
         small_layer = network.layers[0].units <= AUTO_NEURON_MAX_UNITS
-        if len(network.layers) == 1 and small_layer and network.inputs <= AUTO_NEURON_MAX_INPUTS:
+        small = (
+            len(network.layers) == 1 and small_layer and network.inputs <= AUTO_NEURON_MAX_INPUTS
+        )
+        if small and not network.has_skips:  # the neuron view draws no skips yet
             return "neuron"
         drawn = elide.drawn_edges(network.sizes, network.max_neurons)
         if len(network.layers) <= AUTO_NETWORK_MAX_LAYERS and drawn <= AUTO_NETWORK_MAX_EDGES:
@@ -115,7 +118,6 @@ def draw(
     legend: bool = False,
 ) -> Drawing:
     """The drawing itself, which also knows how many nodes and edges it drew."""
-    require_chain(network, "diagrams")
     style = labels or network.labels
     if style not in LABEL_STYLES:
         raise UsageError(
@@ -129,6 +131,8 @@ def draw(
         script_scale=SVG_SCRIPT_SCALE if fmt in ("svg", "dot") else None,
     )
     chosen = choose_view(network, view)
+    if chosen == "neuron":
+        require_chain(network, "neuron-view diagrams")
     graph = network.graph
     if numbers is not None and graph is not None and not graph.is_valid:
         raise UsageError(

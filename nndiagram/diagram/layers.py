@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from .. import notation
-from ..model import Layer, Network
+from ..model import INPUT, Layer, Network
 from ..notation import Sym
 from ..quoting import Html, escape_html
 from .dot import Drawing, Label
@@ -40,12 +40,94 @@ def draw(drawing: Drawing, network: Network) -> None:
             fillcolor=t.neuron_fill,
             margin="0.12,0.06",
         )
-        drawing.edge(previous, key, label=_line(drawing, [(_input(n, layer.index), "")]))
+        if layer.concat:
+            _concatenation(drawing, n, layer, previous, key)
+        else:
+            drawing.edge(previous, key, label=_line(drawing, [(_input(n, layer.index), "")]))
+        if layer.add is not None:
+            _addition(drawing, n, layer, key)
         previous = key
     drawing.node("out", "output", "output", shape="plaintext")
     last = n.layers[-1]
     drawing.edge(previous, "out", label=_line(drawing, [(_value(n, last), "")]))
     drawing.label = drawing.user_text(f"{_count(n.parameter_count)} in total")
+
+
+def _source_node(source: int) -> Hashable:
+    return "x" if source == INPUT else ("layer", source)
+
+
+def _concatenation(
+    drawing: Drawing, network: Network, layer: Layer, previous: Hashable, key: Hashable
+) -> None:
+    """The stacked input as one node of stacked cells, ``[a^[1]; x]``, that the previous layer
+    and every concatenated output enter (a skip edge, dashed, curving around the layers it
+    skips) and that feeds the layer."""
+    t = drawing.theme
+    stack = ("concat", layer.index)
+    symbols = [notation.source_vector(network, source) for source in layer.sources]
+    if drawing.labels == "math":
+        cells = "".join(
+            f'<TR><TD PORT="s{i}">{_line(drawing, [(sym, "")])}</TD></TR>'
+            for i, sym in enumerate(symbols)
+        )
+        label: Label = Html(
+            f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">{cells}</TABLE>'
+        )
+    else:
+        label = "\n".join(sym.plain() for sym in symbols)
+    drawing.node(
+        stack,
+        f"concat_{network.naming.index(layer.index)}",
+        label,
+        shape="plaintext" if drawing.labels == "math" else "box",
+        fontsize=t.edge_font_size,
+    )
+    math = drawing.labels == "math"
+    drawing.edge(
+        previous,
+        stack,
+        label=_line(drawing, [(symbols[0], "")]),
+        headport="s0:w" if math else None,
+    )
+    for position, (source, sym) in enumerate(zip(layer.concat, symbols[1:], strict=True)):
+        drawing.edge(
+            _source_node(source),
+            stack,
+            label=_line(drawing, [(sym, "")]),
+            style="dashed",
+            headport=f"s{position + 1}:w" if math else None,
+            **{"class": "skip concat"},
+        )
+    widths = " + ".join(str(network.width(s)) for s in layer.sources)
+    drawing.edge(stack, key, label=_line(drawing, [(None, f"stacked: {widths}")]))
+
+
+def _addition(drawing: Drawing, network: Network, layer: Layer, key: Hashable) -> None:
+    """``+ a^[k]``: the skip edge (dashed, around the layers it skips) into a ⊕ that enters
+    the layer, whose ``z`` row says where the sum goes."""
+    assert layer.add is not None
+    t = drawing.theme
+    plus = ("add", layer.index)
+    drawing.node(
+        plus,
+        f"add_{network.naming.index(layer.index)}",
+        "+",
+        shape="circle",
+        fixedsize=True,
+        width=0.3,
+        fontsize=t.edge_font_size + 2,
+        fontname=t.font,
+    )
+    sym = notation.source_vector(network, layer.add)
+    drawing.edge(
+        _source_node(layer.add),
+        plus,
+        label=_line(drawing, [(sym, "")]),
+        style="dashed",
+        **{"class": "skip add"},
+    )
+    drawing.edge(plus, key, arrowsize=0.6)
 
 
 def _count(parameters: int) -> str:
@@ -56,6 +138,18 @@ def _input(network: Network, layer: int) -> Sym:
     if layer == 0:
         return Sym("x")
     return notation.vector(network, notation.layer_input_base(network, layer), layer - 1)
+
+
+def _stacked(network: Network, layer: Layer) -> list[Piece]:
+    """``a^[1]``, or the stacked ``[a^[1]; x]`` a concatenating layer multiplies."""
+    if not layer.concat:
+        return [(_input(network, layer.index), "")]
+    out: list[Piece] = [(None, "[")]
+    for position, source in enumerate(layer.sources):
+        if position:
+            out.append((None, "; "))
+        out.append((notation.source_vector(network, source), ""))
+    return [*out, (None, "]")]
 
 
 def _value(network: Network, layer: Layer) -> Sym:
@@ -92,7 +186,10 @@ def _box(drawing: Drawing, network: Network, layer: Layer) -> Label:
     rows = [
         [(w, ""), (None, " ∈ "), *_space(layer.units, layer.fan_in)],
         [(b, ""), (None, " ∈ "), *_space(layer.units)],
-        [(z, ""), (None, " = "), (w, ""), (_input(n, i), ""), (None, " + "), (b, "")],
+        [(z, ""), (None, " = "), (w, ""), *_stacked(n, layer), (None, " + "), (b, "")]
+        + (
+            [] if layer.add is None else [(None, " + "), (notation.source_vector(n, layer.add), "")]
+        ),
     ]
     choice = layer.activation
     if not choice.is_identity:

@@ -21,9 +21,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from .. import notation
-from ..model import Layer, Network
+from ..model import INPUT, Layer, Network
 from ..quoting import Value
-from . import elide, parts, placement
+from . import elide, parts, placement, skips
 from .dot import Drawing
 from .elide import Column
 
@@ -68,10 +68,24 @@ def draw(drawing: Drawing, network: Network) -> None:
     feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in shown[0]]
     last = len(n.layers) - 1
     edges: list[tuple[int, list[tuple[Hashable, int | None]], Column]] = []
+    out_column = {INPUT: 0}  # where each output is drawn, for skip connections
+    skip_list: list[skips.Skip] = []
 
     for layer in n.layers:
         index, units = layer.index, shown[layer.index + 1]
         activation = shows_activation(n, layer)
+        if layer.concat:  # the stacked input: copies of the concatenated units, under it
+            feeding = _stack_copies(
+                drawing, n, layer, columns, out_column, feeding, skip_list, size
+            )
+        if layer.add is not None:
+            added = layer.add
+            skip_list.append(
+                skips.Skip(
+                    "add", index, added, _first_key(columns[out_column[added]]),
+                    out_column[added], skips.plus(drawing, n, index), len(columns),
+                )
+            )  # fmt: skip
         caption = parts.caption(drawing, ("caption", index), n.layer_caption(layer))
         for base in ("z", "a") if activation else ("z",):
             for unit in units:
@@ -91,6 +105,7 @@ def draw(drawing: Drawing, network: Network) -> None:
                     columns.append(parts.Rank([block], SOFTMAX_WIDTH * size))
                 columns.append(parts.Rank(keys, size))
         feeding = [(("a" if activation else "z", index, unit), unit) for unit in units]
+        out_column[index] = len(columns) - 1
 
     outputs: list[Hashable] = []
     output_width = 0.0
@@ -100,6 +115,10 @@ def draw(drawing: Drawing, network: Network) -> None:
     columns.append(parts.Rank(outputs, max(output_width, size)))
 
     rows = max(len(c.keys) for c in columns)
+    paths: dict[int, list[Hashable]] = {}
+    if skip_list:
+        columns, paths = skips.with_lanes(drawing, columns, skip_list, rows, size)
+        rows = len(columns[0].keys)
     ties = parts.grid(drawing, columns, rows, size)
 
     def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
@@ -144,7 +163,52 @@ def draw(drawing: Drawing, network: Network) -> None:
                 edge(("z", index, unit), ("a", index, unit), **style)
     for source, unit in feeding:
         edge(source, ("out", unit), **parts.edge_style(drawing, unit))
+    skips.draw_edges(drawing, n, skip_list, paths, edge)
     parts.tie_rest(drawing, ties)
+
+
+def _first_key(rank: parts.Rank) -> Hashable:
+    return next(key for key in rank.keys if isinstance(key, tuple) and key[0] in ("x", "z", "a"))
+
+
+def _stack_copies(
+    drawing: Drawing,
+    network: Network,
+    layer: Layer,
+    columns: list[parts.Rank],
+    out_column: dict[int, int],
+    feeding: list[tuple[Hashable, int | None]],
+    skip_list: list[skips.Skip],
+    size: float,
+) -> list[tuple[Hashable, int | None]]:
+    """Draw the concatenated outputs' units again under the previous output (before its
+    bias), and return the layer's whole input column, in ``W``'s column order."""
+    column = columns[out_column[layer.index - 1]]
+    at = len(column.keys)
+    if column.keys and column.keys[-1] == ("b", layer.index):
+        at -= 1
+    offset = network.width(layer.index - 1)
+    stacked = list(feeding)
+    for source in layer.concat:
+        copies = []
+        for k in elide.column(network.width(source), network.max_neurons):
+            key = skips.ghost(drawing, network, layer.index, source, k, size)
+            copies.append(key)
+            stacked.append((key, None if k is None else offset + k))
+        column.keys[at:at] = copies
+        column.keys[0:0] = [None] * len(copies)  # the column's own units stay centred
+        at += 2 * len(copies)
+        offset += network.width(source)
+        source_rank = columns[out_column[source]]
+        own = ("x",) if source == INPUT else ("z", "a")
+        last_unit = [k for k in source_rank.keys if isinstance(k, tuple) and k[0] in own][-1]
+        skip_list.append(
+            skips.Skip(
+                "concat", layer.index, source, last_unit, out_column[source], copies[0],
+                out_column[layer.index - 1],
+            )
+        )  # fmt: skip
+    return stacked
 
 
 def _caption_width(caption: Hashable | None, drawing: Drawing) -> float:
