@@ -253,6 +253,3 @@ def npz_writer(params: dict[str, np.ndarray]) -> Callable[[BinaryIO], None]:
                         member.write(chunk.tobytes())
 
     return write
-
-
-Loader = Callable[..., Imported]

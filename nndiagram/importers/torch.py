@@ -138,7 +138,7 @@ class _ProgramWalker:
             if tensors and all(self._is_weight(a) for a in tensors):
                 if target not in TRANSPOSES or not self._is_2d_transpose(node):
                     raise fail(self.path, f"{where} computes on weights: not supported")
-                self.transposed[node.name] = self._weight_name(tensors[0])
+                self.transposed[node.name] = tensors[0].name
                 continue
             if not tensors or tensors[0].name != current:
                 raise fail(self.path, f"{where} is not on the chain from the input to the output")
@@ -168,9 +168,6 @@ class _ProgramWalker:
 
     def _is_weight(self, node: Any) -> bool:
         return node.name in self.tensors or node.name in self.transposed
-
-    def _weight_name(self, node: Any) -> str:
-        return node.name
 
     def _is_2d_transpose(self, node: Any) -> bool:
         source = node.args[0]
@@ -311,8 +308,6 @@ def _numpy(tensor: Any) -> Any:
     torch = torch_module()
     if tensor.dtype == torch.bfloat16:
         return tensor.to(torch.float32).numpy()
-    if not (tensor.dtype.is_floating_point):
-        return tensor.numpy()
     return tensor.numpy()
 
 
