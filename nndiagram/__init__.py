@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import Network
 
 __all__ = [
+    "Figure",
     "Network",
     "__version__",
     "check",
@@ -51,6 +52,10 @@ def __getattr__(name: str) -> Any:
         from . import importers
 
         return getattr(importers, name)
+    if name == "Figure":
+        from .notebook import Figure
+
+        return Figure
     if name == "train":
         from .numeric.train import train
 
