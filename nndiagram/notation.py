@@ -32,6 +32,7 @@ class Sym:
     base: str
     sub: tuple[int, ...] = ()
     layer: int | None = None  # display number of the layer, printed as ^{[l]}
+    name: bool = False  # a spec's own input name (``area``): upright text, never a product
 
     @property
     def key(self) -> str:
@@ -53,7 +54,7 @@ class Sym:
         from .quoting import escape_html  # the one place that escapes for Graphviz
 
         out = str(escape_html(self.base))
-        if len(self.base) == 1 and self.base.isalpha():
+        if len(self.base) == 1 and self.base.isalpha() and not self.name:
             out = f"<I>{out}</I>"
         if self.layer is not None:
             out += f"<SUP>[{self.layer}]</SUP>"
@@ -62,7 +63,11 @@ class Sym:
         return out
 
     def latex(self) -> str:
-        out = self.base
+        """``w^{[1]}_{01}``; a spec's input name is ``\\text{area}``, not a·r·e·a."""
+        # Input names are a letter and letters, digits or _ (the spec checks): only _ needs
+        # escaping in text mode.
+        escaped = self.base.replace("_", "\\_")
+        out = "\\text{" + escaped + "}" if self.name else self.base
         if self.layer is not None:
             out += f"^{{[{self.layer}]}}"
         if self.sub:
@@ -158,7 +163,7 @@ def source_output(network: Network, source: int, unit: int) -> Sym:
     """Unit ``unit`` of an output: ``x_k`` (or the input's name), ``a^{[l]}_k`` or ``z^{[l]}_k``."""
     if source < 0:
         if network.naming.input_names:
-            return Sym(network.naming.input_names[unit])
+            return Sym(network.naming.input_names[unit], name=True)
         return Sym("x", (network.naming.index(unit),))
     if source_base(network, source) == "z":
         return pre_activation(network, source, unit)

@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from conftest import DIAGRAMS, REFERENCE
+from conftest import DIAGRAMS, REFERENCE, RunCli
 
 from nndiagram.diagram import (
     build_dot,
@@ -350,3 +350,19 @@ def test_a_deep_networks_parameter_lines_stay_short() -> None:
     lines = derive(network).to_text().split("\n\n")[1].splitlines()
     assert lines[0] == "Parameters" and lines[3] == "  ⋮" and len(lines) == 6
     assert lines[-1] == f"  total {39 * 12:,}"
+
+
+def test_named_inputs_are_upright_text_in_diagrams_and_equations(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A spec's input names are words, not products of italic letters: never <I> in a figure
+    (even a one-letter name), \\text{…} in LaTeX."""
+    spec = tmp_path / "house.yaml"
+    spec.write_text("inputs: [area, t, floor_m2]\nlayers:\n  - units: 1\n")
+    source = build_dot(load_spec(spec), view="neuron", labels="math")
+    assert "<I>t</I>" not in source and "<I>area</I>" not in source
+    assert "<I>w</I><SUB>" in source  # symbols stay italic
+    done = run_cli("equations", str(spec))
+    assert done.returncode == 0, done.stderr
+    assert r"\text{area}" in done.stdout and r"\text{floor\_m2}" in done.stdout
+    assert r"\text{t}" in done.stdout and " area " not in done.stdout
