@@ -307,3 +307,24 @@ def test_reshape_input_from_the_default_exporter(tmp_path: Path) -> None:
 test_reshape_input_from_the_default_exporter = pytest.mark.slow(
     test_reshape_input_from_the_default_exporter
 )
+
+
+def test_a_model_exported_with_a_fixed_batch_runs_in_pieces(tmp_path: Path) -> None:
+    """The default exporter fixes the example's batch size (often 1): check --against feeds
+    the model that many samples at a time."""
+    from nndiagram.importers.frameworks import reference_for
+
+    rng = np.random.default_rng(6)
+    W = rng.normal(size=(2, 3))
+    nodes = [
+        helper.make_node("Gemm", ["x", "W"], ["z"], transB=1),
+        helper.make_node("Relu", ["z"], ["y"]),
+    ]
+    fixed = [helper.make_tensor_value_info("x", TensorProto.DOUBLE, [2, 3])]
+    model = graph_model(nodes, [("W", W)], inputs=fixed)
+    path = save(model, tmp_path / "fixed.onnx")
+    network, params = from_onnx(path)
+    X = rng.normal(size=(3, 5))  # 5 samples through a batch of 2: the last piece is padded
+    framework = reference_for(path).run(X)
+    assert framework.shape == (2, 5)
+    assert relative(forward(network, params, X), framework) < 1e-12
