@@ -220,6 +220,30 @@ def _deflate_bomb(megabytes: int = 200) -> bytes:
     return buffer.getvalue()
 
 
+def _onnx_external(location: str) -> bytes:
+    """A one-Gemm ONNX model whose weight lives in an external file at ``location``."""
+    from onnx import TensorProto, helper
+
+    tensor = TensorProto(name="W", data_type=TensorProto.DOUBLE, dims=[1, 2])
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.external_data.add(key="location", value=location)
+    graph = helper.make_graph(
+        [helper.make_node("Gemm", ["x", "W"], ["y"], transB=1)],
+        "escape",
+        [helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["n", 2])],
+        [helper.make_tensor_value_info("y", TensorProto.DOUBLE, ["n", 1])],
+        initializer=[tensor],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    return bytes(model.SerializeToString())
+
+
+def _safetensors_lying_header() -> bytes:
+    """A header that puts a (2, 2) float64 tensor 4 GB into a 100-byte file."""
+    header = b'{"0.weight": {"dtype": "F64", "shape": [2, 2], "data_offsets": [0, 4294967296]}}'
+    return len(header).to_bytes(8, "little") + header + bytes(100)
+
+
 def _npy_header_only(descr: str, shape: tuple[int, ...]) -> bytes:
     return _npy({"descr": descr, "fortran_order": False, "shape": shape})
 
@@ -327,6 +351,12 @@ GENERATORS: dict[str, Callable[[], bytes | Sparse | str]] = {
     ),
     "generated/npy-zero-samples.npy": lambda: _array([], (2, 0)),
     # issue 19: a FIFO as every kind of file argument is refused, not waited on
+    # model files for `nndiagram import` (issue 15)
+    "generated/model-text.onnx": lambda: b"this is a text file renamed .onnx\n",
+    "generated/model-oversized.onnx": lambda: Sparse(b"\x08\x07", 2 * 1024**3 + 1),
+    "generated/model-external-escape.onnx": lambda: _onnx_external("../../../etc/passwd"),
+    "generated/model-not-zip.keras": lambda: b"PK\x03\x04 not really a zip archive",
+    "generated/model-header-lies.safetensors": lambda: _safetensors_lying_header(),
     "generated/fifo-spec.yaml": lambda: FIFO,
     "generated/fifo-input.npy": lambda: FIFO,
     "generated/fifo-params.npz": lambda: FIFO,
