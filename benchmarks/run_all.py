@@ -32,6 +32,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("bench_numeric.py", "Numbers: the NumPy evaluator and `nndiagram check`"),
     ("bench_backprop.py", "Gradients: backpropagation"),
     ("bench_train.py", "Training: gradient descent against an inline NumPy loop"),
+    ("bench_skips.py", "Skip connections: equations with proof, evaluator and gradients"),
     ("bench_import.py", "Real models: `nndiagram import` and `check --against` of an ONNX model"),
     ("bench_site.py", "The site: `nndiagram build` cold, warm and after one change"),
     ("bench_hostile.py", "Hostile input: every corpus case refused, how fast, in how much memory"),
