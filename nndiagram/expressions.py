@@ -11,8 +11,12 @@ so ``9**9**9**9`` is refused before anything is computed).
 from __future__ import annotations
 
 import ast
+import contextlib
 import math
-from collections.abc import Callable
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,6 +31,16 @@ MAX_NODES = 100
 MAX_ARGUMENTS = 8  # of max/min
 MAX_LITERAL = 1e9
 MAX_EXPONENT = 16  # |literal exponent|, and the product of nested exponents
+# The analysis (derivative, finiteness, LaTeX, NumPy forms) is bounded by the derivative's size
+# (sigmoid nested 20 deep, the deepest allowed, has 2,901 parts; about a second) and, in the
+# main thread, by a clock shared by all custom activations of a spec: a refusal in one line,
+# never a hang.
+MAX_ANALYSIS_NODES = 5_000
+# Functions inside functions: mish, z*tanh(log(1 + exp(z))), is 3; each level of sigmoid
+# nesting made `check` (SymPy evaluating the derivative exactly) about 1.7 times slower: 2 s
+# of CPU at 6, 20 s at 10.
+MAX_CALL_DEPTH = 6
+ANALYSIS_BUDGET_S = 5.0
 Array = np.ndarray
 # Where a custom activation must be finite, with its derivative: 0, both signs, a wide range.
 PROBES = np.arange(-200, 201) / 10.0
@@ -106,14 +120,75 @@ def compile_activation(text: str) -> CompiledActivation:
     return _compile(text)
 
 
+class _OutOfTime(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise ``_OutOfTime`` after ``seconds`` (main thread only: elsewhere the size budgets
+    alone apply). An alarm already set by the caller is restored, less the time spent."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum: int, frame: object) -> None:
+        raise _OutOfTime
+
+    start = time.monotonic()
+    previous = signal.signal(signal.SIGALRM, alarm)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    if outer:
+        signal.setitimer(signal.ITIMER_REAL, min(seconds, outer))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if outer:
+            signal.setitimer(signal.ITIMER_REAL, max(outer - (time.monotonic() - start), 1e-3))
+
+
+@contextlib.contextmanager
+def analysis_budget(seconds: float | None = None) -> Iterator[None]:
+    """One clock for analysing every custom activation of a spec (``spec.load`` wraps its
+    validation in it): a spec of many slow expressions is refused in one line, not waited on."""
+    seconds = ANALYSIS_BUDGET_S if seconds is None else seconds
+    try:
+        with _time_limit(seconds):
+            yield
+    except _OutOfTime:
+        raise SpecError(
+            f"analysing the custom activations takes more than {seconds:g} s; "
+            "write them more simply"
+        ) from None
+
+
 @lru_cache(maxsize=256)
 def _compile(text: str) -> CompiledActivation:
+    try:
+        with _time_limit(ANALYSIS_BUDGET_S):
+            return _analyse(text)
+    except _OutOfTime:
+        raise SpecError(
+            f"the expression {text!r} takes too long to analyse (a spec's custom activations "
+            f"have {ANALYSIS_BUDGET_S:g} s together); write it more simply"
+        ) from None
+
+
+def _analyse(text: str) -> CompiledActivation:
     import sympy
 
     tree = parse_expression(text)
     z = sympy.Symbol("z", real=True)
     expr = _Builder(z).build(tree)
     derivative = sympy.diff(expr, z)
+    for size, _ in enumerate(sympy.preorder_traversal(derivative), start=1):
+        if size > MAX_ANALYSIS_NODES:
+            raise SpecError(
+                f"the derivative of {text!r} has more than {MAX_ANALYSIS_NODES:,} parts; "
+                "write the expression more simply"
+            )
     for form, what in ((expr, "expression"), (derivative, "derivative")):
         if form.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
             raise SpecError(f"the {what} of {text!r} is undefined (division by zero?)")
@@ -136,10 +211,18 @@ def _compile(text: str) -> CompiledActivation:
                 f"the expression {text!r} {what} not a finite number for every real z "
                 f"(z = {where:g}; checked for z in [-20, 20])"
             )
+    # Printed with a z that has no assumptions: the same LaTeX, but SymPy's printer then does
+    # not try to decide whether each exp(-…) exponent is constant (seconds for a sigmoid nested
+    # five deep, minutes for ten).
+    # (Swapped without evaluation: the same tree, not Max/Min rebuilt pair by pair.)
+    with sympy.evaluate(False):
+        plain_expr, plain_derivative = (
+            f.xreplace({z: sympy.Symbol("z")}) for f in (expr, derivative)
+        )
     return CompiledActivation(
         source=text,
-        latex=sympy.latex(expr),
-        derivative_latex=sympy.latex(derivative),
+        latex=sympy.latex(plain_expr),
+        derivative_latex=sympy.latex(plain_derivative),
         sympy_expr=sympy_expr,
         numpy_fn=numpy_fn,
         numpy_derivative=numpy_derivative,
@@ -168,7 +251,19 @@ def parse_expression(text: str) -> ast.expr:
     if nodes > MAX_NODES:
         raise SpecError(f"the expression is too complex ({nodes} parts, at most {MAX_NODES})")
     _Checker(stripped, shift).check(tree.body, depth=0, power=1)
+    calls = _call_depth(tree.body)
+    if calls > MAX_CALL_DEPTH:
+        raise SpecError(
+            f"functions are nested {calls} deep, at most {MAX_CALL_DEPTH} "
+            "(each level multiplies the work of deriving and checking the activation)"
+        )
     return tree.body
+
+
+def _call_depth(node: ast.AST) -> int:
+    """How deep function calls are nested: ``sigmoid(z*sigmoid(z))`` is 2."""
+    inner = max((_call_depth(child) for child in ast.iter_child_nodes(node)), default=0)
+    return inner + isinstance(node, ast.Call)
 
 
 class _Checker:
@@ -336,6 +431,11 @@ _SYMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
+def _heaviside(values: Array) -> Array:
+    """SymPy's Heaviside(x) with its default H(0) = 1/2."""
+    return np.heaviside(values, 0.5)
+
+
 def _vectorised(z: Any, expr: Any) -> Callable[[Array], Array]:
     """NumPy function of ``expr``: element-wise, same shape as its argument, float.
 
@@ -345,7 +445,12 @@ def _vectorised(z: Any, expr: Any) -> Callable[[Array], Array]:
     import sympy
 
     erf = np.vectorize(math.erf, otypes=[float])
-    fn = sympy.lambdify(z, expr, modules=[{"erf": erf}, "numpy"])
+    # The derivative of max/min/abs holds Heaviside steps; SymPy's NumPy printer rewrites each
+    # into a Piecewise and simplifies its conditions (19 s for max(z, sin z, cos z, tanh z)).
+    # A step function of our own prints as a plain call.
+    step = sympy.Function("nndiagram_step")
+    expr = expr.replace(sympy.Heaviside, lambda x, *h0: step(x))
+    fn = sympy.lambdify(z, expr, modules=[{"erf": erf, "nndiagram_step": _heaviside}, "numpy"])
 
     def evaluate(values: Array) -> Array:
         values = np.asarray(values, dtype=float)

@@ -160,3 +160,77 @@ def test_rejected_expressions(text: str, message: str) -> None:
 def test_non_text_is_refused() -> None:
     with pytest.raises(SpecError, match="a text expression in z, not int"):
         compile_activation(3)  # type: ignore[arg-type]
+
+
+# --- the analysis budget (issue 19) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sigmoid(sigmoid(sigmoid(sigmoid(sigmoid(sigmoid(z))))))",
+        "max(z, sin(z), cos(z), tanh(z))",
+        "max(z, 2*z, 3*z, 4*z, 5*z, 6*z, 7*z, 8*z)",
+        "max(z, sin(z), cos(z), tanh(z), exp(-z*z), sigmoid(z), erf(z), abs(z))",
+    ],
+)
+def test_slow_to_analyse_expressions_are_quick_now(text: str) -> None:
+    """Nested sigmoids took 17 s (SymPy's LaTeX printer deciding whether each exponent is
+    constant); a max of four functions 19 s (its NumPy printer simplifying Heaviside steps).
+    The derivative must still be right: central differences away from the kinks."""
+    start = time.process_time()
+    compiled = compile_activation(text)
+    assert time.process_time() - start < 3.0
+    z = np.array([-2.3, -0.7, 0.45, 1.9, 3.3])
+    h = 1e-6
+    numeric = (compiled.numpy_fn(z + h) - compiled.numpy_fn(z - h)) / (2 * h)
+    assert np.allclose(compiled.numpy_derivative(z), numeric, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("text", ["sigmoid(sigmoid(sigmoid(z)))", "z*tanh(log(1 + exp(z)))"])
+def test_latex_is_what_sympy_prints_for_the_real_z(text: str) -> None:
+    """The LaTeX is printed from a z without assumptions (fast); it must be the same text."""
+    from nndiagram.expressions import _Builder, parse_expression
+
+    z = sympy.Symbol("z", real=True)
+    expr = _Builder(z).build(parse_expression(text))
+    compiled = compile_activation(text)
+    assert compiled.latex == sympy.latex(expr)
+    assert compiled.derivative_latex == sympy.latex(sympy.diff(expr, z))
+
+
+def test_function_nesting_is_capped() -> None:
+    with pytest.raises(SpecError, match="functions are nested 7 deep, at most 6"):
+        compile_activation("sigmoid(" * 7 + "z" + ")" * 7)
+
+
+def test_the_derivative_size_budget_refuses_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nndiagram.expressions as expressions
+
+    monkeypatch.setattr(expressions, "MAX_ANALYSIS_NODES", 10)
+    with pytest.raises(SpecError, match=r"has more than 10 parts; write the expression more"):
+        compile_activation("sigmoid(z)*sin(z) + 0.125")
+
+
+def test_the_analysis_clock_refuses_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import nndiagram.expressions as expressions
+
+    monkeypatch.setattr(expressions, "ANALYSIS_BUDGET_S", 1e-4)
+    with pytest.raises(SpecError, match="takes too long to analyse") as info:
+        compile_activation("sigmoid(sigmoid(z))*cos(z) + 0.375")
+    assert "\n" not in str(info.value)
+
+
+def test_a_spec_shares_one_analysis_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Many expressions, each quick: the spec's clock still bounds them together."""
+    import nndiagram.expressions as expressions
+    from nndiagram.spec import load_spec_text
+
+    monkeypatch.setattr(expressions, "ANALYSIS_BUDGET_S", 0.05)
+    layers = "".join(
+        f"  - units: 1\n    activation: {{custom: 'sigmoid(z)*{i + 2}.125 + sin(z)'}}\n"
+        for i in range(30)
+    )
+    with pytest.raises(SpecError, match="analys") as info:
+        load_spec_text(f"inputs: 1\nlayers:\n{layers}")
+    assert "\n" not in str(info.value)

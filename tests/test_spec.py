@@ -317,12 +317,21 @@ def test_inline_text_limits() -> None:
 
 
 def test_largest_edges_list_fits_the_yaml_node_budget() -> None:
-    pairs = "".join(f"  - [n{i}, n{i + 1}]\n" for i in range(10_000))
+    # 100 sources by 100 targets (a chain of 10,000 edges is over the 1,000-layer cap)
+    pairs = "".join(f"  - [n{i // 100}, m{i % 100}]\n" for i in range(10_000))
     network = load_spec_text("edges:\n" + pairs)
     assert network.graph is not None and len(network.graph.edges) == 10_000
     assert network.graph.edges[-1].line == 10_001
     with pytest.raises(SpecError, match="more than 10,000 edges"):
-        load_spec_text("edges:\n" + pairs + "  - [n10000, n10001]\n")
+        load_spec_text("edges:\n" + pairs + "  - [n100, m100]\n")
+
+
+def test_an_explicit_graph_has_the_layer_cap_of_layers() -> None:
+    chain = "".join(f"  - [n{i}, n{i + 1}]\n" for i in range(1_001))
+    with pytest.raises(SpecError, match=r"edges: at most 1,000 layers, got 1,001"):
+        load_spec_text("edges:\n" + chain)
+    network = load_spec_text("edges:\n" + chain.rsplit("  - ", 1)[0])
+    assert len(network.layers) == 1_000
 
 
 def test_alias_within_budget_is_expanded() -> None:

@@ -11,7 +11,10 @@ from typing import Any
 NAMES = ("custom", "generic", "identity", "leaky_relu", "relu", "sigmoid", "softmax", "tanh")
 DEFAULT_LEAKY_ALPHA = 0.01
 MAX_UNITS = 10**6
-MAX_LAYERS = 1_000
+MAX_LAYERS = 1_000  # for layers: and for an explicit graph's inferred layers alike
+# Distinct custom expressions in one spec: each is analysed with SymPy (a derivative, LaTeX,
+# NumPy forms), milliseconds to a second apiece.
+MAX_CUSTOM_ACTIVATIONS = 32
 MAX_TEXT = 10_000  # title, description
 # Input names end up as DOT node names and LaTeX symbols; a plain identifier needs no quoting
 # in either, so names are restricted rather than escaped.

@@ -35,7 +35,14 @@ from .graph import (
     edges_from_pairs,
     parse_edges,
 )
-from .limits import DEFAULT_LEAKY_ALPHA, MAX_LAYERS, MAX_UNITS, NAMES, describe_value
+from .limits import (
+    DEFAULT_LEAKY_ALPHA,
+    MAX_CUSTOM_ACTIVATIONS,
+    MAX_LAYERS,
+    MAX_UNITS,
+    NAMES,
+    describe_value,
+)
 from .readers import KeyPath, Locations, format_key
 
 if TYPE_CHECKING:  # pydantic is imported only when a spec needs the models (see fast.py)
@@ -111,15 +118,42 @@ def _load(
     if spec is None:
         from pydantic import ValidationError
 
+        from ..expressions import analysis_budget
         from .format import SpecFile
 
+        _check_custom_count(data, locations, path)
         try:
-            spec = SpecFile.model_validate(data)
+            with analysis_budget():  # one clock for all of the spec's custom activations
+                spec = SpecFile.model_validate(data)
         except ValidationError as error:
             raise _spec_error(error, path, locations, text) from None
+        except SpecError as error:  # the budget ran out between two expressions
+            raise SpecError(error.message, path=path, key="layers") from None
     if numbering is not None and (isinstance(numbering, bool) or numbering not in (0, 1)):
         raise SpecError(f"numbering must be 0 or 1, got {numbering!r}", path=path)
     return _network(spec, path, locations, text, spec.numbering if numbering is None else numbering)
+
+
+def _check_custom_count(data: dict[str, Any], locations: Locations, path: str) -> None:
+    """At most ``MAX_CUSTOM_ACTIVATIONS`` distinct custom expressions, counted before any is
+    analysed (each costs milliseconds to seconds of SymPy)."""
+    layers = data.get("layers")
+    seen: set[str] = set()
+    for index, layer in enumerate(layers if isinstance(layers, list) else ()):
+        activation = layer.get("activation") if isinstance(layer, dict) else None
+        custom = activation.get("custom") if isinstance(activation, dict) else None
+        if isinstance(custom, str) and custom not in seen:
+            seen.add(custom)
+            if len(seen) > MAX_CUSTOM_ACTIVATIONS:
+                keypath: KeyPath = ("layers", index, "activation", "custom")
+                line, column = locations.of(keypath) or (None, None)
+                raise SpecError(
+                    f"at most {MAX_CUSTOM_ACTIVATIONS} distinct custom activations in one spec",
+                    path=path,
+                    line=line,
+                    column=column,
+                    key=format_key(keypath),
+                )
 
 
 def parse_activation(source: str, path: str = "<activation>") -> ActivationChoice:
@@ -286,7 +320,17 @@ def _explicit_graph(
         edges = edges_from_pairs(spec.edges, lines, path=path)
         key = "edges"
     check_duplicates(edges, path=path, key=key)
-    return analyse_layers(edges)
+    graph, columns, activated = analyse_layers(edges)
+    if len(columns) - 1 > MAX_LAYERS:  # the same cap as for layers:
+        where = locations.of((key,))
+        raise SpecError(
+            f"at most {MAX_LAYERS:,} layers, got {len(columns) - 1:,} (inferred from the {key})",
+            path=path,
+            line=where[0] if where else None,
+            column=where[1] if where else None,
+            key=key,
+        )
+    return graph, columns, activated
 
 
 def _graph_network(

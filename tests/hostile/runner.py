@@ -362,6 +362,33 @@ GENERATORS: dict[str, Callable[[], bytes | Sparse | str]] = {
     "generated/fifo-params.npz": lambda: FIFO,
     "generated/fifo-target.npy": lambda: FIFO,
     "generated/fifo-derivation.yaml": lambda: FIFO,
+    # issue 19: budgets that refuse in one line
+    "generated/custom-sigmoid-7-deep.yaml": lambda: (
+        b"inputs: 2\nlayers:\n  - units: 2\n    activation: {custom: '"
+        + b"sigmoid(" * 7
+        + b"z"
+        + b")" * 7
+        + b"'}\n"
+    ),
+    "generated/custom-33-distinct.yaml": lambda: (
+        b"inputs: 2\nlayers:\n"
+        + b"".join(
+            b"  - units: 2\n    activation: {custom: 'max(0.%02d*z, z)'}\n" % (i + 1)
+            for i in range(33)
+        )
+    ),
+    "generated/edges-chain-9999-layers.json": lambda: json.dumps(
+        {
+            "edges": [["x_0", "z_0_0"]]
+            + [[f"z_{i}_0", f"z_{i + 1}_0"] for i in range(9_998)]
+            + [["z_9998_0", "output"]]
+        }
+    ).encode(),
+    "generated/graph-chain-1001-layers.yaml": lambda: (
+        b"graph: |\n  x_0 -> z_0_0\n"
+        + b"".join(b"  z_%d_0 -> z_%d_0\n" % (i, i + 1) for i in range(1_000))
+        + b"  z_1000_0 -> output\n"
+    ),
     # issue 19: numbers Python refuses to convert (more than 4,300 digits)
     "generated/deriv-shape-5000-digits.yaml": lambda: (
         b"symbols: {x: [" + b"9" * 5000 + b", 1]}\nsteps: [x, x]\n"
