@@ -56,6 +56,8 @@ class Show:
     weights: bool = True
     activations: bool = True
     equations: bool = True
+    # The keys the spec wrote: a figure that cannot draw a part the spec asked for says so.
+    asked: frozenset[str] = field(default=frozenset(), compare=False)
 
 
 # The source index of the network's input x in ``Layer.add`` and ``Layer.concat``.

@@ -122,7 +122,8 @@ def test_show_switches_remove_bias_weights_and_equations() -> None:
 def test_neuron_view_labels_weights_only_while_legible() -> None:
     small = draw(Network.from_sizes([2, 2]), view="neuron", labels="plain")
     assert "<TD>w_1,1</TD>" in _edge(small.source(), "x_1 -> z1") and small.notes == []
-    wide = draw(Network.from_sizes([8, 4]), view="neuron", labels="plain")
+    asked = Show(asked=frozenset({"weights"}))
+    wide = draw(Network.from_sizes([8, 4], show=asked), view="neuron", labels="plain")
     assert "<TD>w_" not in wide.source() and 'label="z0 = w_0,0 x_0' in wide.source()
     assert wide.notes[0].startswith("weight labels of layer 0 left out: 32 edges")
 
@@ -133,7 +134,8 @@ def test_network_view_labels_weights_only_while_legible() -> None:
     # on its own straight edge, on a patch of the page's colour
     assert "<TD>w^[0&#93;_0,0</TD>" in edge and "labelangle=0" in edge and "#ffffff" in edge
     assert 'splines="line"' in small.source() and small.notes == []
-    big = draw(Network.from_sizes([4, 4, 4]), view="network", labels="plain")
+    asked = Show(asked=frozenset({"weights"}))
+    big = draw(Network.from_sizes([4, 4, 4], show=asked), view="network", labels="plain")
     assert "w^[0]" not in big.source()
     assert big.notes and big.notes[0].startswith("weight labels left out: 32 edges")
 

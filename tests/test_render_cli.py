@@ -139,13 +139,22 @@ def test_png_has_the_theme_background_unless_transparent(
 @pytest.mark.exe
 def test_a_left_out_part_is_named_on_stderr(run_cli: RunCli, tmp_path: Path) -> None:
     spec = tmp_path / "wide.yaml"
-    spec.write_text("inputs: 4\nlayers:\n  - units: 5\n  - units: 1\nview: network\n")
+    spec.write_text(
+        "inputs: 4\nlayers:\n  - units: 5\n  - units: 1\nview: network\nshow: {weights: true}\n"
+    )
     done = run_cli("render", str(spec), "-o", str(tmp_path / "wide.svg"))
     assert done.returncode == 0
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"{spec}: note: weight labels left out: 25 edges")
     assert "show: {weights: false}" in line
-    quiet = tmp_path / "quiet.yaml"
-    quiet.write_text(spec.read_text() + "show: {weights: false}\n")
+    both = tmp_path / "both.yaml"
+    both.write_text(spec.read_text().replace("weights: true", "weights: true, equations: true"))
+    done = run_cli("render", str(both), "-o", str(tmp_path / "both.svg"))
+    assert [line.split(": note: ")[1][:30] for line in done.stderr.splitlines()] == [
+        "equations are not drawn in the",
+        "weight labels left out: 25 edg",
+    ]
+    quiet = tmp_path / "quiet.yaml"  # weights on by default, not asked for: no note
+    quiet.write_text("inputs: 4\nlayers:\n  - units: 5\n  - units: 1\nview: network\n")
     done = run_cli("render", str(quiet), "-o", str(tmp_path / "quiet.svg"))
     assert done.returncode == 0 and done.stderr == ""

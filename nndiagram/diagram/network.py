@@ -48,7 +48,13 @@ def draw(drawing: Drawing, network: Network) -> None:
         for a, b in itertools.pairwise(shown)
     )
     weights = n.show.weights and labelled <= WEIGHT_LABELS_MAX_EDGES
-    if n.show.weights and not weights:
+    if n.show.equations and "equations" in n.show.asked:
+        drawing.notes.append(
+            "equations are not drawn in the network view (each neuron is one circle): "
+            "use the neuron view for each neuron's equation or the layers view for the "
+            "vectorised ones"
+        )
+    if n.show.weights and not weights and "weights" in n.show.asked:
         drawing.notes.append(
             f"weight labels left out: {labelled} edges would carry one (at most "
             f"{WEIGHT_LABELS_MAX_EDGES} stay legible); use the neuron view, a smaller "

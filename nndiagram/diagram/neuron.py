@@ -58,7 +58,7 @@ def draw(drawing: Drawing, network: Network) -> None:
         count = sum(k is not None for _, k in feeding) * sum(u is not None for u in units)
         if n.show.weights and count <= WEIGHT_LABELS_MAX_EDGES:
             labelled_layers.add(index)
-        elif n.show.weights:
+        elif n.show.weights and "weights" in n.show.asked:
             drawing.notes.append(
                 f"weight labels of layer {n.naming.index(index)} left out: {count} edges "
                 f"would carry one (at most {WEIGHT_LABELS_MAX_EDGES} per layer stay legible); "

@@ -144,7 +144,7 @@ def accept(data: dict[str, Any]) -> FastSpec | None:
         layers=layers,
         title=data.get("title"),
         description=data.get("description"),
-        show=Show(**show),
+        show=Show(**show, asked=frozenset(show)),
         max_neurons=data.get("max_neurons", 8),
         numbering=data.get("numbering", 0),
         **options,

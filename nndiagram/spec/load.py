@@ -257,7 +257,9 @@ def _network(
         "description": spec.description,
         "loss": spec.loss,
         "view": spec.view,
-        "show": spec.show if isinstance(spec.show, Show) else Show(**spec.show.model_dump()),
+        "show": spec.show
+        if isinstance(spec.show, Show)
+        else Show(**spec.show.model_dump(), asked=frozenset(spec.show.model_fields_set)),
         "labels": spec.labels,
         "max_neurons": spec.max_neurons,
         "source": path,
