@@ -18,6 +18,7 @@ __all__ = [
     "check",
     "derive",
     "evaluate",
+    "explore",
     "from_keras",
     "from_onnx",
     "from_torch",
@@ -48,6 +49,10 @@ def __getattr__(name: str) -> Any:
         return evaluate
     if name == "check":
         return _check
+    if name == "explore":
+        from .site.interactive import explore
+
+        return explore
     if name in ("from_torch", "from_keras", "from_onnx"):
         from . import importers
 

@@ -324,8 +324,10 @@ def test_a_site_with_its_own_mathjax_keeps_it(tmp_path: Path) -> None:
     done = mkdocs(project, "--strict")
     assert done.returncode == 0, done.stderr
     html = (project / "site" / "index.html").read_text()
-    assert "js/MathJax/tex-chtml.js" in html and "assets/nndiagram" not in html
-    assert not (project / "site" / "assets" / "nndiagram").exists()
+    assert "js/MathJax/tex-chtml.js" in html
+    assert "mathjax-config.js" not in html and "tex-svg-full.js" not in html
+    assert not (project / "site" / "assets" / "nndiagram" / "tex-svg-full.js").exists()
+    assert "assets/nndiagram/nndiagram-explore.js" in html  # the explorer is not MathJax
 
 
 def test_cache_folders_of_other_versions_are_removed(tmp_path: Path, run_cli: RunCli) -> None:

@@ -88,6 +88,7 @@ def build_dot(
     numbers: Numbers | None = None,
     legend: bool = False,
     transparent: bool = False,
+    links: bool = False,
 ) -> str:
     """The DOT source of ``network``; ``None`` means the spec's own view and label style.
 
@@ -98,7 +99,7 @@ def build_dot(
     PNG and PDF get the theme's page colour behind them (an image viewer shows a transparent
     dark figure as blank), unless ``transparent``; SVG stays transparent for web pages.
     """
-    drawing = draw(network, view, theme, labels, fmt, numbers=numbers, legend=legend)
+    drawing = draw(network, view, theme, labels, fmt, numbers=numbers, legend=legend, links=links)
     if fmt in ("png", "pdf") and not transparent:
         drawing.background = drawing.theme.background
     return drawing.source()
@@ -116,8 +117,11 @@ def draw(
     *,
     numbers: Numbers | None = None,
     legend: bool = False,
+    links: bool = False,
 ) -> Drawing:
-    """The drawing itself, which also knows how many nodes and edges it drew."""
+    """The drawing itself, which also knows how many nodes and edges it drew. ``links`` gives
+    every neuron, bias, activation and edge an ``id`` and ``nnd-…`` class naming its place in
+    the equations (see ``dot.link_key``)."""
     style = labels or network.labels
     if style not in LABEL_STYLES:
         raise UsageError(
@@ -130,6 +134,7 @@ def draw(
         "math" if style == "values" else style,
         script_scale=SVG_SCRIPT_SCALE if fmt in ("svg", "dot") else None,
     )
+    drawing.links = links
     chosen = choose_view(network, view)
     if chosen == "neuron":
         require_chain(network, "neuron-view diagrams")
@@ -203,10 +208,11 @@ def render_svg_inline(
     *,
     numbers: Numbers | None = None,
     legend: bool = False,
+    links: bool = False,
 ) -> str:
     """SVG to paste into HTML: no XML prolog or DOCTYPE, ids unique to this diagram and theme,
-    and a title and ``aria-label`` for screen readers."""
-    source = build_dot(network, view, theme, labels, numbers=numbers, legend=legend)
+    and a title and ``aria-label`` for screen readers. ``links``: see :func:`draw`."""
+    source = build_dot(network, view, theme, labels, numbers=numbers, legend=legend, links=links)
     return svg.embeddable(tidy(run_dot(source, "svg"), "svg"), source, describe(network))
 
 

@@ -20,6 +20,57 @@ if TYPE_CHECKING:
 Label = str | Html
 
 
+def _position(part: object) -> bool:
+    return isinstance(part, int) and not isinstance(part, bool)
+
+
+def link_key(key: Hashable) -> str | None:
+    """The link of a node key (``("z", 1, 0)`` -> ``z-1-0``) or an edge ``(tail, head)``
+    (``(("a", 0, 2), ("z", 1, 0))`` -> ``w-1-0-2``); None for what no equation names (captions,
+    padding, outputs, elided ``⋮``). Layers and units are 0-based positions.
+
+    >>> link_key(("x", 1)), link_key(("b", 1)), link_key((("x", 1), ("z", 0, 2)))
+    ('x-1', 'bias-1', 'w-0-2-1')
+    >>> link_key((("b", 1), ("z", 1, 0))), link_key((("z", 0, 1), ("a", 0, 1)))
+    ('b-1-0', 'g-0-1')
+    >>> link_key(("z", 0, None)), link_key(("out", 0)), link_key((("x", None), ("z", 0, 1)))
+    (None, None, None)
+    """
+    if not isinstance(key, tuple) or not key:
+        return None
+    if isinstance(key[0], tuple) and len(key) == 2:
+        return _edge_link(key[0], key[1])
+    kind, rest = key[0], key[1:]
+    if not rest or not all(_position(p) for p in rest):
+        return None
+    shapes = {("x", 1): "x", ("z", 2): "z", ("a", 2): "a", ("b", 1): "bias", ("bias", 2): "bias"}
+    name = shapes.get((kind, len(rest)))
+    return None if name is None else "-".join([name, *map(str, rest)])
+
+
+def _edge_link(tail: Hashable, head: Hashable) -> str | None:
+    if not (isinstance(tail, tuple) and isinstance(head, tuple) and tail and head):
+        return None
+    if not all(_position(p) for p in (*tail[1:], *head[1:])):
+        return None
+    kinds = (tail[0], head[0])
+    if kinds == ("x", "z") and len(tail) == 2:
+        return f"w-{head[1]}-{head[2]}-{tail[1]}"
+    if kinds in (("a", "z"), ("z", "z")) and head[1] == tail[1] + 1:
+        return f"w-{head[1]}-{head[2]}-{tail[2]}"
+    if kinds == ("b", "z") and tail[1] == head[1]:
+        return f"b-{head[1]}-{head[2]}"
+    if kinds == ("bias", "z") and tail[1:] == head[1:]:
+        return f"b-{head[1]}-{head[2]}"
+    if kinds == ("z", "a") and tail[1:] == head[1:]:
+        return f"g-{head[1]}-{head[2]}"
+    if kinds == ("z", "softmax"):
+        return f"g-{tail[1]}-{tail[2]}"
+    if kinds == ("softmax", "a"):
+        return f"g-{head[1]}-{head[2]}"
+    return None
+
+
 class Drawing:
     def __init__(self, theme: Theme, labels: str, script_scale: float | None = None) -> None:
         self.theme = theme
@@ -39,6 +90,10 @@ class Drawing:
         self._depth = 1
         self._ids: dict[Hashable, str] = {}
         self._taken: set[str] = set()
+        # Off by default (files, golden DOT); the site and notebooks turn it on to link the
+        # figure to the equations (nndiagram.site.interactive).
+        self.links = False
+        self._link_ids: set[str] = set()
 
     # --- ids ---------------------------------------------------------------------------------
 
@@ -72,6 +127,8 @@ class Drawing:
         if label is not None and not isinstance(label, Html) and label == node_id:
             label = None
         self.nodes += 1
+        if self.links:
+            attrs.update(self._link_attrs(link_key(key)))
         shown = self._scripts(label, attrs.get("fontsize"), self.theme.font_size)
         self.line(node_id + attr_list({"label": shown, **attrs}))
         return node_id
@@ -91,6 +148,8 @@ class Drawing:
     def edge(self, tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if attrs.get("style") != "invis":
             self.edges += 1
+            if self.links:
+                attrs.update(self._link_attrs(link_key((tail, head))))
         size = attrs.get("fontsize")
         for key in ("label", "taillabel", "headlabel"):
             if attrs.get(key) is not None:
@@ -107,6 +166,17 @@ class Drawing:
             label = Html(label.replace(f"<{tag}>", f"<{tag}>{small}"))
             label = Html(label.replace(f"</{tag}>", f"</FONT></{tag}>"))
         return label
+
+    def _link_attrs(self, link: str | None) -> dict[str, Value | None]:
+        """``id`` and ``class`` linking a node or edge to its equations: made from positions
+        only (``w-1-0-2``), never from user text; an id made unique in the figure."""
+        if link is None:
+            return {}
+        element_id, n = link, 2
+        while element_id in self._link_ids:
+            element_id, n = f"{link}-{n}", n + 1
+        self._link_ids.add(element_id)
+        return {"id": element_id, "class": f"nnd-link nnd-{link}"}
 
     @contextmanager
     def subgraph(self, name: str | None = None, **attrs: Value | None) -> Iterator[None]:

@@ -23,6 +23,7 @@ CONFIG_FILE = "mathjax-config.js"
 # first document$ comes before MathJax has loaded; MathJax typesets that page by itself.
 # Spec descriptions are untrusted and may hold math: the html package (\href, \class, \style,
 # \cssId) would turn $\href{javascript:…}{x}$ into a live link; require/autoload could load it.
+# The one \class left (package nndclass) accepts only nndiagram's link names, nnd-w-1-0-2.
 MATHJAX_CONFIG_JS = """\
 // nndiagram: MathJax 3 configuration for pymdownx.arithmatex (generic mode).
 window.MathJax = {
@@ -31,10 +32,35 @@ window.MathJax = {
     displayMath: [["\\\\[", "\\\\]"]],
     processEscapes: true,
     processEnvironments: true,
-    packages: { "[-]": ["html", "require", "autoload"] }
+    packages: { "[-]": ["html", "require", "autoload"], "[+]": ["nndclass"] }
   },
   options: { ignoreHtmlClass: ".*|", processHtmlClass: "arithmatex" },
-  svg: { fontCache: "local" }
+  svg: { fontCache: "local" },
+  startup: {
+    // nndiagram links its own symbols to the figure with \\class{nnd-...}{...}: this \\class
+    // takes only such names (the html package, which takes any, stays off).
+    ready: function () {
+      try {
+        var tex = MathJax._.input.tex;
+        var Class = tex.html.HtmlMethods.default.Class;
+        new tex.SymbolMap.CommandMap("nndclass", { "class": "NndClass" }, {
+          NndClass: function (parser, name) {
+            var at = parser.i;
+            if (/^nnd-[a-z]+(-[0-9]+)+$/.test(parser.GetArgument(name))) {
+              parser.i = at;
+              Class(parser, name);
+            } else {
+              parser.Push(parser.ParseArg(name)); // any other class: the math, no class
+            }
+          }
+        });
+        tex.Configuration.Configuration.create("nndclass", { handler: { macro: ["nndclass"] } });
+      } catch (error) {
+        MathJax.config.tex.packages["[+]"] = []; // an unknown MathJax: no \\class at all
+      }
+      MathJax.startup.defaultReady();
+    }
+  }
 };
 (function () {
   function retypeset() {

@@ -79,6 +79,7 @@ class FenceSettings:
     root: Path | None = None
     cache_dir: Path | None = None  # None: <root>/.nndiagram-cache
     use_cache: bool = True
+    explore_added: bool = False  # the plugin loads the explorer's script and CSS on every page
     error_type: type[Exception] = FenceError
     caches: dict[Path | None, ArtefactCache] = field(default_factory=dict)
 
@@ -175,8 +176,15 @@ def fence_format(
         theme=request.theme,
         source_label=label,
     )
-    # The palette rules once per page: no plugin is needed to add a stylesheet.
-    return (PALETTE_STYLE if number == 0 else "") + body
+    # The palette rules, and the explorer unless the plugin loads it, once per page: no plugin
+    # is needed to add a stylesheet or a script.
+    if number:
+        return body
+    if settings.explore_added:
+        return PALETTE_STYLE + body
+    from .interactive import inline_assets
+
+    return PALETTE_STYLE + inline_assets() + body
 
 
 def _import(module: str, name: str, owner: str, language: str, md: Markdown | None) -> Any:

@@ -128,13 +128,20 @@ def front_matter(title: str) -> str:
     return f"---\ntitle: {yaml_string(html.escape(inert_tex(title)))}\n---\n"
 
 
-def page_markdown(entry: GalleryEntry, bundle: dict[str, object]) -> str:
+def page_markdown(entry: GalleryEntry, bundle: dict[str, object], explore: bool = True) -> str:
+    """One gallery page; ``explore``: the explorer's script and CSS inline (False when the
+    plugin loads them on every page)."""
     title = str(bundle.get("title") or entry.slug)
     body = bundle_html(bundle, include=PARTS, prefix=f"nnd-{entry.slug}", source_label=entry.label)
+    assets = PALETTE_STYLE
+    if explore:
+        from .interactive import inline_assets
+
+        assets += inline_assets()
     return (
         f"{front_matter(title)}\n"
         f"# {_markdown_text(title)}\n\n"
-        f"{PALETTE_STYLE}\n\n{body}\n\n"
+        f"{assets}\n\n{body}\n\n"
         f"Download: [SVG (light)]({entry.slug}.light.svg) · [SVG (dark)]({entry.slug}.dark.svg)\n"
     )
 
@@ -154,8 +161,10 @@ def gallery_files(
     root: Path | None = None,
     workers: int | None = None,
     extra: Sequence[tuple[Path, str]] = (),
+    explore: bool = True,
 ) -> dict[str, str]:
-    """Every gallery file by its path relative to the gallery folder: pages, SVGs, index."""
+    """Every gallery file by its path relative to the gallery folder: pages, SVGs, index.
+    ``explore``: see :func:`page_markdown`."""
     entries = gallery_entries(specs_dir, root, extra)
     jobs = [job_for(entry) for entry in entries]
     prerender(jobs, cache, workers)
@@ -164,7 +173,7 @@ def gallery_files(
     for entry, job in zip(entries, jobs, strict=True):
         bundle = render_cached(job, cache)  # raises the spec's error, with file and line
         bundles.append(bundle)
-        files[f"{entry.slug}.md"] = page_markdown(entry, bundle)
+        files[f"{entry.slug}.md"] = page_markdown(entry, bundle, explore)
         for variant in ("light", "dark"):
             svg = inline_svg(str(bundle[f"svg_{variant}"]), f"{entry.slug}-{variant}")
             files[f"{entry.slug}.{variant}.svg"] = svg + "\n"

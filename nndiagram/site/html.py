@@ -17,7 +17,7 @@ from xml.etree import ElementTree
 import markdown
 from markdown.treeprocessors import Treeprocessor
 
-from ..quoting import inert_tex_html
+from ..quoting import inert_tex, inert_tex_html
 
 PARTS = ("diagram", "equations", "check", "source")
 
@@ -187,19 +187,33 @@ def bundle_html(
         if bundle.get("description"):
             description = description_html(bundle["description"])
             parts.append(f'<div class="nndiagram-description">{description}</div>')
+    linked = -1  # the part holding the equations marked for the figure (already inert)
     if bundle.get("problems") and wanted & {"equations", "check"}:
         parts.append(problems_html(bundle["problems"]))  # nothing derived, nothing checked
     else:
-        if "equations" in wanted:
+        if "equations" in wanted and bundle.get("links") and "diagram" in wanted:
+            # Marked after the rest is made inert: the only \class here is nndiagram's own.
+            from .interactive import mark_latex
+
+            latex = mark_latex(inert_tex(bundle["equations"]), bundle["links"]["context"])
+            linked = len(parts)
+            parts.append(f'<div class="nndiagram-equations">{equations_html(latex)}</div>')
+        elif "equations" in wanted:
             equations = equations_html(bundle["equations"])
             parts.append(f'<div class="nndiagram-equations">{equations}</div>')
         if "check" in wanted:
             parts.append(check_html(bundle["check"]))
     if "source" in wanted:
         parts.append(source_html(bundle["source"], source_label, bundle["source_format"]))
+    if "diagram" in wanted and bundle.get("links"):
+        from .interactive import data_element
+
+        parts.append(data_element({"tips": bundle["links"]["tips"]}))
     name = html.escape(bundle.get("name", "network"))
-    block = f'<div class="nndiagram" data-nndiagram="{name}">{"".join(parts)}</div>'
-    return inert_tex_html(block)
+    # Every part is made inert on its own (parts begin and end with a tag, so this is the same
+    # as making the whole block inert), except the equations marked above.
+    inner = "".join(p if i == linked else inert_tex_html(p) for i, p in enumerate(parts))
+    return f'<div class="nndiagram" data-nndiagram="{name}">{inner}</div>'
 
 
 def problems_html(problems: Iterable[str]) -> str:

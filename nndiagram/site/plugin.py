@@ -28,7 +28,7 @@ from mkdocs.plugins import BasePlugin
 from mkdocs.structure.files import File, Files
 
 from ..errors import NNDiagramError
-from . import fence, request
+from . import fence, interactive, request
 from .assets import (
     ASSET_DIR,
     CONFIG_FILE,
@@ -81,11 +81,25 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
             use_cache=self.config.cache,
             error_type=NNDiagramBuildError,
             caches={cache_dir: self.cache},
+            explore_added=True,
         )
         fence.configure(settings)
         _add_markdown_extensions(config)
         self._add_mathjax(config)
+        self._add_explorer(config)
         return config
+
+    def _add_explorer(self, config: MkDocsConfig) -> None:
+        """The figure-and-equations explorer, once for the whole site (the fences and gallery
+        pages then leave their inline copy out)."""
+        script, style = (
+            f"{ASSET_DIR}/{interactive.SCRIPT_FILE}",
+            f"{ASSET_DIR}/{interactive.STYLE_FILE}",
+        )
+        if script not in [str(s) for s in config.extra_javascript]:
+            config.extra_javascript.append(script)
+        if style not in config.extra_css:
+            config.extra_css.append(style)
 
     def _add_mathjax(self, config: MkDocsConfig) -> None:
         self.mathjax_source, self.mathjax_added = None, False
@@ -121,13 +135,19 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
                 jobs += [job_for(entry) for entry in entries]
             self.rendered = prerender(jobs, self.cache, self._workers())
             if with_gallery:
-                gallery = gallery_files(self._specs_dir(), self.cache, root=self.root, extra=extra)
+                gallery = gallery_files(
+                    self._specs_dir(), self.cache, root=self.root, extra=extra, explore=False
+                )
         except NNDiagramError as error:
             raise NNDiagramBuildError(str(error)) from error
         for name, content in gallery.items():
             _add_generated(files, config, f"{self.config.gallery_dir}/{name}", content)
         if self.mathjax_added:
             _add_generated(files, config, f"{ASSET_DIR}/{CONFIG_FILE}", MATHJAX_CONFIG_JS)
+        _add_generated(
+            files, config, f"{ASSET_DIR}/{interactive.SCRIPT_FILE}", interactive.script()
+        )
+        _add_generated(files, config, f"{ASSET_DIR}/{interactive.STYLE_FILE}", interactive.style())
         if self.mathjax_source is not None:
             src_uri = f"{ASSET_DIR}/{MATHJAX_FILE}"
             if files.get_file_from_path(src_uri) is None:

@@ -84,7 +84,7 @@ def compute_bundle(job: RenderJob) -> dict[str, Any]:
     numbers = _numbers(network, job.numbers) if job.numbers is not None else None
     for theme in ("light", "dark"):
         bundle[f"svg_{theme}"] = render_svg_inline(
-            network, view=job.view, theme=theme, numbers=numbers
+            network, view=job.view, theme=theme, numbers=numbers, links=True
         )
     if network.graph is not None and not network.graph.is_valid:
         # The tutorial's counter-example: drawn, its missing edges named, nothing derived.
@@ -93,9 +93,11 @@ def compute_bundle(job: RenderJob) -> dict[str, Any]:
 
     from ..symbolic import derive
     from ..verify.checks import check
+    from .interactive import link_data
 
     derivation = derive(network)
     bundle["equations"] = derivation.to_latex()
+    bundle["links"] = link_data(network, [bundle["svg_light"]])
     bundle["check"] = check(network, seed=0).to_json()
     return bundle
 

@@ -1,0 +1,265 @@
+"""The figure and the equations as one (issue 18), in Chromium: the XOR gallery page of this
+repository's site (built with the plugin). Pointing at an edge shows its tooltip and marks the
+typeset symbols; pointing at a typeset symbol marks the edge; the step control walks the layers
+forward and back; all of it by keyboard alone, after an instant navigation and in the dark
+palette; no console error, no request off 127.0.0.1. Screenshots go to test-artifacts/.
+
+The checks are functions so that the other generators (test_site_generators.py) and the
+Jupyter HTML (test_explore.py) run the same ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_browser
+from conftest import DIAGRAMS, ROOT
+from test_browser import Watch, screenshot, wait_for_typesetting
+
+import nndiagram
+
+pytestmark = [pytest.mark.browser, pytest.mark.site, pytest.mark.exe]
+
+# The site's browser, page and server fixtures, shared.
+browser = test_browser.browser
+page_and_watch = test_browser.page_and_watch
+server = test_browser.server
+
+XOR_PAGE = "gallery/xor/"
+XOR_LAYERS = 2  # steps: the inputs, then each layer
+TIMEOUT_MS = 30_000
+
+
+def wait_ready(page: Any, expected_math: int | None = None) -> None:
+    """The explorer has run and MathJax has typeset the linked symbols."""
+    page.wait_for_selector(".nndiagram .nnd-steps", timeout=TIMEOUT_MS)
+    if expected_math is not None:
+        wait_for_typesetting(page, expected_math)
+    page.wait_for_function(
+        "document.querySelectorAll('.nndiagram-equations mjx-container g.nnd-w-0-0-0').length >= 2",
+        timeout=TIMEOUT_MS,
+    )
+
+
+def point_at_edge(page: Any, link: str) -> str:
+    """Move the pointer to the middle of the shown figure's edge ``link`` (a straight line:
+    the middle of its box is on it); returns the edge's id."""
+    where: dict[str, Any] = page.evaluate(
+        """link => {
+            const g = [...document.querySelectorAll('.nndiagram-svg g.' + link)]
+                      .find(g => g.getClientRects().length);
+            const box = g.querySelector('path').getBoundingClientRect();
+            return {id: g.id, x: box.x + box.width / 2, y: box.y + box.height / 2};
+        }""",
+        link,
+    )
+    page.mouse.move(where["x"], where["y"])
+    return str(where["id"])
+
+
+def shown_links(page: Any, css: str) -> list[str]:
+    """The link classes of the shown figure's elements with class ``css``."""
+    found: list[str] = page.evaluate(
+        """css => [...document.querySelectorAll('.nndiagram-svg g.' + css)]
+                 .filter(g => g.getClientRects().length)
+                 .map(g => [...g.classList].find(c => /^nnd-[a-z]+-\\d/.test(c)))""",
+        css,
+    )
+    return found
+
+
+def math_marked(page: Any, css: str) -> list[str]:
+    found: list[str] = page.evaluate(
+        """css => [...document.querySelectorAll('.nndiagram-equations mjx-container .' + css)]
+                 .map(g => [...g.classList].find(c => /^nnd-[a-z]+-\\d/.test(c)))""",
+        css,
+    )
+    return found
+
+
+def tooltip(page: Any) -> dict[str, Any]:
+    info: dict[str, Any] = page.evaluate(
+        """() => {
+            const tip = [...document.querySelectorAll('[role=tooltip]')].find(t => !t.hidden);
+            return tip ? {text: tip.textContent, id: tip.id,
+                          shown: tip.getClientRects().length > 0} : {text: null};
+        }"""
+    )
+    return info
+
+
+def check_hover_both_ways(page: Any, name: str) -> None:
+    """Edge -> tooltip and typeset symbols; typeset symbol -> edge."""
+    edge = point_at_edge(page, "nnd-w-0-0-0")
+    page.wait_for_function("document.querySelector('.nnd-tip:not([hidden])') !== null")
+    tip = tooltip(page)
+    assert tip["shown"] and "w" in tip["text"] and "z" in tip["text"], tip
+    described = page.evaluate(
+        "id => document.getElementById(id).getAttribute('aria-describedby')", edge
+    )
+    assert described == tip["id"], (described, tip)
+    assert shown_links(page, "nnd-highlight") == ["nnd-w-0-0-0"]
+    marked = math_marked(page, "nnd-highlight")
+    assert marked and set(marked) == {"nnd-w-0-0-0"}, marked
+    screenshot(page, f"{name}-edge-hover")
+    page.mouse.move(0, 0)
+    page.wait_for_function("document.querySelector('.nnd-tip:not([hidden])') === null")
+    assert not shown_links(page, "nnd-highlight")
+    # The reverse: the matrix entry w_{00} of w^[0] marks the edge it belongs to.
+    entry = ".nndiagram-equations mjx-container g.nnd-w-0-0-0 >> nth=0"
+    page.locator(entry).evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.hover(entry)
+    page.wait_for_function(
+        "document.querySelector('.nndiagram-svg g.nnd-w-0-0-0.nnd-highlight') !== null"
+    )
+    assert shown_links(page, "nnd-highlight") == ["nnd-w-0-0-0"]
+    screenshot(page, f"{name}-math-hover")
+    page.mouse.move(0, 0)
+
+
+def active_layers(page: Any) -> set[str]:
+    """The steps (``x``, ``0``, ``1``) of the shown figure's nnd-active elements."""
+    return {
+        "x" if link.startswith("nnd-x-") else link.split("-")[2]
+        for link in shown_links(page, "nnd-active")
+    }
+
+
+def check_steps(page: Any, name: str, layers: int = XOR_LAYERS) -> None:
+    """Next through the inputs and every layer, then previous back to the start."""
+    expected = ["x", *map(str, range(layers))]
+    assert not active_layers(page)
+    for step in expected:
+        page.click("button[aria-label='next step']")
+        assert active_layers(page) == {step}, shown_links(page, "nnd-active")
+        assert math_marked(page, "nnd-active"), f"no typeset symbol active at step {step}"
+    assert page.get_attribute("button[aria-label='next step']", "aria-disabled") == "true"
+    screenshot(page, f"{name}-last-step")
+    for step in reversed(expected[:-1]):
+        page.click("button[aria-label='previous step']")
+        assert active_layers(page) == {step}
+    page.click("button[aria-label='previous step']")
+    assert not active_layers(page)
+
+
+def check_keyboard(page: Any, name: str, layers: int = XOR_LAYERS) -> None:
+    """Tab to a neuron or edge (tooltip and highlight), Enter, then Tab to the step control
+    and walk it with Enter and the arrow keys."""
+    page.mouse.move(0, 0)
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.focus("body")
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('.nndiagram-svg g.nnd-link')"):
+            break
+    else:
+        pytest.fail("Tab never reached the figure")
+    page.keyboard.press("Enter")
+    assert tooltip(page)["shown"]
+    assert shown_links(page, "nnd-highlight")
+    screenshot(page, f"{name}-keyboard-focus")
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.getAttribute('aria-label') === 'next step'"):
+            break
+    else:
+        pytest.fail("Tab never reached the step control")
+    page.keyboard.press("Enter")
+    assert active_layers(page) == {"x"}
+    for step in map(str, range(layers)):
+        page.keyboard.press("ArrowRight")
+        assert active_layers(page) == {step}
+    for step in ["x", *map(str, range(layers - 1))][::-1]:
+        page.keyboard.press("ArrowLeft")
+        assert active_layers(page) == {step}
+
+
+def test_xor_page_links_figure_and_equations(
+    page_and_watch: tuple[Any, Watch], server: str
+) -> None:
+    page, _ = page_and_watch
+    page.goto(server + XOR_PAGE, wait_until="load")
+    wait_ready(page)
+    check_hover_both_ways(page, "xor")
+    check_steps(page, "xor")
+    check_keyboard(page, "xor")
+
+
+def test_after_instant_navigation_in_dark_mode(
+    page_and_watch: tuple[Any, Watch], server: str
+) -> None:
+    page, _ = page_and_watch
+    page.goto(server, wait_until="load")
+    page.click('form[data-md-component="palette"] label[title="Switch to dark mode"]')
+    page.wait_for_function("document.body.dataset.mdColorScheme === 'slate'")
+    page.evaluate("window.__sameDocument = true")
+    page.click('nav.md-nav--primary a.md-nav__link[href$="gallery/"]')
+    page.wait_for_url(re.compile(r"gallery/$"))
+    page.click('article a[href$="xor/"]')
+    page.wait_for_url(re.compile(re.escape(XOR_PAGE) + "$"))
+    assert page.evaluate("window.__sameDocument === true"), "instant navigation was not used"
+    wait_ready(page)
+    assert page.evaluate("document.body.dataset.mdColorScheme") == "slate"
+    check_hover_both_ways(page, "xor-dark")
+    check_steps(page, "xor-dark")
+    check_keyboard(page, "xor-dark")
+    # The highlight is drawn in the dark palette's colour, on the dark figure.
+    colour = page.evaluate(
+        """() => getComputedStyle(document.querySelector(
+               '.nndiagram-dark g.nnd-link.nnd-active > ellipse')).stroke"""
+    )
+    assert colour == "rgb(116, 192, 252)", colour
+
+
+# --- the Jupyter HTML in Chromium --------------------------------------------------------------
+
+JUPYTER_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>notebook</title>
+<script>window.MathJax = {{tex: {{inlineMath: [["\\\\(", "\\\\)"]],
+  displayMath: [["\\\\[", "\\\\]"]]}}, svg: {{fontCache: "local"}}}};</script>
+<script src="tex-svg-full.js"></script></head>
+<body><div class="jp-OutputArea-output">{cell}</div></body></html>
+"""
+
+
+@pytest.fixture
+def notebook_page(tmp_path: Path) -> Iterator[str]:
+    """A page like a notebook's output area (MathJax with its default packages, as JupyterLab
+    loads it) holding ``explore(xor)``'s HTML, served from 127.0.0.1."""
+    from nndiagram.site.assets import find_mathjax
+
+    mathjax = find_mathjax([ROOT])
+    if mathjax is None:
+        pytest.skip("MathJax not installed (npm ci)")
+    (tmp_path / "tex-svg-full.js").write_bytes(mathjax.read_bytes())
+    cell = nndiagram.explore(nndiagram.load_spec(DIAGRAMS / "xor.yaml"))._repr_html_()
+    (tmp_path / "index.html").write_text(JUPYTER_PAGE.format(cell=cell), encoding="utf-8")
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_jupyter_html(notebook_page: str, page_and_watch: tuple[Any, Watch]) -> None:
+    page, _ = page_and_watch
+    page.goto(notebook_page, wait_until="load")
+    wait_ready(page)
+    check_hover_both_ways(page, "jupyter")
+    check_steps(page, "jupyter")
+    check_keyboard(page, "jupyter")
