@@ -100,3 +100,25 @@ def test_placement_doctests() -> None:
     from nndiagram.diagram import placement
 
     assert doctest.testmod(placement).failed == 0
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("depth", [4, 6, 8, 10, 12])
+def test_a_deep_layers_view_folds_into_rows_that_fit_a_page(depth: int) -> None:
+    """An 8-layer network used to be one 3696×210 px strip; folded into rows it stays within
+    about 3:1 (and every returning edge passes the layout check)."""
+    import xml.etree.ElementTree as ET
+
+    network = Network.from_sizes([4] + [6] * depth, "tanh")
+    svg = render(network, "svg", view="layers")
+    width, height = (float(v) for v in ET.fromstring(svg).get("viewBox", "").split()[2:])
+    assert width <= 3.2 * height, (width, height)
+    assert _problems(network, "layers", "math") == []
+
+
+def test_layers_doctests() -> None:
+    import doctest
+
+    from nndiagram.diagram import layers
+
+    assert doctest.testmod(layers).failed == 0

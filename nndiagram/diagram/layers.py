@@ -7,6 +7,7 @@ the figure. Its size depends only on the number of layers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable
 
 from .. import notation
@@ -15,6 +16,7 @@ from ..notation import Sym
 from ..quoting import Html, escape_html
 from .dot import Drawing, Label
 from .numbers import fmt
+from .placement import knockout
 
 _FUNCTION_NAMES = {"relu": "ReLU", "sigmoid": "σ", "tanh": "tanh", "softmax": "softmax"}
 
@@ -28,9 +30,11 @@ def draw(drawing: Drawing, network: Network) -> None:
         _line(drawing, [(x, ""), (None, " ∈ "), *_space(n.inputs)]),
         shape="plaintext",
     )
+    per_row = row_length(n)
     previous: Hashable = "x"
     for layer in n.layers:
         key = ("layer", layer.index)
+        wraps = layer.index > 0 and layer.index % per_row == 0
         drawing.node(
             key,
             f"layer_{n.naming.index(layer.index)}",
@@ -43,14 +47,73 @@ def draw(drawing: Drawing, network: Network) -> None:
         if layer.concat:
             _concatenation(drawing, n, layer, previous, key)
         else:
-            drawing.edge(previous, key, label=_line(drawing, [(_input(n, layer.index), "")]))
+            text = _line(drawing, [(_input(n, layer.index), "")])
+            if wraps:
+                # A row's first layer: the edge comes back from the bottom of the row above's
+                # last layer to this one's top, straight through the gap between the rows,
+                # its label on it (a plain label would drag the line through a label node).
+                drawing.edge(
+                    previous,
+                    key,
+                    taillabel=knockout(text, t.background),
+                    labelangle=0,
+                    labeldistance=8,
+                    constraint=False,
+                    tailport="s",
+                    headport="n",
+                )
+            else:
+                drawing.edge(previous, key, label=text)
         if layer.add is not None:
             _addition(drawing, n, layer, key)
         previous = key
     drawing.node("out", "output", "output", shape="plaintext")
     last = n.layers[-1]
     drawing.edge(previous, "out", label=_line(drawing, [(_value(n, last), "")]))
+    if per_row < len(n.layers):
+        _rows(drawing, n, per_row)
     drawing.label = drawing.user_text(f"{_count(n.parameter_count)} in total")
+
+
+ROW_ASPECT = 3.0  # a wrapped figure is at most this many times as wide as it is tall
+WRAP_FROM = 4  # layers: shallower networks stay on one row
+COLUMN_WIDTH = 185.0  # points a layer box and its edge take across (measured on the specs)
+ROW_HEIGHT = 150.0  # points a row of boxes takes down
+
+
+def row_length(network: Network) -> int:
+    """Layers per row: all of them, or for a deep chain the most that keep the figure within
+    ``ROW_ASPECT``: 8 layers fold into rows of 3, 12 into rows of 5.
+
+    >>> from nndiagram.model import Network
+    >>> [row_length(Network.from_sizes([2] * (d + 1))) for d in (3, 4, 8, 12)]
+    [3, 2, 3, 5]
+    """
+    depth = len(network.layers)
+    chain = all(layer.add is None and not layer.concat for layer in network.layers)
+    if depth < WRAP_FROM or not chain:
+        return depth
+    for per_row in range(depth, 0, -1):
+        rows = -(-depth // per_row)
+        if (per_row + 2) * COLUMN_WIDTH <= ROW_ASPECT * rows * ROW_HEIGHT:
+            return per_row
+    return 1
+
+
+def _rows(drawing: Drawing, network: Network, per_row: int) -> None:
+    """Fold the chain into rows: every row starts in the column after ``x`` (an invisible
+    edge from it), and each column keeps its rows top to bottom."""
+    depth = len(network.layers)
+    drawing.layout["splines"] = "line"
+    drawing.layout["nodesep"] = 0.6  # the gap between rows holds the returning edge's label
+    for start in range(per_row, depth, per_row):
+        drawing.edge("x", ("layer", start), style="invis")
+    for column in range(per_row):
+        keys: list[Hashable] = [("layer", i) for i in range(column, depth, per_row)]
+        with drawing.subgraph(rank="same"):
+            drawing.mention(keys)
+            for upper, lower in itertools.pairwise(keys):
+                drawing.edge(upper, lower, style="invis")
 
 
 def _source_node(source: int) -> Hashable:
