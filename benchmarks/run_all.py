@@ -30,6 +30,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("bench_diagram.py", "Diagrams: rendering specs with Graphviz"),
     ("bench_symbolic.py", "Equations: deriving with SymPy"),
     ("bench_numeric.py", "Numbers: the NumPy evaluator and `nndiagram check`"),
+    ("bench_check.py", "`nndiagram check` of one gallery-sized network"),
     ("bench_backprop.py", "Gradients: backpropagation"),
     ("bench_train.py", "Training: gradient descent against an inline NumPy loop"),
     ("bench_skips.py", "Skip connections: equations with proof, evaluator and gradients"),

@@ -4,17 +4,23 @@
 builds ``J = 1/m Σ_i L`` for m samples, and differentiates it by each entry (``∂J/∂w_{jk}``).
 It also runs the matrix-form equations of ``gradients_symbolic`` on the same explicit matrices.
 ``prove_matrix_form`` simplifies the difference entry by entry; ``gradient_function``
-lambdifies the entry-level gradients so ``check`` can compare them with the NumPy pass.
+lambdifies ``∂J/∂entry`` so ``check`` can compare them with the NumPy pass. It differentiates
+``J`` by the chain rule over its common subexpressions (``reverse_derivatives``): SymPy's own
+``diff`` of each small node, summed backwards through the expression graph. That is the same
+derivative as ``diff(J, w)`` entry by entry (the proofs still use those) at a fraction of the
+cost: a 3-4-3-2 softmax network takes 0.3 s instead of 4 s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import sympy
+from sympy.functions.elementary.piecewise import ExprCondPair
 
 from ..activations import activation_for
 from ..model import INPUT, Network, require_chain
@@ -35,8 +41,14 @@ class ExplicitGradients:
     X: sympy.Matrix
     Y: sympy.Matrix
     cost: Any
-    entry: dict[str, sympy.Matrix]  # dW0, db0, …: ∂J by each entry
     caches: tuple[tuple[Any, ...], ...]  # per layer: (Z, A, g, activation name)
+
+    @cached_property
+    def entry(self) -> dict[str, sympy.Matrix]:
+        """dW0, db0, …: ``∂J`` by each entry, differentiated on first use (the proofs need it;
+        ``check`` does not)."""
+        J = self.cost
+        return {f"d{k}": v.applyfunc(lambda w: sympy.diff(J, w)) for k, v in self.params.items()}
 
 
 def _matrix(name: str, rows: int, cols: int) -> sympy.Matrix:
@@ -101,8 +113,7 @@ def explicit_gradients(network: Network, loss: str, m: int = 2) -> ExplicitGradi
         outputs[layer.index] = A
         caches.append((Z, A, fn, name))
     J = _loss(loss, A, Y) / m
-    entry = {f"d{k}": v.applyfunc(lambda w: sympy.diff(J, w)) for k, v in params.items()}
-    return ExplicitGradients(network, loss, params, X, Y, J, entry, tuple(caches))
+    return ExplicitGradients(network, loss, params, X, Y, J, tuple(caches))
 
 
 def matrix_form(gradients: ExplicitGradients) -> dict[str, sympy.Matrix]:
@@ -203,12 +214,16 @@ def gradient_function(
     gradients: ExplicitGradients,
 ) -> Callable[[Mapping[str, Any], Any, Any], dict[str, np.ndarray]]:
     """Numbers in, the entry-level gradients out: ``f(params, X, Y) -> {"dW0": …}``."""
-    symbols = [s for matrix in gradients.params.values() for s in matrix]
-    symbols += list(gradients.X) + list(gradients.Y)
-    names = list(gradients.entry)
-    flat = [e for n in names for e in gradients.entry[n]]
-    # cse: the entries share most of their subexpressions; printing them once is far faster.
-    fn = sympy.lambdify(symbols, flat, modules=[{"select": _select}, "numpy"], cse=True)
+    entries = [s for matrix in gradients.params.values() for s in matrix]
+    symbols = [*entries, *gradients.X, *gradients.Y]
+    names = [f"d{name}" for name in gradients.params]
+    assignments, flat = reverse_derivatives(gradients.cost, entries)
+    fn = sympy.lambdify(
+        symbols,
+        flat,
+        modules=[{"select": _select}, "numpy"],
+        cse=lambda exprs: (assignments, exprs),  # already in common-subexpression form
+    )
 
     def evaluate(params: Mapping[str, Any], X: Any, Y: Any) -> dict[str, np.ndarray]:
         arrays = [*(np.ravel(params[name]) for name in gradients.params), np.ravel(X), np.ravel(Y)]
@@ -220,6 +235,62 @@ def gradient_function(
         return result
 
     return evaluate
+
+
+def reverse_derivatives(
+    expr: Any, wrt: list[sympy.Symbol]
+) -> tuple[list[tuple[sympy.Symbol, Any]], list[Any]]:
+    """``∂expr/∂w`` for each ``w``, as assignments and results for ``lambdify(cse=…)``.
+
+    ``expr`` is written as a graph of one-operation nodes ``t_i = f(t_j, …, w, …)`` (each
+    distinct subexpression once). Walking it backwards, each node's adjoint is the sum over the
+    nodes that use it of their adjoint times SymPy's ``diff`` of that node by it (the chain
+    rule); each ``w`` collects the same sum. Every ``diff`` is of one small node, so the cost is
+    linear in the size of the graph, where ``diff(expr, w)`` for each ``w`` walks the whole
+    expression once per entry.
+    """
+    replacements, final = _graph(expr)
+    result = sympy.Dummy("J")
+    nodes = [*replacements, (result, final)]
+    # A condition (x > 0 of a Piecewise) is a node too, but it is constant almost everywhere.
+    inner = {symbol for symbol, node in nodes if not isinstance(node, sympy.logic.boolalg.Boolean)}
+    wanted = set(wrt)
+    terms: dict[Any, list[Any]] = {result: [sympy.Integer(1)]}
+    adjoints: list[tuple[sympy.Symbol, Any]] = []
+    for symbol, node in reversed(nodes):
+        uses = terms.pop(symbol, None)
+        if not uses:
+            continue
+        adjoint = sympy.Dummy(f"d{symbol}")
+        adjoints.append((adjoint, sympy.Add(*uses)))
+        for argument in node.free_symbols & (inner | wanted):
+            terms.setdefault(argument, []).append(adjoint * sympy.diff(node, argument))
+    derivatives = [sympy.Add(*terms.get(w, [sympy.Integer(0)])) for w in wrt]
+    return [*replacements, *adjoints], derivatives
+
+
+def _graph(expr: Any) -> tuple[list[tuple[sympy.Symbol, Any]], Any]:
+    """``expr`` as assignments of one operation each (leaves first) and the final symbol.
+
+    Unlike ``cse``, which names only repeated subexpressions (none at all in a ReLU network's
+    ``J``), every operation gets its own node, so no node is larger than one operation.
+    """
+    names: dict[Any, Any] = {}
+    nodes: list[tuple[sympy.Symbol, Any]] = []
+
+    def visit(e: Any) -> Any:
+        if e.is_Atom:
+            return e
+        if isinstance(e, ExprCondPair):  # a (value, condition) pair is part of its Piecewise
+            return e.func(*(visit(argument) for argument in e.args))
+        if e not in names:
+            node = e.func(*(visit(argument) for argument in e.args))
+            symbol = sympy.Dummy(f"t{len(nodes)}")
+            nodes.append((symbol, node))
+            names[e] = symbol
+        return names[e]
+
+    return nodes, visit(expr)
 
 
 # --- one layer: each entry's gradient as a sum over the samples --------------------------------

@@ -33,6 +33,7 @@ from ..activations import (
 from ..errors import NNDiagramError, UsageError
 from ..model import ActivationChoice, Network
 from ..numeric.forward import collapse_params, cost, forward, network_cost
+from .custom_activation import custom_rows
 from .framework import Reference, check_framework, framework_inputs
 from .report import Check, Report, compare, relative_error, status_of
 from .samples import random_batch, random_targets
@@ -228,6 +229,8 @@ def check_activations(network: Network, rng: np.random.Generator) -> list[Check]
         activation = activation_for(choice)
         if not activation.elementwise:
             rows += _check_softmax(activation)
+        elif choice.name == "custom":  # the user's formula as written: see custom_activation
+            rows += custom_rows(activation, choice.describe())
         else:
             rows += _check_elementwise(activation, choice.describe())
     return rows
