@@ -226,3 +226,19 @@ def test_an_oversized_fence_text_is_refused_before_parsing() -> None:
     huge = "symbols: {x: []}\nsteps:\n" + "  - x\n" * (MAX_BYTES // 6 + 1)
     with pytest.raises(SuperFencesException, match="longer than"):
         derivation_fence_format(huge, "derivation", "derivation", {}, None)
+
+
+def test_names_are_compared_as_the_expressions_read_them() -> None:
+    """Python's parser folds identifiers with NFKC: a fullwidth ａ in a step is a. A declared
+    ａ is that symbol; ａ and a declared together are one name, an error (issue 19)."""
+    derivation = parse_derivation("symbols:\n  ａ: [2, 1]\nsteps:\n  - ａ + ａ\n  - 2*a\n", "d")
+    assert set(derivation.symbols) == {"a"}
+    with pytest.raises(SpecError, match="same name as 'a' once Unicode-normalised"):
+        parse_derivation("symbols:\n  a: []\n  ａ: []\nsteps: [a, a]\n", "d")
+
+
+def test_definitions_are_measured_written_out() -> None:
+    doubling = "".join(f"  d{i + 1}: d{i} + d{i}\n" for i in range(40))
+    text = f"symbols:\n  x: []\ndefinitions:\n  d0: x\n{doubling}steps: [d40, d40]\n"
+    with pytest.raises(SpecError, match="'d13' stands for more than 20,000 parts"):
+        parse_derivation(text, "d")

@@ -19,7 +19,8 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
@@ -66,6 +67,8 @@ MAX_BYTES = 50_000  # PyYAML composes ~50,000 nodes a second; the tutorial's fil
 MAX_STEPS = 100
 MAX_ENTRIES = 1_000_000  # of all declared symbols together: random values for each
 MAX_FLOPS = 20_000_000  # multiply-adds of one numeric evaluation of a step
+MAX_TOTAL_FLOPS = 200_000_000  # of all steps together: each is evaluated many times
+MAX_EXPANDED_NODES = 20_000  # parts of a step or definition with its definitions written out
 PROOF_BUDGET_S = 8.0  # proofs and searches of one derivation; later steps are "not proven"
 CANONICAL_S = 2.0  # the canonical form of one step (a power of a long sum grows fast)
 
@@ -173,12 +176,21 @@ def parse_derivation(text: str, path: str = "<derivation>") -> Derivation:
     ):
         line = _line(key_node)
         _check_name(name, path, line, "definitions")
+        name = _normalised(name, {**symbols, **definitions}, path, line, "definitions")
         if name in symbols or name in definitions:
             raise SpecError(f"{name!r} is declared twice", path=path, line=line, key="definitions")
         text = value_node.value if isinstance(value_node, yaml.ScalarNode) else str(source)
         definitions[name] = parse_expression(
             str(text), scope, path=path, line=_line(value_node), column=_column(value_node)
         )
+        if _expanded_size(definitions[name]) > MAX_EXPANDED_NODES:
+            raise SpecError(
+                f"{name!r} stands for more than {MAX_EXPANDED_NODES:,} parts once the "
+                "definitions it uses are written out",
+                path=path,
+                line=line,
+                key="definitions",
+            )
         scope = Scope(symbols, dict(definitions))
     steps = _steps(data.get("steps"), lines.get("steps"), scope, path)
     title = data.get("title")
@@ -222,6 +234,23 @@ def _check_name(name: object, path: str, line: int | None, key: str) -> None:
         )
 
 
+def _normalised(
+    name: str, declared: Mapping[str, object], path: str, line: int | None, key: str
+) -> str:
+    """``name`` as Python's parser reads it in the steps (NFKC: fullwidth ``ａ`` is ``a``);
+    two declarations that are one name once normalised are an error, not one symbol."""
+    normal = unicodedata.normalize("NFKC", name)
+    if normal in declared and (normal != name or key == "symbols"):
+        raise SpecError(
+            f"{name!r} is the same name as {normal!r} once Unicode-normalised (NFKC, as the "
+            "expressions read names); rename one",
+            path=path,
+            line=line,
+            key=key,
+        )
+    return normal
+
+
 def _symbols(
     raw: Any, node: yaml.Node | None, path: str
 ) -> tuple[dict[str, Shape], dict[str, str]]:
@@ -230,9 +259,10 @@ def _symbols(
     entries = 0
     symbols: dict[str, Shape] = {}
     latex_names: dict[str, str] = {}
-    for (key_node, _), (name, value) in zip(_pairs(node, path), raw.items(), strict=True):
+    for (key_node, _), (written, value) in zip(_pairs(node, path), raw.items(), strict=True):
         line = _line(key_node)
-        _check_name(name, path, line, "symbols")
+        _check_name(written, path, line, "symbols")
+        name = _normalised(written, symbols, path, line, "symbols")
         if isinstance(value, dict):
             latex = value.get("latex")
             if latex is not None:
@@ -279,6 +309,7 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
         message = f"at most {MAX_STEPS} steps, got {len(raw):,}"
         raise SpecError(message, path=path, line=_line(node), key="steps")
     steps: list[Step] = []
+    total_flops = 0
     for number, (item, item_node) in enumerate(zip(raw, node.value, strict=True), start=1):
         line = _line(item_node)
         note = None
@@ -299,8 +330,22 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
         expression = parse_expression(
             str(item), scope, path=path, line=_line(text_node), column=_column(text_node)
         )
-        if _flops(expression) > MAX_FLOPS:
+        size, flops = _measure(expression, {})
+        if size > MAX_EXPANDED_NODES:
+            message = (
+                f"step {number} has more than {MAX_EXPANDED_NODES:,} parts once its "
+                "definitions are written out"
+            )
+            raise SpecError(message, path=path, line=line)
+        if flops > MAX_FLOPS:
             message = f"step {number} takes more than {MAX_FLOPS:,} multiplications to evaluate"
+            raise SpecError(message, path=path, line=line)
+        total_flops += flops
+        if total_flops > MAX_TOTAL_FLOPS:
+            message = (
+                f"the steps up to step {number} take more than {MAX_TOTAL_FLOPS:,} "
+                "multiplications to evaluate together"
+            )
             raise SpecError(message, path=path, line=line)
         if steps and not same_shape(expression.shape, steps[-1].expression.shape):
             raise SpecError(
@@ -315,15 +360,31 @@ def _steps(raw: Any, node: yaml.Node | None, scope: Scope, path: str) -> tuple[S
 
 def _flops(node: Node) -> int:
     """Multiply-adds of evaluating ``node`` at its declared shapes (matrix products only)."""
-    total, stack = 0, [node]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, BinOp) and n.op == "*" and n.left.shape and n.right.shape:
-            total += n.left.shape[0] * n.left.shape[1] * n.right.shape[1]
-        elif isinstance(n, Pow) and n.base.shape:
-            total += n.base.shape[0] ** 3 * (n.exponent - 1)
-        stack += _children(n)
-    return total
+    return _measure(node, {})[1]
+
+
+def _expanded_size(node: Node) -> int:
+    """Parts of ``node`` with every definition it uses written out (``d1: d0 + d0`` has 3
+    parts more than ``d0``, so forty doublings stand for 2^40 parts)."""
+    return _measure(node, {})[0]
+
+
+def _measure(node: Node, memo: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(parts, multiply-adds) of ``node`` written out, each shared node measured once: the
+    expression as a tree can be exponentially larger than the graph of definitions."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    size, flops = 1, 0
+    if isinstance(node, BinOp) and node.op == "*" and node.left.shape and node.right.shape:
+        flops = node.left.shape[0] * node.left.shape[1] * node.right.shape[1]
+    elif isinstance(node, Pow) and node.base.shape:
+        flops = node.base.shape[0] ** 3 * (node.exponent - 1)
+    for child in _children(node):
+        child_size, child_flops = _measure(child, memo)
+        size, flops = size + child_size, flops + child_flops
+    memo[id(node)] = (size, flops)
+    return size, flops
 
 
 # --- checking ---------------------------------------------------------------------------------
