@@ -53,7 +53,8 @@ def point_at_edge(page: Any, link: str) -> str:
     the middle of its box is on it); returns the edge's id."""
     where: dict[str, Any] = page.evaluate(
         """link => {
-            const g = [...document.querySelectorAll('.nndiagram-svg g.' + link)]
+            const block = document.querySelector('.nndiagram');
+            const g = [...block.querySelectorAll('.nndiagram-svg g.' + link)]
                       .find(g => g.getClientRects().length);
             const box = g.querySelector('path').getBoundingClientRect();
             return {id: g.id, x: box.x + box.width / 2, y: box.y + box.height / 2};
@@ -65,9 +66,11 @@ def point_at_edge(page: Any, link: str) -> str:
 
 
 def shown_links(page: Any, css: str) -> list[str]:
-    """The link classes of the shown figure's elements with class ``css``."""
+    """The link classes of the shown figure's elements with class ``css`` (in the page's first
+    diagram block, as in all these checks)."""
     found: list[str] = page.evaluate(
-        """css => [...document.querySelectorAll('.nndiagram-svg g.' + css)]
+        """css => [...document.querySelector('.nndiagram')
+                   .querySelectorAll('.nndiagram-svg g.' + css)]
                  .filter(g => g.getClientRects().length)
                  .map(g => [...g.classList].find(c => /^nnd-[a-z]+-\\d/.test(c)))""",
         css,
@@ -77,7 +80,8 @@ def shown_links(page: Any, css: str) -> list[str]:
 
 def math_marked(page: Any, css: str) -> list[str]:
     found: list[str] = page.evaluate(
-        """css => [...document.querySelectorAll('.nndiagram-equations mjx-container .' + css)]
+        """css => [...document.querySelector('.nndiagram')
+                   .querySelectorAll('.nndiagram-equations mjx-container .' + css)]
                  .map(g => [...g.classList].find(c => /^nnd-[a-z]+-\\d/.test(c)))""",
         css,
     )
@@ -152,9 +156,13 @@ def check_steps(page: Any, name: str, layers: int = XOR_LAYERS) -> None:
 def check_keyboard(page: Any, name: str, layers: int = XOR_LAYERS) -> None:
     """Tab to a neuron or edge (tooltip and highlight), Enter, then Tab to the step control
     and walk it with Enter and the arrow keys."""
+    # Tab from the top: clicking the heading (or the page) moves the focus starting point there.
+    page.evaluate("window.scrollTo(0, 0)")
+    if page.locator("h1").count():
+        page.locator("h1").first.click(position={"x": 2, "y": 2})
+    else:
+        page.mouse.click(1, 1)
     page.mouse.move(0, 0)
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.focus("body")
     for _ in range(400):
         page.keyboard.press("Tab")
         if page.evaluate("!!document.activeElement.closest('.nndiagram-svg g.nnd-link')"):
@@ -163,7 +171,8 @@ def check_keyboard(page: Any, name: str, layers: int = XOR_LAYERS) -> None:
         pytest.fail("Tab never reached the figure")
     page.keyboard.press("Enter")
     assert tooltip(page)["shown"]
-    assert shown_links(page, "nnd-highlight")
+    focused = page.evaluate("document.activeElement.getAttribute('class')")
+    assert shown_links(page, "nnd-highlight"), focused
     screenshot(page, f"{name}-keyboard-focus")
     for _ in range(400):
         page.keyboard.press("Tab")
@@ -263,3 +272,39 @@ def test_jupyter_html(notebook_page: str, page_and_watch: tuple[Any, Watch]) -> 
     check_hover_both_ways(page, "jupyter")
     check_steps(page, "jupyter")
     check_keyboard(page, "jupyter")
+
+
+# --- the same on pages built by other generators, with the fence and no plugin ----------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("generator", ["properdocs", "zensical"])
+def test_fence_page_of_other_generators(
+    generator: str, tmp_path: Path, page_and_watch: tuple[Any, Watch]
+) -> None:
+    """The fence carries the explorer inline; ProperDocs and Zensical build the page as they
+    would a user's (tests/test_site_generators.py), the first block on it is XOR."""
+    from test_site_generators import build, make_site
+
+    project = make_site(tmp_path / "project")
+    config = (project / "mkdocs.yml").read_text()  # offline: no Google Fonts
+    config = config.replace(
+        "theme:\n  name: material\n", "theme:\n  name: material\n  font: false\n"
+    )
+    (project / "mkdocs.yml").write_text(config)
+    done = build(generator, project)
+    assert done.returncode == 0, done.stdout + done.stderr
+    handler = functools.partial(_Quiet, directory=str(project / "site"))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page, _ = page_and_watch
+        page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html", wait_until="load")
+        wait_ready(page)
+        check_hover_both_ways(page, generator)
+        check_steps(page, generator)
+        check_keyboard(page, generator)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
