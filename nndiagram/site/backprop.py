@@ -17,10 +17,12 @@ false derivation step. Register it with pymdownx.superfences as ``backprop_fence
 from __future__ import annotations
 
 import html
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..model import LOSSES, SIMPLIFIED, Network
 from ..symbolic.gradient_entries import (
     MAX_EXPLICIT_PARAMS,
     explicit_gradients,
@@ -33,9 +35,8 @@ from ..symbolic.gradients import (
     equations_latex,
     prove_output_gradient,
 )
-from ..model import LOSSES, SIMPLIFIED, Network
 
-KEYS = {"sizes", "activations", "loss", "include"}
+KEYS = {"sizes", "activations", "loss", "include", "spec"}
 PARTS = ("flow", "equations", "proofs", "entries")
 BACKWARD = "#d84315"  # the site's accent: reads on light and dark backgrounds
 
@@ -46,23 +47,39 @@ def _fail(message: str) -> Exception:
     return SuperFencesException(f"backprop fence: {message}")
 
 
-def parse_body(source: str) -> tuple[Network, str, tuple[str, ...]]:
+def parse_body(source: str, root: Path | None = None) -> tuple[Network, str, tuple[str, ...]]:
+    """The fence's network: ``sizes`` (+ ``activations``), or a ``spec:`` file relative to the
+    project ``root`` (any spec, skip connections included; its ``loss`` unless given)."""
     try:
         data = yaml.safe_load(source)
     except yaml.YAMLError as error:
         raise _fail(f"not valid YAML: {error}") from None
-    if not isinstance(data, dict) or set(data) - KEYS or "sizes" not in data:
-        raise _fail("write sizes: [...], activations: [...] and loss: mse|bce|ce")
-    loss = data.get("loss")
+    if not isinstance(data, dict) or set(data) - KEYS or ("sizes" in data) == ("spec" in data):
+        raise _fail("write sizes: [...], activations: [...] and loss: mse|bce|ce, or spec: <file>")
+    if "spec" in data:
+        from ..errors import SpecError
+        from ..spec.load import load_spec
+        from .request import resolve_spec_path
+
+        try:
+            spec = str(data["spec"])
+            network = load_spec(resolve_spec_path(spec, root or Path.cwd()))
+        except SpecError as error:
+            raise _fail(str(error)) from None
+        loss = data.get("loss", network.loss)
+    else:
+        loss = data.get("loss")
+        try:
+            network = Network.from_sizes(data["sizes"], data.get("activations", "identity"))
+        except (ValueError, TypeError) as error:
+            raise _fail(str(error)) from None
     if loss not in LOSSES:
         raise _fail(f"loss must be one of: {', '.join(LOSSES)}")
-    try:
-        network = Network.from_sizes(data["sizes"], data.get("activations", "identity"))
-    except (ValueError, TypeError) as error:
-        raise _fail(str(error)) from None
     include = data.get("include", list(PARTS))
     if not isinstance(include, list) or not set(include) <= set(PARTS):
         raise _fail(f"include must list some of: {', '.join(PARTS)}")
+    if network.has_skips and "flow" in include:
+        raise _fail("the flow figure draws a plain chain; leave flow out for skip connections")
     return network, str(loss), tuple(include)
 
 
@@ -146,7 +163,10 @@ def proofs(network: Network, loss: str, include: tuple[str, ...] = PARTS) -> lis
 def backprop_fence_format(
     source: str, language: str, css_class: str, options: dict[str, Any], md: Any, **kwargs: Any
 ) -> str:
-    network, loss, include = parse_body(source)
+    from .fence import project_root
+    from .request import page_context
+
+    network, loss, include = parse_body(source, project_root(md, page_context(md)))
     rows = []
     for proof in proofs(network, loss, include):
         if not proof.holds:
@@ -157,7 +177,7 @@ def backprop_fence_format(
             "proven by SymPy</li>"
         )
     entries = ""
-    if "entries" in include and len(network.layers) == 1:
+    if "entries" in include and len(network.layers) == 1 and not network.has_skips:
         gradients = sum_form_gradients(network, loss)
         wrong = [g.lhs for g in gradients if not g.holds]
         if wrong:
