@@ -20,6 +20,12 @@ from markdown.treeprocessors import Treeprocessor
 from ..quoting import inert_tex, inert_tex_html
 
 PARTS = ("diagram", "equations", "check", "source")
+# Parts of the equations a fence can name in ``include:`` instead of all of them.
+EQUATION_SECTIONS = ("matrices", "entries", "composition", "collapse", "cost", "activations")
+INCLUDE = (*PARTS, *EQUATION_SECTIONS)
+LONG_EQUATION = 140  # characters of TeX: a longer equation breaks into aligned lines
+LINE_LENGTH = 90  # characters of TeX per line of a broken equation
+EXPANDED_TERMS = 16  # an expanded composition with more terms is left to `nndiagram equations`
 
 # Material switches palettes by setting data-md-color-scheme on <body>; without Material the
 # light variant shows. Emitted once per page by the fence, and by every generated page.
@@ -94,24 +100,106 @@ def inline_svg(svg: str, prefix: str) -> str:
     return re.sub(r'(href="#|url\(#)([^")]+)', rf"\1{prefix}-\2", body).strip()
 
 
-def equations_html(latex: str) -> str:
+def equations_html(latex: str, sections: Iterable[str] | None = None) -> str:
     """``Derivation.to_latex()`` as HTML: each ``% Section`` comment a caption, each display
-    equation ``\\[ … \\]`` an arithmatex-generic block that MathJax typesets."""
+    equation ``\\[ … \\]`` an arithmatex-generic block that MathJax typesets, a long one
+    broken into aligned lines. ``sections`` (names from :data:`EQUATION_SECTIONS`) keeps only
+    those parts; ``None`` keeps everything."""
+    wanted = None if sections is None else set(sections)
     parts: list[str] = []
     comments = 0
+    title, header, omitted = "", "", False
     for line in latex.splitlines():
         line = line.strip()
         if line.startswith("%"):
             comments += 1
             if comments > 1:  # the first comment names the network, the caption does that
-                title = html.escape(line.lstrip("% "))
-                parts.append(f'<p class="nndiagram-section"><strong>{title}</strong></p>')
-        elif line.startswith("\\[") and line.endswith("\\]"):
-            body = html.escape(line[2:-2].strip(), quote=False)
-            parts.append(f'<div class="arithmatex">\\[{body}\\]</div>')
-        elif line:
-            parts.append(f'<div class="arithmatex">\\[{html.escape(line, quote=False)}\\]</div>')
+                title = line.lstrip("% ")
+                shown = html.escape(title)
+                header = f'<p class="nndiagram-section"><strong>{shown}</strong></p>'
+            continue
+        if not line:
+            continue
+        body = line[2:-2].strip() if line.startswith("\\[") and line.endswith("\\]") else line
+        if wanted is not None and _line_section(title, body) not in wanted:
+            continue
+        parts.append(header)  # a section's caption, once, above its first kept line
+        header = ""
+        if _section_of(title) == "composition" and _terms(body) > EXPANDED_TERMS:
+            if not omitted:
+                parts.append(
+                    '<p class="nndiagram-note">The entry-wise composition has '
+                    f"{_terms(body)} terms or more, too many to read here; "
+                    "<code>nndiagram equations</code> prints it.</p>"
+                )
+            omitted = True
+            continue
+        equation = html.escape(broken(body), quote=False)
+        parts.append(f'<div class="arithmatex">\\[{equation}\\]</div>')
     return "".join(parts)
+
+
+def _section_of(title: str) -> str:
+    """The ``include:`` name of a ``% Section`` title; layer sections hold two."""
+    lowered = title.lower()
+    for name, words in (
+        ("composition", ("composition",)),
+        ("collapse", ("collapse",)),
+        ("cost", ("cost",)),
+        ("activations", ("activation",)),
+    ):
+        if any(word in lowered for word in words):
+            return name
+    return "layer"
+
+
+def _section_names(title: str) -> set[str]:
+    section = _section_of(title)
+    return {"matrices", "entries"} if section == "layer" else {section}
+
+
+def _line_section(title: str, body: str) -> str:
+    """In the inputs and layer sections, an equation whose left side carries a unit index
+    (``z^{[0]}_1 = …``) is an entry; matrices and vector equations are ``matrices``."""
+    section = _section_of(title)
+    if section != "layer":
+        return section
+    lhs = body.split(" = ", 1)[0]
+    return "entries" if re.search(r"_\{?\d", lhs.split("}")[-1] if "}" in lhs else lhs) else "matrices"
+
+
+def _terms(body: str) -> int:
+    return body.count(" + ") + body.count(" - ") + 1
+
+
+def broken(body: str) -> str:
+    """A long equation as ``aligned`` lines, broken before a ``+`` or ``-`` outside braces.
+    ``\\left( … \\right)`` become ``\\bigl( … \\bigr)``, which need not close on the same
+    line, so a sum inside ``g(…)`` can break too.
+
+    >>> broken("z = " + " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(20)))[:60]
+    '\\\\begin{aligned} z &= w_{0} x_{0} + w_{1} x_{1} + w_{2} x_{2}'
+    >>> broken("a = b")
+    'a = b'
+    """
+    if len(body) <= LONG_EQUATION or " = " not in body or "\\begin{" in body:
+        return body
+    lhs, rhs = body.split(" = ", 1)
+    rhs = rhs.replace("\\left(", "\\bigl(").replace("\\right)", "\\bigr)")
+    pieces, depth, start = [], 0, 0
+    for i, char in enumerate(rhs):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0 and rhs.startswith((" + ", " - "), i) and i - start > LINE_LENGTH:
+            pieces.append(rhs[start:i])
+            start = i + 1
+    pieces.append(rhs[start:])
+    if len(pieces) == 1 or "\\left" in rhs or "\\right" in rhs:
+        return body
+    lines = [f"{lhs} &= {pieces[0]}", *(f"&\\quad {piece}" for piece in pieces[1:])]
+    return "\\begin{aligned} " + " \\\\ ".join(lines) + " \\end{aligned}"
 
 
 def _number(value: Any) -> str:
@@ -191,7 +279,11 @@ def bundle_html(
     if bundle.get("problems") and wanted & {"equations", "check"}:
         parts.append(problems_html(bundle["problems"]))  # nothing derived, nothing checked
     else:
-        if "equations" in wanted and bundle.get("links") and "diagram" in wanted:
+        sections = None if "equations" in wanted else wanted & set(EQUATION_SECTIONS)
+        if sections:  # only the named parts of the equations
+            equations = equations_html(bundle["equations"], sections)
+            parts.append(f'<div class="nndiagram-equations">{equations}</div>')
+        elif "equations" in wanted and bundle.get("links") and "diagram" in wanted:
             # Marked after the rest is made inert: the only \class here is nndiagram's own.
             from .interactive import mark_latex
 

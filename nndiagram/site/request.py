@@ -22,7 +22,7 @@ from ..errors import SpecError
 from ..files import read_regular
 from ..model import VIEWS
 from ..spec import readers as spec_readers
-from .html import PARTS
+from .html import INCLUDE
 from .render import NumbersRequest, RenderJob, spec_format
 
 THEMES = ("auto", "light", "dark")
@@ -122,11 +122,11 @@ def check_options(options: Mapping[str, Any], where: Where) -> dict[str, Any]:
         if key == "include":
             items = value.split() if isinstance(value, str) else value
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
-                raise where.error(f"include must be a list of: {', '.join(PARTS)}")
-            unknown = [i for i in items if i not in PARTS]
+                raise where.error(f"include must be a list of: {', '.join(INCLUDE)}")
+            unknown = [i for i in items if i not in INCLUDE]
             if unknown:
                 raise where.error(
-                    f"unknown include {unknown[0]!r} (must be one of: {', '.join(PARTS)})"
+                    f"unknown include {unknown[0]!r} (must be one of: {', '.join(INCLUDE)})"
                 )
             checked["include"] = tuple(items)
         elif key == "theme":
