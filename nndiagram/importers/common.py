@@ -42,6 +42,8 @@ class Dense:
     activation: ActivationChoice = field(default_factory=ActivationChoice)
     weight_name: str = ""  # the tensor names, for messages about their values
     bias_name: str = ""
+    add: int | None = None  # a skip connection added to z (model.Layer's add; -1: the input)
+    concat: tuple[int, ...] = ()  # outputs stacked under the previous one (model.Layer's)
 
     @property
     def units(self) -> int:
@@ -152,16 +154,26 @@ def assemble(
     """The ``Network`` and float64 ``P.npz`` of ``layers``; every mismatch is named."""
     if not layers:
         raise fail(path, f"no dense layer found; nndiagram imports {SUPPORTED}")
-    fan_in = layers[0].fan_in if inputs is None else inputs
+    first = layers[0].fan_in if inputs is None else inputs
+    widths = [first]  # widths[source + 1]: the input, then each layer's units
     for index, dense in enumerate(layers):
         if dense.weight.ndim != 2:
             raise fail(path, f"layer {index} ({dense.name}): weight is not a matrix")
+        fan_in = widths[-1] + sum(widths[source + 1] for source in dense.concat)
         if dense.fan_in != fan_in:
             before = "the input has" if index == 0 else f"layer {index - 1} has"
+            if dense.concat:
+                before = "its stacked input has"
             raise fail(
                 path,
                 f"shapes do not chain: layer {index} ({dense.name}) takes {dense.fan_in} "
                 f"input(s) but {before} {fan_in}",
+            )
+        if dense.add is not None and widths[dense.add + 1] != dense.units:
+            raise fail(
+                path,
+                f"layer {index} ({dense.name}) adds an output of width {widths[dense.add + 1]} "
+                f"to its {dense.units} unit(s)",
             )
         if dense.bias is not None and tuple(dense.bias.shape) != (dense.units,):
             raise fail(
@@ -169,7 +181,7 @@ def assemble(
                 f"layer {index} ({dense.name}): bias has shape {tuple(dense.bias.shape)} but "
                 f"the layer has {dense.units} unit(s)",
             )
-        fan_in = dense.units
+        widths.append(dense.units)
     params: dict[str, np.ndarray] = {}
     model_layers = []
     dtypes = list(extra_dtypes)
@@ -180,8 +192,10 @@ def assemble(
             params[f"b{index}"] = np.zeros(dense.units)
         else:
             params[f"b{index}"] = checked_values(path, dense.bias_name or dense.name, dense.bias)
-        model_layers.append(Layer(index, dense.units, dense.fan_in, dense.activation))
-    n_inputs = layers[0].fan_in
+        model_layers.append(
+            Layer(index, dense.units, dense.fan_in, dense.activation, None, dense.add, dense.concat)
+        )
+    n_inputs = first
     network = Network(
         inputs=n_inputs,
         layers=tuple(model_layers),
@@ -229,10 +243,21 @@ def spec_text(network: Network) -> str:
     if network.description:
         document["description"] = network.description
     document["inputs"] = network.inputs
-    document["layers"] = [
-        {"units": layer.units, "activation": activation_yaml(layer.activation)}
-        for layer in network.layers
-    ]
+
+    def ref(source: int) -> Any:
+        return "input" if source < 0 else source  # the written spec counts from 0
+
+    document["layers"] = []
+    for layer in network.layers:
+        entry: dict[str, Any] = {
+            "units": layer.units,
+            "activation": activation_yaml(layer.activation),
+        }
+        if layer.add is not None:
+            entry["add"] = ref(layer.add)
+        if layer.concat:
+            entry["concat"] = [ref(source) for source in layer.concat]
+        document["layers"].append(entry)
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 

@@ -3,8 +3,12 @@ graph from the input to the output as a chain of dense layers and activations.
 
 Understood: ``Gemm`` (alpha = beta = 1, B transposed or not), ``MatMul`` then ``Add`` of a
 bias, ``Relu``, ``LeakyRelu``, ``Sigmoid``, ``Tanh``, ``Softmax`` over the features,
-``Flatten``/``Reshape`` before the first layer, ``Dropout`` and ``Identity``. Any other node
-is refused, by its op, name and position.
+``Flatten``/``Reshape`` before the first layer, ``Dropout`` and ``Identity``. Skip
+connections (issue 17): an ``Add`` of an earlier layer's output (or of the input) to a layer's
+pre-activation, between its ``Gemm``/``MatMul`` and its activation, is that layer's ``add``; a
+``Concat`` over the features of the previous output with earlier outputs, feeding a layer, is
+its ``concat``. An ``Add`` after the activation (``relu(f(x)) + x``) is refused: nndiagram's
+``add`` enters ``z``. Any other node is refused, by its op, name and position.
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ class _Walker:
         self.visited: set[int] = set()
         self.layers: list[Dense] = []
         self.pending: dict[str, Any] | None = None  # the dense layer being built
+        self.produced: dict[str, int] = {}  # tensor → the layer whose output it is (-1: input)
+        self.stacked: tuple[int, ...] = ()  # a Concat's earlier outputs, for the next layer
 
     # --- the walk -------------------------------------------------------------------------
 
@@ -94,16 +100,25 @@ class _Walker:
                 if value:
                     consumers.setdefault(value, []).append(index)
         current, rank = source, 1 + len(sample_shape) if sample_shape else 2
+        self.produced[source] = -1
         while current != output:
             using = consumers.get(current, [])
             if not using:
                 raise fail(self.path, f"value {current!r} reaches no node and is not the output")
+            # A value read again by a later Add or Concat is a skip connection: the chain goes
+            # on through its first reader (the nodes are in topological order), and the walk
+            # reaches the others on the chain, where their other inputs must be earlier outputs.
+            skips = [i for i in using[1:] if self.nodes[i].op_type in ("Add", "Concat")]
+            whole = self.nodes[using[0]].op_type not in (*ACTIVATIONS, "Softmax", "Add")
+            if len(using) > 1 and len(skips) == len(using) - 1 and whole:
+                using = using[:1]  # ``current`` is an output, not a z an activation still reads
             if len(using) > 1:
                 names = ", ".join(self._describe(i) for i in using[:3])
                 raise fail(
                     self.path,
                     f"value {current!r} feeds {len(using)} nodes ({names}): nndiagram imports a "
-                    "chain of layers (residual Add and Concat come with skip connections)",
+                    "chain of layers, with skips only as an Add of a layer's output into a later "
+                    "pre-activation or a Concat of layer outputs",
                 )
             index = using[0]
             self.visited.add(index)
@@ -166,9 +181,12 @@ class _Walker:
         if op in PASS_THROUGH:
             if node.input[0] != current:
                 raise self._unsupported(index, "the chain does not enter at its data input")
+            self._track(current, out)
             return out, rank
         if op in ("Flatten", "Reshape"):
-            return out, self._flatten(index, op, attrs, current, rank)
+            rank = self._flatten(index, op, attrs, current, rank)
+            self.produced[out] = -1
+            return out, rank
         if op in ("Gemm", "MatMul"):
             if rank != 2:
                 raise self._unsupported(
@@ -176,14 +194,62 @@ class _Walker:
                 )
             self._finish_pending()
             self.pending = self._dense(index, op, attrs, current)
+            self.pending["concat"], self.stacked = self.stacked, ()
+            self.pending["out"] = out
             return out, rank
         if op == "Add":
-            self._bias(index, current)
+            others = [v for v in node.input if v != current]
+            if len(others) == 1 and others[0] in self.produced and others[0] not in self.tensors:
+                self._skip_add(index, others[0])
+            else:
+                self._bias(index, current)
+            self._track(current, out)
+            return out, rank
+        if op == "Concat":
+            self._concat(index, attrs, current)
             return out, rank
         if op in ACTIVATIONS or op == "Softmax":
             self._activation(index, op, attrs)
+            self._track(current, out)
             return out, rank
         raise self._unsupported(index)
+
+    def _track(self, current: str, out: str) -> None:
+        """The pending layer's output is now ``out``."""
+        if self.pending is not None and self.pending.get("out") == current:
+            self.pending["out"] = out
+        elif current in self.produced:  # a pass-through on the input
+            self.produced[out] = self.produced[current]
+
+    def _skip_add(self, index: int, other: str) -> None:
+        pending = self.pending
+        if pending is None or pending["activation"] is not None:
+            raise self._unsupported(
+                index,
+                "an Add of an earlier output after the activation (relu(f(x)) + x) is not "
+                "supported: nndiagram's add enters z, before the activation",
+            )
+        if pending.get("add") is not None:
+            raise self._unsupported(index, "a layer adds one earlier output at most")
+        pending["add"] = self.produced[other]
+
+    def _concat(self, index: int, attrs: dict[str, Any], current: str) -> None:
+        node = self.nodes[index]
+        if attrs.get("axis") not in (1, -1):
+            raise self._unsupported(index, "Concat must stack the features (axis 1)")
+        rest = list(node.input[1:])
+        if node.input[0] != current or not rest or any(v not in self.produced for v in rest):
+            raise self._unsupported(
+                index,
+                "Concat must stack the previous output first, then earlier layer outputs or "
+                "the input",
+            )
+        self._finish_pending()
+        previous = len(self.layers) - 1
+        stacked = tuple(self.produced[v] for v in rest)
+        if previous in stacked or len(set(stacked)) != len(stacked):
+            raise self._unsupported(index, "Concat lists an output twice")
+        self.stacked = stacked
 
     # --- the nodes ------------------------------------------------------------------------
 
@@ -309,8 +375,12 @@ class _Walker:
                 activation=pending["activation"] or ActivationChoice(),
                 weight_name=pending["weight_name"],
                 bias_name=pending["bias_name"],
+                add=pending.get("add"),
+                concat=pending.get("concat", ()),
             )
         )
+        if "out" in pending:
+            self.produced[pending["out"]] = len(self.layers) - 1
         self.pending = None
 
     # --- tensors and the graph's ends -----------------------------------------------------
