@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -478,17 +480,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Escape sequences start with ESC or C1 CSI; BEL, DEL, NUL, bidirectional controls and line
+# separators rewrite what a terminal shows. Spec text is refused at load; this is the backstop
+# for anything else an error line quotes (a file name, a command-line value).
+_TERMINAL_UNSAFE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]"
+)
+
+
+def terminal_safe(line: str) -> str:
+    """``line`` with every character a terminal would obey written as a visible escape."""
+    return _TERMINAL_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", line)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     try:
         args = build_parser().parse_args(argv)
         handler: Handler = args.handler
-        return handler(args)
+        with warnings.catch_warnings():
+            # No warning reaches the user: what a warning would say (overflow, nan) is checked
+            # where it matters and refused in one line. --debug shows them.
+            if not debug:
+                warnings.simplefilter("ignore")
+            return handler(args)
     except NNDiagramError as error:
         if debug:
             raise
-        print(str(error).splitlines()[0] if str(error) else type(error).__name__, file=sys.stderr)
+        line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        print(terminal_safe(line), file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("nndiagram: interrupted", file=sys.stderr)

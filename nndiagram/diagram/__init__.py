@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import SpecError, UsageError
 from ..model import require_chain
 from . import elide, explicit, layers, network, neuron, numbers, svg
 from .backend import run_dot
@@ -78,6 +78,19 @@ def choose_view(network: Network, view: str | None = None) -> str:
     return view
 
 
+def _check_drawable(network: Network, view: str) -> None:
+    """Refuse, before any DOT is built, a drawing Graphviz could not lay out in seconds."""
+    units = elide.drawn_units(network.sizes, network.max_neurons)
+    edges = elide.drawn_edges(network.sizes, network.max_neurons)
+    if units > elide.MAX_DRAWN_UNITS or edges > elide.MAX_DRAWN_EDGES:
+        raise SpecError(
+            f"the {view} view would draw {units:,} neurons and {edges:,} edges, at most "
+            f"{elide.MAX_DRAWN_UNITS:,} and {elide.MAX_DRAWN_EDGES:,}: lower max_neurons "
+            f"(now {network.max_neurons}) or use view: layers",
+            path=network.source,
+        )
+
+
 def build_dot(
     network: Network,
     view: str | None = None,
@@ -136,6 +149,8 @@ def draw(
     )
     drawing.links = links
     chosen = choose_view(network, view)
+    if chosen in ("network", "neuron"):
+        _check_drawable(network, chosen)
     if chosen == "neuron":
         require_chain(network, "neuron-view diagrams")
     graph = network.graph

@@ -10,6 +10,11 @@ DOTS = None  # the position of the ⋮ node in a column
 HEAD = 3  # units drawn before the ⋮: enough to show the pattern, few enough to stay legible
 
 Column = tuple[int | None, ...]
+# What the network and neuron views may draw: Graphviz lays out 10,000 edges or 600 neurons in
+# about a second; max_neurons: 1000 on a 1000-1000-1000 network asked for 2,000,000 edges
+# (15-19 s and 1.5 GB before Graphviz's time limit), 1,000 two-unit layers for 2,002 neurons.
+MAX_DRAWN_UNITS = 600
+MAX_DRAWN_EDGES = 10_000
 
 
 def column(units: int, max_neurons: int) -> Column:
@@ -41,3 +46,8 @@ def drawn_edges(sizes: tuple[int, ...], max_neurons: int) -> int:
     """How many weight edges the network view draws for these column sizes."""
     shown = [len(column(n, max_neurons)) for n in sizes]
     return sum(a * b for a, b in itertools.pairwise(shown))
+
+
+def drawn_units(sizes: tuple[int, ...], max_neurons: int) -> int:
+    """How many neurons (and inputs) the network view draws for these column sizes."""
+    return sum(len(column(n, max_neurons)) for n in sizes)

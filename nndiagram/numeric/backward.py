@@ -214,7 +214,7 @@ def gradients_files(
     """The ``gradients`` command: read the spec, P.npz, X.npy and Y.npy; write G.npz."""
     from ..output import write_atomic
     from ..spec.load import load_spec
-    from .forward import _load, load_input, load_params
+    from .forward import _load, load_input, load_params, require_finite
 
     network = load_spec(spec)
     chosen = loss_of(network, loss)
@@ -227,6 +227,9 @@ def gradients_files(
     Y = np.array(check_targets(network, loaded, X.shape[1], np.float64, target_path))
     if not np.isfinite(Y).all():
         raise SpecError("Y has non-finite value(s) (nan or inf)", path=target_path)
-    grads = _backward(network, params, X, Y, chosen)
+    with np.errstate(all="ignore"):  # overflow is checked below, not warned about
+        grads = _backward(network, params, X, Y, chosen)
+    for name, gradient in grads.items():
+        require_finite(np.asarray(gradient), f"the gradient {name}", params_path)
     write_atomic(output_path, npz_bytes(grads))
     return grads

@@ -184,6 +184,19 @@ def load_input(
     return X
 
 
+def require_finite(array: Array, what: str, source: str | None) -> None:
+    """Refuse a result holding nan or inf (float64 overflowed: weights of 1e308, say) rather
+    than write it with exit 0."""
+    finite = np.isfinite(array)
+    if not finite.all():
+        bad = int(array.size - np.count_nonzero(finite))
+        raise _fail(
+            f"{what} has {bad:,} non-finite value(s) (nan or inf): the parameters or inputs are "
+            "too large for float64; nothing was written",
+            source,
+        )
+
+
 def check_batch(network: Network, m: int, source: str | None = None) -> None:
     """Refuse an empty batch, and one whose evaluation would hold more than
     ``MAX_BATCH_ENTRIES`` numbers (inputs plus every layer's activations, times ``m``)."""

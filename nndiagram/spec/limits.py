@@ -16,6 +16,8 @@ MAX_LAYERS = 1_000  # for layers: and for an explicit graph's inferred layers al
 # NumPy forms), milliseconds to a second apiece.
 MAX_CUSTOM_ACTIVATIONS = 32
 MAX_TEXT = 10_000  # title, description
+# '[' in a description: Markdown scans the rest of the text for each (5 ms apiece at 10,000).
+MAX_DESCRIPTION_BRACKETS = 100
 # Input names end up as DOT node names and LaTeX symbols; a plain identifier needs no quoting
 # in either, so names are restricted rather than escaped.
 INPUT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")

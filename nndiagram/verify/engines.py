@@ -26,6 +26,7 @@ from ..numeric.forward import (
     load_params,
     npy_bytes,
     numeric_activation,
+    require_finite,
 )
 from ..output import write_atomic
 from ..spec.load import load_spec
@@ -108,9 +109,11 @@ def evaluate_files(
     params = load_params(params_path, network)
     X = load_input(input_path, network)
     try:
-        Y = evaluate(network, params, X, engine=engine)
+        with np.errstate(all="ignore"):  # overflow is checked below, not warned about
+            Y = evaluate(network, params, X, engine=engine)
     except UsageError as error:  # the contract's one line: path:line:col: error: message
         raise UsageError(f"{spec}:1:1: error: {error}") from None
+    require_finite(Y, "the output Y", params_path)
     write_atomic("-" if output_path is None else output_path, _encode(Y, output_path))
     return Y
 

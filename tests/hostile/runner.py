@@ -370,6 +370,22 @@ GENERATORS: dict[str, Callable[[], bytes | Sparse | str]] = {
         + b")" * 7
         + b"'}\n"
     ),
+    "generated/description-10000-brackets.yaml": lambda: (
+        b"description: '" + b"[" * 10_000 + b"'\ninputs: 2\nlayers:\n  - units: 1\n"
+    ),
+    "generated/max-neurons-1000-network.yaml": lambda: (
+        b"inputs: 1000\nmax_neurons: 1000\nview: network\nlayers:\n"
+        + b"  - units: 1000\n" * 2
+    ),
+    "generated/network-view-1000-layers.yaml": lambda: (
+        b"inputs: 2\nlayers:\n" + b"  - units: 2\n    activation: relu\n" * 1000
+    ),
+    "generated/npz-huge-weights.npz": lambda: _xor_params(
+        W0=_array([1e308, 1e308, 1e308, 1e308], (2, 2)), W1=_array([1e308, 1e308], (1, 2))
+    ),
+    "generated/npz-huge-weights-gradients.npz": lambda: _xor_params(
+        W0=_array([1e308, 1e308, 1e308, 1e308], (2, 2)), W1=_array([1e308, 1e308], (1, 2))
+    ),
     "generated/custom-33-distinct.yaml": lambda: (
         b"inputs: 2\nlayers:\n"
         + b"".join(
@@ -448,6 +464,8 @@ def make_workspace(parent: Path) -> tuple[Path, Path]:
     data, out = parent / "data", parent / "out"
     data.mkdir(parents=True)
     (data / "net.yaml").write_text(DATA_SPEC, encoding="utf-8")
+    # The same shapes without activations: what overflows there is not saturated away.
+    (data / "linear.yaml").write_text(DATA_SPEC.replace("sigmoid", "identity"), encoding="utf-8")
     rng = np.random.default_rng(0)
     arrays = {"W0": (2, 2), "b0": (2,), "W1": (1, 2), "b1": (1,)}
     params = {k: rng.normal(size=s) for k, s in arrays.items()}
