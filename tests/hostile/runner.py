@@ -374,8 +374,7 @@ GENERATORS: dict[str, Callable[[], bytes | Sparse | str]] = {
         b"description: '" + b"[" * 10_000 + b"'\ninputs: 2\nlayers:\n  - units: 1\n"
     ),
     "generated/max-neurons-1000-network.yaml": lambda: (
-        b"inputs: 1000\nmax_neurons: 1000\nview: network\nlayers:\n"
-        + b"  - units: 1000\n" * 2
+        b"inputs: 1000\nmax_neurons: 1000\nview: network\nlayers:\n" + b"  - units: 1000\n" * 2
     ),
     "generated/network-view-1000-layers.yaml": lambda: (
         b"inputs: 2\nlayers:\n" + b"  - units: 2\n    activation: relu\n" * 1000
