@@ -1,7 +1,8 @@
 """Skip connections in figures (issue 17): the network view routes each skip through a lane of
 its own (an add into a ⊕ over the layer's z column, a concat to dashed copies of the stacked
-units under the previous output), the layers view draws ⊕ and the stacked input; both pass
-the layout checker in math and plain labels; the neuron view refuses skips in one line."""
+units under the previous output), the layers view draws ⊕ and the stacked input, the neuron
+view draws adds (a ⊕ over the rank feeding the box); all pass the layout checker in math and
+plain labels; the neuron view refuses concatenations in one line."""
 
 from __future__ import annotations
 
@@ -77,17 +78,34 @@ def test_skip_figures_pass_the_layout_checker(view: str, labels: str) -> None:
     assert report.problems == [] and report.crossed_labels == []
 
 
-def test_auto_never_picks_the_neuron_view_for_skips() -> None:
-    network = load_spec_text("inputs: 1\nlayers:\n  - units: 1\n    add: input\n")
-    assert choose_view(network) == "network"
+ADD_ONLY = "inputs: 1\nlayers:\n  - units: 1\n  - units: 1\n    add: input\n"
 
 
-def test_neuron_view_refuses_skips_in_one_line(run_cli: RunCli, tmp_path: Path) -> None:
+def test_neuron_view_draws_an_add_through_a_lane_and_the_term_in_the_equation() -> None:
+    network = load_spec_text(ADD_ONLY)
+    text = build_dot(network, view="neuron")
+    adds = [(t, h) for t, h, c in _classes(text) if c == "skip add"]
+    assert adds[0][0] == "x_0" and adds[-1] == ("add_1", "z_1_0")
+    dot = parse(text)
+    equation = next(a["taillabel"] for t, h, a in dot.edges if (t, h) == ("z_1_0", "output"))
+    assert equation.endswith('+ <I>x</I><SUB><FONT POINT-SIZE="7.2">0</FONT></SUB>>')
+    assert check(render(network, "svg", view="neuron")).problems == []
+
+
+def test_auto_picks_the_neuron_view_only_without_concatenation() -> None:
+    assert choose_view(load_spec_text("inputs: 1\nlayers:\n  - units: 1\n    add: input\n")) == (
+        "neuron"
+    )
+    concat = "inputs: 1\nlayers:\n  - units: 1\n  - units: 1\n    concat: [input]\n"
+    assert choose_view(load_spec_text(concat)) == "network"
+
+
+def test_neuron_view_refuses_concatenation_in_one_line(run_cli: RunCli, tmp_path: Path) -> None:
     spec = tmp_path / "s.yaml"
     spec.write_text(SPEC)
     result = run_cli("render", str(spec), "--view", "neuron", "-o", str(tmp_path / "s.svg"))
     assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "neuron-view diagrams of skip connections" in result.stderr
+    assert "the neuron view does not draw concatenations" in result.stderr
     result = run_cli("render", str(spec), "--view", "network", "-o", str(tmp_path / "s.svg"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "s.svg").read_bytes().startswith(b"<?xml")

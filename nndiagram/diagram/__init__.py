@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import SpecError, UsageError
-from ..model import require_chain
 from . import elide, explicit, layers, network, neuron, numbers, svg
 from .backend import run_dot
 from .dot import Drawing
@@ -67,7 +66,7 @@ def choose_view(network: Network, view: str | None = None) -> str:
         small = (
             len(network.layers) == 1 and small_layer and network.inputs <= AUTO_NEURON_MAX_INPUTS
         )
-        if small and not network.has_skips:  # the neuron view draws no skips yet
+        if small and not any(layer.concat for layer in network.layers):
             return "neuron"
         drawn = elide.drawn_edges(network.sizes, network.max_neurons)
         if len(network.layers) <= AUTO_NETWORK_MAX_LAYERS and drawn <= AUTO_NETWORK_MAX_EDGES:
@@ -151,8 +150,11 @@ def draw(
     chosen = choose_view(network, view)
     if chosen in ("network", "neuron"):
         _check_drawable(network, chosen)
-    if chosen == "neuron":
-        require_chain(network, "neuron-view diagrams")
+    if chosen == "neuron" and any(layer.concat for layer in network.layers):
+        raise SpecError(
+            "the neuron view does not draw concatenations (concat:); use --view network or layers",
+            path=network.source,
+        )
     graph = network.graph
     if numbers is not None and graph is not None and not graph.is_valid:
         raise UsageError(

@@ -21,9 +21,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from .. import notation
-from ..model import Network
+from ..model import INPUT, Network
 from ..quoting import Html, Value
-from . import elide, parts, placement
+from . import elide, parts, placement, skips
 from .dot import Drawing, Label
 from .network import shows_activation
 
@@ -51,6 +51,8 @@ def draw(drawing: Drawing, network: Network) -> None:
     ranks.append(parts.Rank(x_rows[per_unit - 1 :], input_width))
     feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in shown[0]]
     last = len(n.layers) - 1
+    out_rank = {INPUT: 0}  # the rank holding each output, where its skips start
+    skip_list: list[skips.Skip] = []
     layers: list[_LayerEdges] = []
     labelled_layers: set[int] = set()
     for layer in n.layers:
@@ -67,6 +69,19 @@ def draw(drawing: Drawing, network: Network) -> None:
         z_rank: list[Hashable | None] = []
         for unit in units:
             z_rank += _declare(drawing, n, index, unit, per_unit)
+        if layer.add is not None:  # a lane over the skipped ranks to a ⊕ before this one
+            start = ranks[out_rank[layer.add]]
+            first = next(
+                k for k in start.keys if isinstance(k, tuple) and k[0] in ("x", "junction")
+            )
+            plus = skips.plus(drawing, n, index)
+            skip_list.append(
+                # The ⊕ sits over the rank that feeds the box: straight above the box would
+                # put its edge through the bias circle.
+                skips.Skip(
+                    "add", index, layer.add, first, out_rank[layer.add], plus, len(ranks) - 1
+                )
+            )
         ranks.append(parts.Rank(z_rank, BOX_WIDTH))
         layers.append(_LayerEdges(index, feeding, units))
         # The ranks after the box: a (if drawn), then the junction or the output.
@@ -82,8 +97,13 @@ def draw(drawing: Drawing, network: Network) -> None:
                 width = max(parts.text_width(drawing, "output_00"), CIRCLE)
             ranks.append(parts.Rank(keys, width))
         feeding = [(("junction", index, unit), unit) for unit in units]
+        out_rank[index] = len(ranks) - 1
 
     rows = max(len(rank.keys) for rank in ranks)
+    paths: dict[int, list[Hashable]] = {}
+    if skip_list:
+        ranks, paths = skips.with_lanes(drawing, ranks, skip_list, rows, BOX_HEIGHT)
+        rows = len(ranks[0].keys)
     flat = {("bias", i, u) for i, units in enumerate(shown[1:]) for u in units}
     ties = parts.grid(drawing, ranks, rows, BOX_HEIGHT, ordered_by_edges=flat)
     plans = _plan_labels(drawing, n, ranks, layers, rows, labelled_layers, input_width)
@@ -122,6 +142,7 @@ def draw(drawing: Drawing, network: Network) -> None:
                     **{"color": t.muted, **parts.bias_style(drawing, index, unit)},
                 )
         _outputs(drawing, n, edges, final=index == last, edge=edge)
+    skips.draw_edges(drawing, n, skip_list, paths, edge)
     parts.tie_rest(drawing, ties)
 
 

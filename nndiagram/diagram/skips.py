@@ -138,5 +138,9 @@ def draw_edges(
             edge(tail, head, **attrs)
         if skip.kind == "add":
             edge(
-                skip.end, ("z", skip.layer, 0), arrowsize=0.6, color=t.text, **{"class": "skip add"}
+                skip.end,
+                ("z", skip.layer, 0),
+                arrowsize=0.6,
+                color=t.text,
+                **{"class": "skip add"},
             )
