@@ -125,7 +125,7 @@ def draw(drawing: Drawing, network: Network) -> None:
     if skip_list:
         columns, paths = skips.with_lanes(drawing, columns, skip_list, rows, size)
         rows = len(columns[0].keys)
-    ties = parts.grid(drawing, columns, rows, size)
+    ties = parts.grid(drawing, columns, rows, size, ends_only=not skip_list)
 
     def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if (tail, head) in ties:

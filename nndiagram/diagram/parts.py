@@ -255,6 +255,7 @@ def grid(
     rows: int,
     height: float,
     ordered_by_edges: Collection[Hashable] = frozenset(),
+    ends_only: bool = False,
 ) -> set[tuple[Hashable, Hashable]]:
     """Each rank ``rows`` rows of ``height`` points (centred, padded with invisible nodes), the
     captions on one line above. Returns the pairs that tie the rows across neighbouring ranks:
@@ -280,8 +281,17 @@ def grid(
     captions = [r.caption for r in ranks if r.caption is not None]
     for left, right in itertools.pairwise(captions):
         drawing.edge(left, right, style="invis", weight=100)
+    # With ``ends_only`` (every node exactly ``height`` tall), tying the top and bottom rows
+    # is enough: a rank whose ends line up with its neighbour's is that rank exactly, and
+    # Graphviz has fewer edges to lay out.
+    ends = {0, rows - 1} if ends_only else set(range(rows))
     pairs = itertools.pairwise(columns)
-    return {pair for left, right in pairs for pair in zip(left, right, strict=True)}
+    return {
+        pair
+        for left, right in pairs
+        for r, pair in enumerate(zip(left, right, strict=True))
+        if r in ends
+    }
 
 
 def tie_rest(drawing: Drawing, ties: set[tuple[Hashable, Hashable]]) -> None:
