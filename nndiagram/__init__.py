@@ -24,9 +24,16 @@ __all__ = [
     "from_torch",
     "gv",
     "load_spec",
+    "load_spec_text",
     "render",
+    "spec_from_dict",
     "train",
 ]
+
+
+def __dir__() -> list[str]:
+    # Tab completion in Jupyter and IPython: the lazy names are listed although not yet loaded.
+    return sorted(set(globals()) | set(__all__))
 
 
 def __getattr__(name: str) -> Any:
@@ -35,10 +42,10 @@ def __getattr__(name: str) -> Any:
         from .model import Network
 
         return Network
-    if name == "load_spec":
-        from .spec import load_spec
+    if name in ("load_spec", "load_spec_text", "spec_from_dict"):
+        from .spec import load
 
-        return load_spec
+        return getattr(load, name)
     if name == "derive":
         from .symbolic import derive
 
@@ -114,5 +121,13 @@ def _show_network(network: Network, include: object, exclude: object) -> dict[st
     return mimebundle(network, include, exclude)
 
 
-# The core cannot import the stages above it; the package wires a Network's notebook display.
+def _from_sizes(sizes: Any, activations: Any = "identity", **options: Any) -> Network:
+    from .spec.load import network_from_sizes
+
+    return network_from_sizes(sizes, activations, **options)
+
+
+# The core cannot import the stages above it; the package wires a Network's notebook display
+# and the spec validation of Network.from_sizes.
 _model.DISPLAY_HOOK = _show_network
+_model.FROM_SIZES_HOOK = _from_sizes

@@ -74,6 +74,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 )
         else:
             print(f"{path}: ok ({_describe(network)})")
+            for remark in network.remarks():
+                print(f"{path}: note: {remark}", file=sys.stderr)
     return status
 
 

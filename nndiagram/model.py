@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 View = Literal["neuron", "network", "layers", "auto"]
 LabelStyle = Literal["math", "plain"]
@@ -192,29 +192,21 @@ class Network:
     def from_sizes(
         cls,
         sizes: list[int] | tuple[int, ...],
-        activations: list[str] | tuple[str, ...] | str = "identity",
+        activations: Any = "identity",
         **options: object,
     ) -> Network:
         """Convenience for Python users and tests: ``Network.from_sizes([2, 2, 1], "relu")``.
 
         ``sizes[0]`` is the input count; the others are layer widths. ``activations`` is one
-        name for every layer or one per layer (leaky_relu gets the tutorial's 0.01).
+        activation for every layer or one per layer, each as a spec writes it (``"relu"``,
+        ``{"leaky_relu": {"alpha": 0.2}}``; leaky_relu alone gets the tutorial's 0.01). They
+        are checked exactly as a spec file is: a mistake is a ``SpecError`` naming it.
         """
-        if len(sizes) < 2:
-            raise ValueError("sizes needs the input count and at least one layer width")
-        names = [activations] * (len(sizes) - 1) if isinstance(activations, str) else activations
-        if len(names) != len(sizes) - 1:
-            raise ValueError("give one activation per layer")
-        layers = tuple(
-            Layer(
-                index=i,
-                units=sizes[i + 1],
-                fan_in=sizes[i],
-                activation=ActivationChoice(name, alpha=0.01 if name == "leaky_relu" else None),
-            )
-            for i, name in enumerate(names)
-        )
-        return cls(inputs=sizes[0], layers=layers, **options)  # type: ignore[arg-type]
+        # The one validation path of specs (nndiagram.spec), wired in by the package: the
+        # core cannot import the stage above it.
+        assert FROM_SIZES_HOOK is not None, "import nndiagram first"
+        network: Network = FROM_SIZES_HOOK(sizes, activations, **options)
+        return network
 
     @property
     def n_inputs(self) -> int:
@@ -263,6 +255,15 @@ class Network:
 
         return PurePath(self.source).stem if self.source != "<spec>" else "network"
 
+    def remarks(self) -> tuple[str, ...]:
+        """Legal but surely unintended choices, one line each (``validate`` prints them)."""
+        return tuple(
+            f"layers[{layer.index}]: softmax over one unit is the constant 1 (it outputs 1 "
+            "whatever z is); use sigmoid for one probability, or give the layer 2+ units"
+            for layer in self.layers
+            if layer.activation.name == "softmax" and layer.units == 1
+        )
+
     def layer_caption(self, layer: Layer) -> str:
         """'layer 0 · hidden · 128 · ReLU' / 'layer 2 · output · 10 · softmax': the number is
         the one the figure's superscripts print (``numbering``), so they never disagree."""
@@ -298,3 +299,5 @@ def require_chain(network: Network, what: str) -> None:
 
 # How a notebook shows a Network: set once by nndiagram/__init__.py (see ``_repr_mimebundle_``).
 DISPLAY_HOOK: Callable[[Network, object, object], dict[str, str]] | None = None
+# Set by the package to spec's network_from_sizes: from_sizes validates like a spec file.
+FROM_SIZES_HOOK: Callable[..., Network] | None = None

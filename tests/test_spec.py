@@ -247,7 +247,8 @@ def test_yaml_error_points_at_the_value() -> None:
     error = _error("inputs: 2\nlayers:\n  - units: 2\n  - units: 1\n    activation: relu6\n")
     assert (error.path, error.line, error.column, error.key) == ("s", 5, 17, "layers[1].activation")
     assert str(error) == (
-        "s:5:17: error: layers[1].activation: unknown activation 'relu6' (must be one of: "
+        "s:5:17: error: layers[1].activation: unknown activation 'relu6' (write it as "
+        '{custom: "min(max(z, 0), 6)"}; must be one of: '
         "custom, generic, identity, leaky_relu, relu, sigmoid, softmax, tanh)"
     )
 

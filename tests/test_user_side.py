@@ -168,3 +168,135 @@ def test_generate_on_an_empty_folder_says_so(run_cli: RunCli, tmp_path: Path) ->
     assert result.returncode == 2
     assert "no spec files (*.yaml, *.yml, *.json, *.toml)" in result.stderr
     assert not (tmp_path / "docs").exists()
+
+
+# --- 5, 6: parameter names under numbering: 1, a CSV given as input ---------------------------
+
+
+def test_parameters_named_from_1_get_a_numbering_hint(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = write(tmp_path / "n.yaml", "inputs: 3\nlayers:\n  - units: 1\nnumbering: 1\n")
+    np.savez(tmp_path / "P.npz", W1=np.ones((1, 3)), b1=np.zeros(1))
+    np.save(tmp_path / "X.npy", np.ones((3, 2)))
+    args = ("--params", str(tmp_path / "P.npz"), "--input", str(tmp_path / "X.npy"))
+    result = run_cli("evaluate", spec, *args)
+    assert result.returncode == 2
+    assert "missing parameter array(s): W0 (1, 3), b0 (1,)" in result.stderr
+    assert "numbered from 0 (W0, b0, W1, …) whatever the spec's numbering" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_a_csv_input_is_named_as_text_with_the_conversion(
+    run_cli: RunCli, linear: dict[str, str], tmp_path: Path
+) -> None:
+    csv = tmp_path / "X.csv"
+    np.savetxt(csv, np.ones((3, 2)), delimiter=",")
+    result = run_cli("evaluate", linear["spec"], "--params", linear["P"], "--input", str(csv))
+    assert result.returncode == 2
+    assert "it looks like text (a CSV?)" in result.stderr
+    assert "np.loadtxt" in result.stderr
+    assert "allow_pickle" not in result.stderr and "pickle" not in result.stderr
+
+
+# --- 7: names the tool prints, misspelt keys, bare numbers as layers ---------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("    activation: linear\n", "unknown activation 'linear' (did you mean 'identity'?"),
+        ("    activation: ReLU\n", "unknown activation 'ReLU' (did you mean 'relu'?"),
+        ("    activation: Leaky ReLU\n", "(did you mean 'leaky_relu'?"),
+        ("    activation: sigmod\n", "(did you mean 'sigmoid'?"),
+        ("    activation: softplus\n", 'write it as {custom: "log(1 + exp(z))"}'),
+        ("    activaton: relu\n", "unknown key 'activaton' (did you mean 'activation'?"),
+    ],
+)
+def test_misspelt_layer_values_name_the_accepted_spelling(
+    run_cli: RunCli, tmp_path: Path, body: str, expected: str
+) -> None:
+    spec = write(tmp_path / "e.yaml", "inputs: 2\nlayers:\n  - units: 1\n" + body)
+    result = run_cli("validate", spec)
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("inputs: 2\nlayers:\n  - unit: 3\n", ":3:5: error: layers[0].unit: unknown key 'unit' "),
+        ("inputs: 2\nlayers:\n  - unit: 3\n", "(did you mean 'units'?"),
+        ("inputs: 2\nlayer:\n  - units: 1\n", "unknown key 'layer' (did you mean 'layers'?"),
+        (
+            "inputs: 2\nlayers: [4, 2]\n",
+            "a layer is a mapping such as {units: 4, activation: relu}",
+        ),
+        ("inputs: 2\nlayers: [4, 2]\n", "(write `- units: 4`)"),
+        ("inputs: 2\nlayers:\n  - units: 1\nloss: mes\n", "(did you mean 'mse'?"),
+        ("inputs: 2\nlayers:\n  - units: 1\nview: neurons\n", "(did you mean 'neuron'?"),
+        ("inputs: 2\nlayers:\n  - units: 1\nshow: 3\n", "show is a mapping of keys, not 3"),
+    ],
+)
+def test_spec_mistakes_name_the_key_and_never_pydantic(
+    run_cli: RunCli, tmp_path: Path, text: str, expected: str
+) -> None:
+    result = run_cli("validate", write(tmp_path / "e.yaml", text))
+    assert result.returncode == 2
+    assert expected in result.stderr
+    assert "missing required key" not in result.stderr
+    assert "LayerSpec" not in result.stderr and "valid dictionary" not in result.stderr
+
+
+def test_softmax_over_one_unit_is_named_constant(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = write(tmp_path / "s.yaml", "inputs: 2\nlayers:\n  - units: 1\n    activation: softmax\n")
+    result = run_cli("validate", spec)
+    assert result.returncode == 0
+    assert "softmax over one unit is the constant 1" in result.stderr
+    assert "use sigmoid" in result.stderr
+    two = write(tmp_path / "t.yaml", "inputs: 2\nlayers:\n  - units: 2\n    activation: softmax\n")
+    assert run_cli("validate", two).stderr == ""
+
+
+# --- 9: the Python API validates like a file ---------------------------------------------------
+
+
+def test_from_sizes_validates_like_a_spec_file() -> None:
+    import nndiagram as nd
+    from nndiagram.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"unknown activation 'ReLU' \(did you mean 'relu'\?"):
+        nd.Network.from_sizes([2, 3, 1], "ReLU")
+    with pytest.raises(SpecError, match=r"layers\[0\]\.units: must be at least 1, got 0"):
+        nd.Network.from_sizes([2, 0, 1], "relu")
+    with pytest.raises(SpecError, match="at least one layer width"):
+        nd.Network.from_sizes([2], "relu")
+    leaky = nd.Network.from_sizes([2, 3, 1], {"leaky_relu": {"alpha": 0.2}})
+    assert [layer.activation.alpha for layer in leaky.layers] == [0.2, 0.2]
+    mixed = nd.Network.from_sizes([2, 3, 1], [{"custom": "sin(z)"}, "sigmoid"], loss="bce")
+    assert mixed.layers[0].activation.expression == "sin(z)" and mixed.loss == "bce"
+
+
+def test_spec_from_dict_and_load_spec_text_are_public_and_checked() -> None:
+    import nndiagram as nd
+    from nndiagram.errors import SpecError
+
+    network = nd.spec_from_dict({"inputs": 2, "layers": [{"units": np.int64(3)}, {"units": 1}]})
+    assert network.sizes == (2, 3, 1)
+    assert nd.load_spec_text("inputs: 2\nlayers: [{units: 1}]\n").sizes == (2, 1)
+    with pytest.raises(SpecError) as caught:
+        nd.spec_from_dict({"inputs": 2, "layers": [{"unit": 3}]})
+    assert str(caught.value) == (
+        "<dict>:1:1: error: layers[0].unit: unknown key 'unit' (did you mean 'units'? "
+        "allowed keys: activation, add, concat, name, units)"
+    )
+    with pytest.raises(SpecError, match="a spec holds numbers, text, lists and dicts, not set"):
+        nd.spec_from_dict({"inputs": {1, 2}, "layers": []})
+
+
+def test_the_package_lists_its_names_for_completion() -> None:
+    import nndiagram as nd
+
+    names = dir(nd)
+    for name in ("Network", "check", "spec_from_dict", "load_spec_text", "load_spec", "derive"):
+        assert name in names and name in nd.__all__
+        assert getattr(nd, name) is not None

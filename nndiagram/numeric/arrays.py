@@ -224,8 +224,16 @@ def open_arrays(path: str | os.PathLike[str]) -> np.ndarray | Archive:
         if magic == _NPY_MAGIC:
             with file:  # the memory map keeps its own reference to the data
                 return _npy(file, name)
+        text = magic.isascii() and all(32 <= byte < 127 or byte in b"\t\r\n" for byte in magic)
+        hint = (
+            '; it looks like text (a CSV?): convert it first, e.g. python -c "import numpy as '
+            "np; np.save('X.npy', np.loadtxt('X.csv', delimiter=',', ndmin=2))\""
+            if text and magic
+            else ""
+        )
         raise SpecError(
-            "not a NumPy .npy/.npz file (it starts with neither \\x93NUMPY nor PK)", path=name
+            f"not a NumPy .npy/.npz file (it starts with neither \\x93NUMPY nor PK){hint}",
+            path=name,
         )
     except BaseException:
         file.close()

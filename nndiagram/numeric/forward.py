@@ -54,7 +54,7 @@ def _check_names(network: Network, names: Iterable[str], source: str | None) -> 
     missing = [name for name in expected if name not in given]
     if missing:
         needs = ", ".join(f"{name} {expected[name]}" for name in missing)
-        raise _fail(f"missing parameter array(s): {needs}", source)
+        raise _fail(f"missing parameter array(s): {needs}{_numbering_hint(network, given)}", source)
     extra = sorted(given - set(expected))
     if extra:
         raise _fail(
@@ -62,6 +62,17 @@ def _check_names(network: Network, names: Iterable[str], source: str | None) -> 
             f"network takes {', '.join(expected)}",
             source,
         )
+
+
+def _numbering_hint(network: Network, given: set[str]) -> str:
+    """When the arrays are numbered from 1 (as `numbering: 1` prints W^{[1]}), say so."""
+    shifted = {f"{name[0]}{int(name[1:]) + 1}" for name in param_shapes(network)}
+    if not given or not given <= shifted:
+        return ""
+    return (
+        "; the arrays are numbered from 0 (W0, b0, W1, …) whatever the spec's numbering "
+        "(numbering: 1 changes the figures, not P.npz): rename W1, b1, … to W0, b0, …"
+    )
 
 
 def _check_shape(

@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from ..errors import SpecError
 from ..model import LOSSES, SIMPLIFIED, Network
 from ..symbolic.gradient_entries import (
     MAX_EXPLICIT_PARAMS,
@@ -57,7 +58,6 @@ def parse_body(source: str, root: Path | None = None) -> tuple[Network, str, tup
     if not isinstance(data, dict) or set(data) - KEYS or ("sizes" in data) == ("spec" in data):
         raise _fail("write sizes: [...], activations: [...] and loss: mse|bce|ce, or spec: <file>")
     if "spec" in data:
-        from ..errors import SpecError
         from ..spec.load import load_spec
         from .request import resolve_spec_path
 
@@ -71,8 +71,8 @@ def parse_body(source: str, root: Path | None = None) -> tuple[Network, str, tup
         loss = data.get("loss")
         try:
             network = Network.from_sizes(data["sizes"], data.get("activations", "identity"))
-        except (ValueError, TypeError) as error:
-            raise _fail(str(error)) from None
+        except SpecError as error:  # checked as a spec is; the fence names its own place
+            raise _fail(f"{error.key}: {error.message}" if error.key else error.message) from None
     if loss not in LOSSES:
         raise _fail(f"loss must be one of: {', '.join(LOSSES)}")
     include = data.get("include", list(PARTS))

@@ -8,6 +8,7 @@ agree. Validators raise ``_fail`` errors whose message is shown as written.
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
@@ -24,6 +25,7 @@ from .limits import (
     MAX_TEXT,
     MAX_UNITS,
     NAMES,
+    closest,
     describe_value,
 )
 
@@ -91,13 +93,46 @@ ActivationName = Literal["identity", "sigmoid", "tanh", "relu", "leaky_relu", "s
 _NAMED = ActivationName.__args__  # type: ignore[attr-defined]
 
 
+# Names people write (the tool itself prints "linear" and "ReLU") and the spelling to use.
+_SPELLINGS = {
+    "linear": "identity",
+    "none": "identity",
+    "logistic": "sigmoid",
+    "leakyrelu": "leaky_relu",
+    "lrelu": "leaky_relu",
+    "g": "generic",
+}
+_AS_CUSTOM = {
+    "softplus": "log(1 + exp(z))",
+    "swish": "z*sigmoid(z)",
+    "silu": "z*sigmoid(z)",
+    "gelu": "0.5*z*(1 + erf(z/sqrt(2)))",
+    "mish": "z*tanh(log(1 + exp(z)))",
+    "elu": "max(z, 0) + min(0, exp(z) - 1)",
+    "selu": "1.0507*(max(z, 0) + min(0, 1.67326*(exp(z) - 1)))",
+    "softsign": "z/(1 + abs(z))",
+    "relu6": "min(max(z, 0), 6)",
+}
+
+
+def activation_hint(value: str) -> str:
+    """`` (did you mean 'relu'? …)``: the accepted spelling of a name, or the custom form."""
+    key = re.sub(r"[\s_-]+", "", value.strip().lower())
+    named = {re.sub(r"_", "", name): name for name in _NAMED}
+    allowed = f"must be one of: {', '.join(NAMES)}"
+    if key in _AS_CUSTOM:
+        return f' (write it as {{custom: "{_AS_CUSTOM[key]}"}}; {allowed})'
+    spelling = named.get(key) or _SPELLINGS.get(key) or closest(value.lower(), _NAMED)
+    return f" (did you mean {spelling!r}? {allowed})" if spelling else f" ({allowed})"
+
+
 def _check_activation(value: Any) -> Any:
     """Clear messages for the activation forms, before the union tries each of them."""
     if isinstance(value, str):
         if value == "custom":
             raise _fail('a custom activation is written {custom: "<expression in z>"}')
         if value not in _NAMED:
-            raise _fail(f"unknown activation {value!r} (must be one of: {', '.join(NAMES)})")
+            raise _fail(f"unknown activation {value!r}{activation_hint(value)}")
         return value
     if not isinstance(value, dict):
         raise _fail(

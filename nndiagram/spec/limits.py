@@ -28,3 +28,11 @@ GENERATED_NAME = re.compile(r"([za]_\d+_\d+)|(output(_\d+)?)")
 def describe_value(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def closest(word: str, choices: Any) -> str | None:
+    """The choice nearest to ``word`` (difflib's ratio ≥ 0.6), for "did you mean"."""
+    import difflib
+
+    found = difflib.get_close_matches(word, sorted(choices), n=1)
+    return found[0] if found else None

@@ -8,8 +8,9 @@ and the key path (``layers[1].units``).
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ from .limits import (
     MAX_LAYERS,
     MAX_UNITS,
     NAMES,
+    closest,
     describe_value,
 )
 from .readers import KeyPath, Locations, format_key
@@ -98,6 +100,85 @@ def load_spec_text(
     if "\0" in text:
         raise SpecError("contains a NUL character: this is not a text file", path=path)
     return _load(text, path, reader, numbering)
+
+
+def spec_from_dict(
+    data: Mapping[str, Any], path: str = "<dict>", numbering: int | None = None
+) -> Network:
+    """A spec given as Python data (``{"inputs": 2, "layers": [{"units": 1}]}``), checked exactly
+    like a file: it is written out as JSON and read back by the same reader and models, so every
+    rule and message is the same (without file positions: the key path says where)."""
+    import json
+
+    def plain(value: Any) -> Any:  # NumPy scalars (np.int64(3)) are numbers too
+        item = getattr(value, "item", None)
+        if callable(item) and getattr(value, "ndim", None) == 0:
+            return item()
+        raise SpecError(
+            f"a spec holds numbers, text, lists and dicts, not {type(value).__name__}", path=path
+        )
+
+    try:
+        text = json.dumps(data, default=plain, allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise SpecError(f"not a spec: {error}", path=path) from None
+    try:
+        return load_spec_text(text, path, fmt="json", numbering=numbering)
+    except SpecError as error:  # positions in the JSON text would mean nothing to the caller
+        raise SpecError(error.message, path=path, key=error.key) from None
+
+
+def network_from_sizes(
+    sizes: Sequence[int], activations: Any = "identity", **options: Any
+) -> Network:
+    """``Network.from_sizes``: the sizes and activations as a spec, through ``spec_from_dict``.
+
+    ``activations`` is one activation for every layer or a list of one per layer, each as a
+    spec writes it (``"relu"``, ``{"leaky_relu": {"alpha": 0.2}}``). Options that are spec
+    keys (``loss``, ``view``, ``title`` …) are checked as such; model objects (``naming``,
+    ``show=Show(...)``, ``source``) are set on the result.
+    """
+    where = "Network.from_sizes"
+    if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise SpecError(
+            "sizes is a list of the input count and at least one layer width, e.g. [2, 3, 1]",
+            path=where,
+        )
+    count = len(sizes) - 1
+    each = [activations] * count if isinstance(activations, str | Mapping) else activations
+    if not isinstance(each, Sequence) or len(each) != count:
+        given = len(each) if isinstance(each, Sequence) else each
+        raise SpecError(
+            f"give one activation, or one per layer: {count} layer(s), got {given!r}", path=where
+        )
+    data: dict[str, Any] = {
+        "inputs": sizes[0],
+        "layers": [
+            {"units": units, "activation": a} for units, a in zip(sizes[1:], each, strict=True)
+        ],
+    }
+    spec_keys = _SIZES_OPTIONS & set(options)
+    data |= {key: options[key] for key in spec_keys if not _is_model_object(options[key])}
+    network = spec_from_dict(data, path=where)
+    rest = {key: value for key, value in options.items() if key not in data}
+    try:
+        return dataclasses.replace(network, **rest) if rest else network
+    except TypeError:
+        fields = sorted(f.name for f in dataclasses.fields(network))
+        raise SpecError(
+            f"unknown option(s) {', '.join(sorted(rest))} (Network fields: {', '.join(fields)})",
+            path=where,
+        ) from None
+
+
+# Spec keys that from_sizes also takes as options (numbering is a spec key, naming is not).
+_SIZES_OPTIONS = frozenset(
+    {"title", "description", "loss", "view", "show", "labels", "max_neurons", "numbering"}
+)
+
+
+def _is_model_object(value: Any) -> bool:
+    return dataclasses.is_dataclass(value)
 
 
 def _load(
@@ -193,6 +274,10 @@ def _spec_error(error: ValidationError, path: str, locations: Locations, text: s
     """The error written first in the file (pydantic lists them in field order), as one line
     pointing at the key."""
     errors = error.errors(include_url=False)
+    # `unit: 3` gives an unknown key and a missing `units`: the unknown key is the mistake.
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:
+        errors = [e for e in errors if not _missing_beside(e, unknown)]
     first = min(errors, key=lambda e: locations.of(tuple(e["loc"])) or (0, 0))
     loc: KeyPath = tuple(first["loc"])
     kind = first["type"]
@@ -201,15 +286,33 @@ def _spec_error(error: ValidationError, path: str, locations: Locations, text: s
         message = ctx["message"]
         loc = _extend(loc, ctx.get("subkey", ""))
     elif kind == "extra_forbidden":
-        allowed = ", ".join(_allowed_keys(loc[:-1]))
-        message = f"unknown key {loc[-1]!r} (allowed keys: {allowed})"
+        keys = _allowed_keys(loc[:-1])
+        guess = closest(str(loc[-1]), keys)
+        mean = f"did you mean {guess!r}? " if guess else ""
+        message = f"unknown key {loc[-1]!r} ({mean}allowed keys: {', '.join(keys)})"
+    elif kind == "model_type" and len(loc) == 2 and loc[0] == "layers":
+        message = (
+            f"a layer is a mapping such as {{units: 4, activation: relu}}, not "
+            f"{describe_value(first['input'])} (write `- units: {first['input']}`)"
+            if isinstance(first["input"], int) and not isinstance(first["input"], bool)
+            else "a layer is a mapping such as {units: 4, activation: relu}, not "
+            f"{describe_value(first['input'])}"
+        )
+    elif kind in ("model_type", "dict_type"):
+        what = format_key(loc) or "a spec"
+        message = f"{what} is a mapping of keys, not {describe_value(first['input'])}"
     elif kind == "missing":
         message = f"missing required key {loc[-1]!r}"
     elif kind == "literal_error":
         choices = {"loss": LOSSES, "view": VIEWS, "labels": LABEL_STYLES, "numbering": ("0", "1")}
         field = str(loc[-1])
-        allowed = ", ".join(sorted(choices.get(field, ())))
-        message = f"unknown {field} {describe_value(first['input'])} (must be one of: {allowed})"
+        options = sorted(choices.get(field, ()))
+        guess = closest(str(first["input"]).lower(), options)
+        mean = f"did you mean {guess!r}? " if guess else ""
+        message = (
+            f"unknown {field} {describe_value(first['input'])} "
+            f"({mean}must be one of: {', '.join(options)})"
+        )
     elif kind == "less_than_equal" and loc and loc[-1] == "units":
         message = f"at most {MAX_UNITS:,} units per layer, got {first['input']}"
     elif kind == "too_long" and loc == ("layers",):
@@ -234,6 +337,12 @@ def _spec_error(error: ValidationError, path: str, locations: Locations, text: s
         position = _inside(position, text, ctx["value"], ctx["column"])
     line, column = position if position else (None, None)
     return SpecError(message, path=path, line=line, column=column, key=format_key(loc))
+
+
+def _missing_beside(error: Any, unknown: list[Any]) -> bool:
+    """A missing-key error in a mapping that also has an unknown key (a misspelling of it)."""
+    parent = tuple(error["loc"][:-1])
+    return error["type"] == "missing" and any(tuple(u["loc"][:-1]) == parent for u in unknown)
 
 
 def _inside(position: tuple[int, int], text: str, value: str, column: int) -> tuple[int, int]:
