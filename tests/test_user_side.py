@@ -300,3 +300,19 @@ def test_the_package_lists_its_names_for_completion() -> None:
     for name in ("Network", "check", "spec_from_dict", "load_spec_text", "load_spec", "derive"):
         assert name in names and name in nd.__all__
         assert getattr(nd, name) is not None
+
+
+def test_a_check_report_shows_as_a_table_and_reprs_are_short() -> None:
+    import nndiagram as nd
+
+    network = nd.Network.from_sizes([2, 2, 1], "relu")
+    report = nd.check(network)
+    html = report._repr_html_()
+    assert html.count("<tr>") == len(report.checks) + 1
+    assert "<th>status</th>" in html and "all checks pass" in html
+    assert repr(report).startswith("<Report <spec>: all checks pass (")
+    assert "Check(" not in repr(report)
+    assert repr(nd.derive(network)) == (
+        "<Derivation network 2-2-1, entries: not affine (exact counterexample)>"
+    )
+    assert "object at 0x" not in repr(nd.derive(nd.Network.from_sizes([2, 1])))

@@ -160,7 +160,8 @@ def network_from_sizes(
     spec_keys = _SIZES_OPTIONS & set(options)
     data |= {key: options[key] for key in spec_keys if not _is_model_object(options[key])}
     network = spec_from_dict(data, path=where)
-    rest = {key: value for key, value in options.items() if key not in data}
+    # Errors name "Network.from_sizes"; the network itself has no file, as before.
+    rest = {"source": "<spec>"} | {k: v for k, v in options.items() if k not in data}
     try:
         return dataclasses.replace(network, **rest) if rest else network
     except TypeError:

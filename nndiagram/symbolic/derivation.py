@@ -304,6 +304,17 @@ class Derivation:
     def _repr_latex_(self) -> str:
         return "\n".join(f"$${eq.latex}$$" for eq in self.equations)
 
+    def __repr__(self) -> str:
+        sizes = "-".join(map(str, self.network.sizes))
+        form = "entries" if self.explicit else "block form"
+        if self.collapsible:
+            verdict = "collapses to W x + B" + ("" if self.proof_holds else " (not proven)")
+        elif self.counterexample is not None:
+            verdict = "not affine (exact counterexample)"
+        else:
+            verdict = "nonlinear"
+        return f"<Derivation {self.network.name} {sizes}, {form}: {verdict}>"
+
 
 def _sparse_json(value: Any) -> dict[str, Any]:
     """A parameter as its shape and non-zero entries: ``[[i, j, "1"]]`` (``[[i, "1"]]`` for b)."""

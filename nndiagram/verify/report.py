@@ -116,3 +116,32 @@ class Report:
         out = [f"{self.spec}: {verdict}", line(header)]
         out += [line(row, paint[row[1]] if color else None) for row in rows]
         return "\n".join(out) + "\n"
+
+    def __repr__(self) -> str:
+        counts = ", ".join(
+            f"{sum(c.status == s for c in self.checks)} {s}" for s in ("pass", "fail", "skip")
+        )
+        verdict = "all checks pass" if self.passed else "CHECKS FAILED"
+        return f"<Report {self.spec}: {verdict} ({counts}); print(report.to_text()) for rows>"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the report as a table, failures in red (every value escaped)."""
+        from html import escape
+
+        colour = {"pass": "#2e7d32", "fail": "#c62828", "skip": "#9e9e9e"}
+        cells = "".join(
+            "<tr>"
+            f"<td>{escape(c.name + (f' [{c.instance}]' if c.instance else ''))}</td>"
+            f'<td style="color:{colour[c.status]};font-weight:bold">{c.status}</td>'
+            f"<td>{'-' if c.error is None else f'{c.error:.2e}'}</td>"
+            f"<td>{'-' if c.tolerance is None else f'{c.tolerance:.0e}'}</td>"
+            f'<td style="text-align:left">{escape(c.detail)}</td>'
+            "</tr>"
+            for c in self.checks
+        )
+        verdict = "all checks pass" if self.passed else "CHECKS FAILED"
+        return (
+            f"<p><b>{escape(self.spec)}</b>: {verdict}</p><table>"
+            "<thead><tr><th>check</th><th>status</th><th>rel. error</th><th>tolerance</th>"
+            f'<th style="text-align:left">detail</th></tr></thead><tbody>{cells}</tbody></table>'
+        )
