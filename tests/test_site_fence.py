@@ -448,3 +448,13 @@ def test_training_fence_takes_a_loss_and_names_its_keys_in_errors(tmp_path: Path
     with pytest.raises(fence.FenceError, match=re.escape("training fence: data: X has shape")):
         convert(f"```training\n{body.replace('[[0, 1], [1, 0]]', '[[0, 1]]')}loss: mse\n```\n",
                 cache_dir=tmp_path)  # fmt: skip
+
+
+def test_fence_options_that_are_not_yaml_are_one_line() -> None:
+    """PyYAML's message spans several lines (context, caret); the fence error is one."""
+    from nndiagram.errors import SpecError
+    from nndiagram.site.request import PageContext, parse_fence
+
+    with pytest.raises(SpecError) as raised:
+        parse_fence("spec: [diagrams/xor.yaml\ninclude: {x\n", {}, ROOT, PageContext())
+    assert "\n" not in str(raised.value) and "fence options are not YAML" in str(raised.value)

@@ -227,9 +227,10 @@ def test_limits_are_inclusive() -> None:
 
 
 def test_input_names_are_restricted() -> None:
-    ok = load_spec_text("inputs: [a, B_2, " + "x" * 32 + "]\nlayers: [{units: 1}]\n")
+    ok = load_spec_text("inputs: [c, C_2, " + "x" * 32 + "]\nlayers: [{units: 1}]\n")
     assert ok.inputs == 3
-    for bad in ("_a", "a-b", "é", "x" * 33, "'a b'", "output", "a_0_1", "3"):
+    notation = ("b", "w_01", "a", "z_1", "W", "y")  # would print as the equations' symbols
+    for bad in ("_a", "a-b", "é", "x" * 33, "'a b'", "output", "a_0_1", "3", *notation):
         error = _error(f"inputs: [ok, {bad}]\nlayers: [{{units: 1}}]\n")
         assert error.key == "inputs[1]", bad
         assert error.line == 1

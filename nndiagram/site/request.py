@@ -179,7 +179,10 @@ def load_options(text: str, where: Where) -> dict[str, Any]:
     try:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as error:
-        raise where.error(f"fence options are not YAML: {error}") from error
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error)
+        at = f" (line {mark.line + 1} of the fence)" if mark is not None else ""
+        raise where.error(f"fence options are not YAML: {' '.join(problem.split())}{at}") from None
     if not isinstance(data, dict):
         raise where.error("expected 'spec: PATH' and options as a mapping")
     return data

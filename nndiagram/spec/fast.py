@@ -26,6 +26,7 @@ from .limits import (
     MAX_LAYERS,
     MAX_TEXT,
     MAX_UNITS,
+    NOTATION_NAME,
 )
 
 KEYS = frozenset(
@@ -87,7 +88,10 @@ def _inputs(value: Any) -> bool:
     if type(value) is not list or not 1 <= len(value) <= 64:
         return False
     return len(set(value)) == len(value) and all(
-        type(name) is str and INPUT_NAME.fullmatch(name) and not GENERATED_NAME.fullmatch(name)
+        type(name) is str
+        and INPUT_NAME.fullmatch(name)
+        and not GENERATED_NAME.fullmatch(name)
+        and not NOTATION_NAME.fullmatch(name)
         for name in value
     )
 

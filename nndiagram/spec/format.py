@@ -25,6 +25,7 @@ from .limits import (
     MAX_TEXT,
     MAX_UNITS,
     NAMES,
+    NOTATION_NAME,
     closest,
     describe_value,
 )
@@ -361,6 +362,12 @@ def _check_inputs(value: Any) -> Any:
             )
         if _GENERATED_NAME.fullmatch(name):
             raise _fail(f"input name {name!r} is reserved for a neuron or output", f"[{index}]")
+        if NOTATION_NAME.fullmatch(name):
+            raise _fail(
+                f"input name {name!r} would print as one of the equations' own symbols (w, b, "
+                "z, a, g, y, W, B, J, L, with or without subscripts); choose another",
+                f"[{index}]",
+            )
         if name in value[:index]:
             raise _fail(f"duplicate input name {name!r}", f"[{index}]")
     return value

@@ -22,6 +22,9 @@ MAX_DESCRIPTION_BRACKETS = 100
 # in either, so names are restricted rather than escaped.
 INPUT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,31}")
 # Names the tool generates for other nodes; an input called z_0_0 would merge with a neuron.
+# The notation's own symbols, with or without subscripts: an input called b printed exactly
+# as the bias b of a one-unit layer (and w_01 as a weight).
+NOTATION_NAME = re.compile(r"[wbzagyWBJL](_\d+)*")
 GENERATED_NAME = re.compile(r"([za]_\d+_\d+)|(output(_\d+)?)")
 
 

@@ -363,6 +363,13 @@ class _YamlConverter:
     def scalar(self, node: yaml.ScalarNode, keypath: KeyPath) -> Any:
         if len(node.value) > MAX_NUMBER_CHARS and node.tag in _NUMBER_TAGS:
             raise self.error(f"a number longer than {MAX_NUMBER_CHARS} characters", node, keypath)
+        if node.tag in _NUMBER_TAGS and ":" in node.value:
+            raise self.error(
+                f"{node.value} is a base-60 number in YAML 1.1 (1:30 is 90); write the number "
+                "itself, or quote it if it is text",
+                node,
+                keypath,
+            )
         try:
             return self.loader.construct_object(node, deep=True)
         except yaml.MarkedYAMLError as error:
