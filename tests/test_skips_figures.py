@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import RunCli
 from layout_check import check
-from test_diagram_golden import parse
+from test_diagram_golden import parse, shown_text
 
 from nndiagram.diagram import build_dot, choose_view, render
 from nndiagram.spec.load import load_spec_text
@@ -109,3 +109,24 @@ def test_neuron_view_refuses_concatenation_in_one_line(run_cli: RunCli, tmp_path
     result = run_cli("render", str(spec), "--view", "network", "-o", str(tmp_path / "s.svg"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "s.svg").read_bytes().startswith(b"<?xml")
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_skip_figure_with_real_numbers_is_laid_out_cleanly(theme: str) -> None:
+    import numpy as np
+
+    from nndiagram.notebook import figure_numbers
+    from nndiagram.numeric.forward import init_params
+
+    network = load_spec_text(SPEC)
+    X = np.random.default_rng(0).normal(size=(2, 3))
+    numbers = figure_numbers(network, init_params(network, 2), X, sample=1)
+    svg = render(network, "svg", view="network", theme=theme, numbers=numbers)
+    assert check(svg).problems == []
+    # A copy of a concatenated unit carries its column of W: W1[0, 1] for x_0 under z^[0]_0.
+    small = load_spec_text("inputs: 1\nlayers:\n  - units: 1\n  - units: 1\n    concat: [input]\n")
+    params = {"W0": [[0.5]], "b0": [0.0], "W1": [[0.25, -0.75]], "b1": [0.0]}
+    text = build_dot(small, view="network", labels="values", numbers=figure_numbers(small, params))
+    labels = {(t, h): shown_text(a.get("taillabel", "")) for t, h, a in parse(text).edges}
+    assert labels[("z_0_0", "z_1_0")] == "0.25" and labels[("concat_1_x_0", "z_1_0")] == "−0.75"

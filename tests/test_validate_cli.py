@@ -121,7 +121,7 @@ def test_every_shipped_diagram_is_valid_except_the_not_fully_connected_one(
     run_cli: RunCli,
 ) -> None:
     specs = sorted(str(p.relative_to(ROOT)) for p in DIAGRAMS.glob("*.yaml"))
-    assert len(specs) == 10
+    assert len(specs) == 12
     valid = [s for s in specs if "not-fully-connected" not in s]
     result = run_cli("validate", *valid)
     assert result.returncode == 0, result.stderr
@@ -129,7 +129,8 @@ def test_every_shipped_diagram_is_valid_except_the_not_fully_connected_one(
     assert "diagrams/mnist-mlp.yaml: ok (784-128-64-10)" in result.stdout.splitlines()
     assert "diagrams/xor.yaml: ok (2-2-1)" in result.stdout.splitlines()
     assert "diagrams/deep-linear.yaml: ok (3-4-4-2)" in result.stdout.splitlines()
-    assert len(result.stdout.splitlines()) == 9
+    assert "diagrams/residual-mlp.yaml: ok (2-2-2-2-2-1)" in result.stdout.splitlines()
+    assert len(result.stdout.splitlines()) == 11
 
 
 def test_not_fully_connected_lists_both_missing_edges(run_cli: RunCli) -> None:
@@ -146,7 +147,7 @@ def test_whole_directory_exits_1_because_of_one_spec(run_cli: RunCli) -> None:
     specs = sorted(str(p.relative_to(ROOT)) for p in DIAGRAMS.glob("*.yaml"))
     result = run_cli("validate", *specs)
     assert result.returncode == 1
-    assert len(result.stdout.splitlines()) == 9
+    assert len(result.stdout.splitlines()) == 11
     assert "missing edge x_0 -> z_0_1" in result.stderr
 
 
