@@ -308,3 +308,37 @@ def test_fence_page_of_other_generators(
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+def test_figure_links_to_the_equations_of_another_fence(
+    page_and_watch: tuple[Any, Watch], server: str
+) -> None:
+    """A tutorial page shows a network's equations in one fence and its figure in a later one:
+    the figure still marks the equations, and the equations the figure."""
+    page, _ = page_and_watch
+    page.goto(server + "tutorial/matrix-form-activations/", wait_until="load")
+    page.wait_for_selector(".nnd-steps", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        "document.querySelectorAll('.nndiagram-equations mjx-container g.nnd-w-1-0-1').length",
+        timeout=TIMEOUT_MS,
+    )
+    where = page.evaluate(
+        """() => {
+            const g = [...document.querySelectorAll('.nndiagram-svg g.nnd-w-1-0-1')]
+                      .find(g => g.getClientRects().length);
+            g.scrollIntoView({block: 'center'});
+            const box = g.querySelector('path').getBoundingClientRect();
+            return {x: box.x + box.width / 2, y: box.y + box.height / 2};
+        }"""
+    )
+    page.mouse.move(where["x"], where["y"])
+    marked = page.evaluate(
+        """() => [...document.querySelectorAll('.nndiagram-equations .nnd-highlight')]
+                 .map(el => el.getAttribute('class'))"""
+    )
+    assert marked and all("nnd-w-1-0-1" in m for m in marked), marked
+    page.mouse.move(0, 0)
+    entry = ".nndiagram-equations mjx-container g.nnd-z-1-0 >> nth=0"
+    page.locator(entry).evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.hover(entry)
+    assert page.evaluate("!!document.querySelector('.nndiagram-svg g.nnd-z-1-0.nnd-highlight')")

@@ -166,3 +166,24 @@ def test_jupyter_html_holds_figure_equations_script(tmp_path: Path) -> None:
     html = nndiagram.explore(nndiagram.load_spec(XOR))._repr_html_()
     assert "nndiagramExplore" in html and 'class="nndiagram-equations"' in html
     assert "nnd&#45;link" in html and r"\class{nnd-w-0-0-0}" in html
+
+
+def test_tooltips_carry_the_numbers_the_figure_draws(tmp_path: Path) -> None:
+    import html as html_module
+    import json
+
+    from test_site_fence import _xor_project
+    from test_site_fence import convert as convert_in
+
+    project = _xor_project(tmp_path)  # W0 = [[6, 6], [-4, -4]], b0 = [-3, 6]; sample 2 = (1, 0)
+    body = "spec: diagrams/xor.yaml\nparams: docs/P.npz\ninput: docs/X.npy\nsample: 2\n"
+    out = convert_in(f"```nndiagram\n{body}include: [diagram, equations]\n```\n", root=project)
+    data = re.search(r'data-links="([^"]*)"', out)
+    assert data is not None
+    tips = json.loads(html_module.unescape(data.group(1)))["tips"]
+    assert tips["w-0-1-0"].endswith("value: -4")
+    assert tips["b-0-0"].endswith("value: -3")
+    assert tips["x-0"].endswith("sample 2: 1") and tips["x-1"].endswith("sample 2: 0")
+    assert tips["z-0-0"].endswith("sample 2: 3")  # 6·1 + 6·0 − 3
+    symbolic = convert(f"```nndiagram\nspec: {XOR.relative_to(ROOT)}\n```\n")
+    assert "value:" not in symbolic

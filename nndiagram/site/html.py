@@ -280,18 +280,15 @@ def bundle_html(
         parts.append(problems_html(bundle["problems"]))  # nothing derived, nothing checked
     else:
         sections = None if "equations" in wanted else wanted & set(EQUATION_SECTIONS)
-        if sections:  # only the named parts of the equations
-            equations = equations_html(bundle["equations"], sections)
-            parts.append(f'<div class="nndiagram-equations">{equations}</div>')
-        elif "equations" in wanted and bundle.get("links") and "diagram" in wanted:
-            # Marked after the rest is made inert: the only \class here is nndiagram's own.
-            from .interactive import mark_latex
+        if sections or "equations" in wanted:  # sections: only the named parts
+            latex = bundle["equations"]
+            if bundle.get("links"):
+                # Marked after it is made inert: the only \class here is nndiagram's own.
+                from .interactive import mark_latex
 
-            latex = mark_latex(inert_tex(bundle["equations"]), bundle["links"]["context"])
-            linked = len(parts)
-            parts.append(f'<div class="nndiagram-equations">{equations_html(latex)}</div>')
-        elif "equations" in wanted:
-            equations = equations_html(bundle["equations"])
+                latex = mark_latex(inert_tex(latex), bundle["links"]["context"])
+                linked = len(parts)
+            equations = equations_html(latex, sections) if sections else equations_html(latex)
             parts.append(f'<div class="nndiagram-equations">{equations}</div>')
         if "check" in wanted:
             parts.append(check_html(bundle["check"]))

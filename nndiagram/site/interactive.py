@@ -66,14 +66,44 @@ def context(network: Network) -> dict[str, Any]:
     }
 
 
-def link_data(network: Network, svgs: list[str]) -> dict[str, Any]:
+def link_data(network: Network, svgs: list[str], numbers: Any = None) -> dict[str, Any]:
     """The tooltip text of every linked element drawn in ``svgs`` (elided parts are not drawn,
-    so a 784-input network costs what its figure shows) and the marking context."""
+    so a 784-input network costs what its figure shows) and the marking context. ``numbers``
+    (``diagram.numbers.Numbers``: the weights the figure draws, maybe one sample's values) adds
+    each element's value to its tooltip."""
     keys: set[str] = set()
     for svg in svgs:
         keys.update(m.replace("&#45;", "-") for m in _SVG_LINK.findall(svg))
-    tips = {key: tip for key in sorted(keys) if (tip := _tip(network, key)) is not None}
+    tips = {}
+    for key in sorted(keys):
+        tip = _tip(network, key)
+        if tip is not None:
+            value = _value(numbers, key) if numbers is not None else None
+            tips[key] = tip if value is None else f"{tip}\n{value}"
     return {"tips": tips, "context": context(network)}
+
+
+def _value(numbers: Any, key: str) -> str | None:
+    """The number the figure carries for ``key``: a weight or bias, or the sample's value."""
+    kind, *rest = key.split("-")
+    n = [int(p) for p in rest]
+    try:
+        if kind == "w":
+            return f"value: {numbers.weight(n[0], n[1], n[2]):.4g}"
+        if kind == "b":
+            return f"value: {numbers.bias(n[0], n[1]):.4g}"
+        if not numbers.has_sample:
+            return None
+        where = f"sample {numbers.sample}" if numbers.sample is not None else "the sample"
+        if kind == "x":
+            return f"{where}: {float(numbers.x[n[0]]):.4g}"
+        if kind == "z":
+            return f"{where}: {float(numbers.z[n[0]][n[1]]):.4g}"
+        if kind in ("a", "g"):
+            return f"{where}: {float(numbers.a[n[0]][n[1]]):.4g}"
+    except (IndexError, KeyError):
+        return None
+    return None
 
 
 def _tip(network: Network, key: str) -> str | None:

@@ -97,7 +97,7 @@ def compute_bundle(job: RenderJob) -> dict[str, Any]:
 
     derivation = derive(network)
     bundle["equations"] = derivation.to_latex()
-    bundle["links"] = link_data(network, [bundle["svg_light"]])
+    bundle["links"] = link_data(network, [bundle["svg_light"]], numbers)
     bundle["check"] = check(network, seed=0).to_json()
     return bundle
 

@@ -116,7 +116,7 @@
     }
     function mathLink(ev) {
       var el = ev.target;
-      while (el && el !== self.root) {
+      while (el && !(el.classList && el.classList.contains("nndiagram"))) {
         if (el.getAttribute && el.closest && el.closest("mjx-container")) {
           var key = keyOf(el);
           if (key && parse(key)) return el;
@@ -125,17 +125,21 @@
       }
       return null;
     }
-    this.root.addEventListener("mouseover", function (ev) {
+    function over(ev) {
       var el = figureLink(ev);
       if (el) return self.point(el);
       el = mathLink(ev);
       if (el) self.pointMath(el);
-    });
-    this.root.addEventListener("mouseout", function (ev) {
+    }
+    function out(ev) {
       var to = ev.relatedTarget;
-      if (!to || !self.root.contains(to) || !(figureLink({ target: to }) || mathLink({ target: to }))) {
-        self.clear();
-      }
+      if (!to || !(figureLink({ target: to }) || mathLink({ target: to }))) self.clear();
+    }
+    this.equations().concat([this.root]).forEach(function (root, index, roots) {
+      if (roots.indexOf(root) !== index || root.nndListening) return;
+      root.nndListening = true; /* a page may show one equations block for two figures */
+      root.addEventListener("mouseover", over);
+      root.addEventListener("mouseout", out);
     });
     this.root.addEventListener("focusin", function (ev) {
       var el = figureLink(ev);
@@ -163,13 +167,34 @@
     });
   };
 
+  /* The typeset equations of this block; when it shows only the figure, those of the page's
+   * blocks of the same network that show its equations (a figure and its equations may be
+   * two fences). */
+  Block.prototype.equations = function () {
+    if (this.root.querySelector(".nndiagram-equations")) return [this.root];
+    var name = this.root.getAttribute("data-nndiagram");
+    return [].filter.call(document.querySelectorAll(".nndiagram"), function (other) {
+      return other.getAttribute("data-nndiagram") === name && other.querySelector(".nndiagram-equations");
+    });
+  };
+
+  /* The linked typeset symbols, read again only when MathJax has typeset more (or again). */
   Block.prototype.math = function () {
-    var found = [];
-    var all = this.root.querySelectorAll('.nndiagram-equations mjx-container [class*="nnd-"]');
+    var roots = this.equations(), typeset = 0, found = [], all = [];
+    roots.forEach(function (root) {
+      typeset += root.getElementsByTagName("mjx-container").length;
+    });
+    if (this.cache && this.cache.typeset === typeset && this.cache.found.every(function (m) {
+      return m.el.isConnected;
+    })) return this.cache.found;
+    roots.forEach(function (root) {
+      all = all.concat([].slice.call(root.querySelectorAll('.nndiagram-equations mjx-container [class*="nnd-"]')));
+    });
     for (var i = 0; i < all.length; i++) {
       var key = keyOf(all[i]), p = key && parse(key);
       if (p) found.push({ el: all[i], link: p });
     }
+    this.cache = { typeset: typeset, found: found };
     return found;
   };
 
