@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNNER = ROOT / "tests" / "hostile" / "runner.py"
 CONSOLE = Path(sys.executable).parent / "nndiagram"
 FRESH = (  # one per kind: expression bomb, alias bomb, oversized file, pickle, derivation bomb
+    "generated/npz-deflate-bomb.npz",
+    "generated/npy-sparse-1gb.npy",
+    "generated/max-neurons-1000-network.yaml",
     "expr-power-tower-parens.yaml",
     "yaml-alias-layers-bomb.yaml",
     "../malformed/billion-laughs.yaml",
@@ -43,11 +46,16 @@ def corpus() -> tuple[list[dict[str, Any]], int]:
     return rows, int(baseline)
 
 
-def fresh(name: str) -> tuple[float, float, int, int]:
-    """Wall s, CPU s and peak KB of the case in a new process; its exit code."""
+def runner_module() -> Any:
     sys.path.insert(0, str(RUNNER.parent))
     import runner
 
+    return runner
+
+
+def fresh(name: str) -> tuple[float, float, int, int]:
+    """Wall s, CPU s and peak KB of the case in a new process; its exit code."""
+    runner = runner_module()
     case = next(c for c in runner.all_cases() if c.name == name)
     with tempfile.TemporaryDirectory() as tmp:
         data, out = runner.make_workspace(Path(tmp))
@@ -101,6 +109,29 @@ def main() -> None:
         f"| peak RSS: baseline (inherited) / largest case | {baseline / 1024:.0f} MB / "
         f"{max(peaks) / 1024:.0f} MB |"
     )
+    new = [r for r in rows if r["name"] in runner_module().ROUND_TWO]
+    new_refused = sum(
+        r["exit_code"] == 2 and len(str(r["stderr"]).splitlines()) == 1 and not r["changed"]
+        for r in new
+    )
+    print("\nThe second round's cases (issue 19: stored script, hangs, bombs, tracebacks)\n")
+    print("| measure | value |")
+    print("| --- | --- |")
+    print(f"| cases | {len(new)} |")
+    print(f"| exit 2, one line, output folder unchanged | {new_refused} |")
+    print(
+        f"| wall time: median / slowest | "
+        f"{statistics.median(float(r['wall_s']) for r in new) * 1e3:.0f} ms / "
+        f"{max(float(r['wall_s']) for r in new) * 1e3:.0f} ms |"
+    )
+    print(f"| peak RSS: largest case | {max(int(r['maxrss_kb']) for r in new) / 1024:.0f} MB |")
+    print("\n| slowest of them | command | wall | CPU | peak RSS |")
+    print("| --- | --- | --- | --- | --- |")
+    for r in sorted(new, key=lambda r: -float(r["wall_s"]))[:5]:
+        print(
+            f"| {r['name']} | {r['argv'][0]} | {float(r['wall_s']) * 1e3:.0f} ms | "
+            f"{float(r['cpu_s']) * 1e3:.0f} ms | {int(r['maxrss_kb']) / 1024:.0f} MB |"
+        )
     print("\nSlowest cases (wall)\n")
     print("| case | command | wall | CPU | peak RSS |")
     print("| --- | --- | --- | --- | --- |")

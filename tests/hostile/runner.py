@@ -71,6 +71,59 @@ class Outcome:
     changed: list[str]  # files of out/ added, removed or changed (should be empty)
 
 
+# The cases of the second outside attack (issue 19), reported on their own by bench_hostile.
+ROUND_TWO = frozenset(
+    {
+        "text-del-link-title.yaml",
+        "text-csi-title.yaml",
+        "text-noncharacter-title.json",
+        "text-nel-description.toml",
+        "text-bidi-title.yaml",
+        "text-line-separator-graph.yaml",
+        "text-terminal-title.yaml",
+        "text-terminal-description.json",
+        "text-terminal-title.toml",
+        "text-control-key.yaml",
+        "deriv-control-title.yaml",
+        "deriv-bidi-latex.yaml",
+        "generated/npz-void-dtype-bomb.npz",
+        "generated/npz-unicode-dtype-bomb.npz",
+        "generated/npz-deflate-bomb.npz",
+        "generated/npz-encrypted-member.npz",
+        "generated/npz-method-99.npz",
+        "generated/npz-corrupt-deflate.npz",
+        "generated/npz-timedelta.npz",
+        "generated/npy-longdouble-inf.npy",
+        "generated/npy-timedelta.npy",
+        "generated/npy-shape-overflow.npy",
+        "generated/npy-sparse-1gb.npy",
+        "generated/npy-zero-samples.npy",
+        "generated/fifo-spec.yaml",
+        "generated/fifo-input.npy",
+        "generated/fifo-params.npz",
+        "generated/fifo-target.npy",
+        "generated/fifo-derivation.yaml",
+        "generated/deriv-shape-5000-digits.yaml",
+        "generated/toml-inputs-5000-digits.toml",
+        "params-over-cap.yaml",
+        "generated/custom-33-distinct.yaml",
+        "generated/edges-chain-9999-layers.json",
+        "generated/graph-chain-1001-layers.yaml",
+        "generated/custom-sigmoid-7-deep.yaml",
+        "deriv-definitions-doubling.yaml",
+        "deriv-many-big-steps.yaml",
+        "deriv-nfkc-collision.yaml",
+        "generated/description-10000-brackets.yaml",
+        "generated/max-neurons-1000-network.yaml",
+        "generated/network-view-1000-layers.yaml",
+        "generated/npz-huge-weights.npz",
+        "generated/npz-huge-weights-gradients.npz",
+        "yaml-sexagesimal-units.yaml",
+        "inputs-named-like-the-bias.yaml",
+    }
+)
+
+
 def load_manifest(path: Path = MANIFEST) -> list[Case]:
     cases = []
     for line in path.read_text(encoding="utf-8").splitlines():
