@@ -41,8 +41,6 @@ def test_shipped_specs_are_laid_out_cleanly(spec: object, view: str, labels: str
     network = load_spec(spec)  # type: ignore[arg-type]
     if network.graph is not None and view != "network":
         pytest.skip("an explicit graph has one view")
-    if view == "neuron" and any(layer.concat for layer in network.layers):
-        pytest.skip("the neuron view draws no concatenations (it refuses them)")
     assert _problems(network, view, labels) == []
 
 

@@ -66,7 +66,7 @@ def choose_view(network: Network, view: str | None = None) -> str:
         small = (
             len(network.layers) == 1 and small_layer and network.inputs <= AUTO_NEURON_MAX_INPUTS
         )
-        if small and not any(layer.concat for layer in network.layers):
+        if small:
             return "neuron"
         drawn = elide.drawn_edges(network.sizes, network.max_neurons)
         if len(network.layers) <= AUTO_NETWORK_MAX_LAYERS and drawn <= AUTO_NETWORK_MAX_EDGES:
@@ -150,11 +150,6 @@ def draw(
     chosen = choose_view(network, view)
     if chosen in ("network", "neuron"):
         _check_drawable(network, chosen)
-    if chosen == "neuron" and any(layer.concat for layer in network.layers):
-        raise SpecError(
-            "the neuron view does not draw concatenations (concat:); use --view network or layers",
-            path=network.source,
-        )
     graph = network.graph
     if numbers is not None and graph is not None and not graph.is_valid:
         raise UsageError(

@@ -21,7 +21,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass
 
 from .. import notation
-from ..model import INPUT, Network
+from ..model import INPUT, Layer, Network
 from ..quoting import Html, Value
 from . import elide, parts, placement, skips
 from .dot import Drawing, Label
@@ -57,6 +57,10 @@ def draw(drawing: Drawing, network: Network) -> None:
     labelled_layers: set[int] = set()
     for layer in n.layers:
         index, units = layer.index, shown[layer.index + 1]
+        if layer.concat:  # the stacked input: copies of the concatenated units, under it
+            feeding = _stack_copies(
+                drawing, n, layer, ranks, out_rank, feeding, skip_list, per_unit
+            )
         count = sum(k is not None for _, k in feeding) * sum(u is not None for u in units)
         if n.show.weights and count <= WEIGHT_LABELS_MAX_EDGES:
             labelled_layers.add(index)
@@ -144,6 +148,45 @@ def draw(drawing: Drawing, network: Network) -> None:
         _outputs(drawing, n, edges, final=index == last, edge=edge)
     skips.draw_edges(drawing, n, skip_list, paths, edge)
     parts.tie_rest(drawing, ties)
+
+
+def _stack_copies(
+    drawing: Drawing,
+    network: Network,
+    layer: Layer,
+    ranks: list[parts.Rank],
+    out_rank: dict[int, int],
+    feeding: list[tuple[Hashable, int | None]],
+    skip_list: list[skips.Skip],
+    per_unit: int,
+) -> list[tuple[Hashable, int | None]]:
+    """The concatenated outputs' units drawn again under the rank that feeds the layer (as in
+    the network view); returns the layer's whole input, in ``W``'s column order."""
+    rank = ranks[out_rank[layer.index - 1]]
+    offset = network.width(layer.index - 1)
+    stacked = list(feeding)
+    for source in layer.concat:
+        copies: list[Hashable] = []
+        rows: list[Hashable | None] = []
+        for k in elide.column(network.width(source), network.max_neurons):
+            key = skips.ghost(drawing, network, layer.index, source, k, CIRCLE)
+            copies.append(key)
+            rows += [None] * (per_unit - 1) + [key]
+            stacked.append((key, None if k is None else offset + k))
+        rank.keys.extend(rows)
+        rank.keys[0:0] = [None] * len(rows)  # the rank's own units stay centred
+        rank.width = max(rank.width, CIRCLE)
+        offset += network.width(source)
+        own = ("x",) if source == INPUT else ("junction",)
+        start_rank = ranks[out_rank[source]]
+        start = [k for k in start_rank.keys if isinstance(k, tuple) and k[0] in own][-1]
+        skip_list.append(
+            skips.Skip(
+                "concat", layer.index, source, start, out_rank[source], copies[0],
+                out_rank[layer.index - 1],
+            )
+        )  # fmt: skip
+    return stacked
 
 
 @dataclass(frozen=True)
