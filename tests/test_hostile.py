@@ -473,6 +473,8 @@ WORST_RSS_MB = 500
 WORST_BUGS: dict[tuple[str, str], str] = {
     ("max-eight-functions.yaml", "check"): "issue 14: erf in the lambdified symbolic output "
     "raises TypeError (only 0-dimensional arrays) in symbolic/functions.py",
+    ("max-eight-lines.yaml", "check"): "issue 14: verify/custom_activation._reference (SymPy "
+    "reference values of g and g') takes about 7 s of CPU for max(z, 2*z, …, 8*z)",
 }
 
 
@@ -508,7 +510,10 @@ def _worst_params() -> list[Any]:
     params = []
     for spec, command in WORST_COMMANDS:
         key = (spec, command[0] + " " + command[-1] if command[0] != "check" else "check")
-        mark = pytest.mark.xfail(strict=True, reason=WORST_BUGS[key]) if key in WORST_BUGS else ()
+        # A bug is strict (its fix must remove the entry); a slowness is measured in CPU
+        # seconds near the limit, so it is not.
+        strict = "takes about" not in WORST_BUGS.get(key, "")
+        mark = pytest.mark.xfail(strict=strict, reason=WORST_BUGS[key]) if key in WORST_BUGS else ()
         params.append(pytest.param(key, id=f"{spec}-{key[1]}", marks=mark))
     return params
 
