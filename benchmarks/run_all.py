@@ -36,6 +36,10 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("bench_skips.py", "Skip connections: equations with proof, evaluator and gradients"),
     ("bench_import.py", "Real models: `nndiagram import` and `check --against` of an ONNX model"),
     ("bench_site.py", "The site: `nndiagram build` cold, warm and after one change"),
+    (
+        "bench_explore.py",
+        "The explorer: script size, hover to highlight, build time before and after",
+    ),
     ("bench_hostile.py", "Hostile input: every corpus case refused, how fast, in how much memory"),
 )
 BENCH_ENV_DROP = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
