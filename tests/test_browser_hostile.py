@@ -87,6 +87,17 @@ LIVE = """() => {
 }"""
 
 
+# The explorer (issue 18) at work: every linked part of the figure and every linked typeset
+# symbol pointed at, every step taken; its tooltips must stay text.
+EXPLORE = """() => {
+  const over = el => el.dispatchEvent(new MouseEvent('mouseover', {bubbles: true}));
+  document.querySelectorAll('.nndiagram-svg g.nnd-link').forEach(over);
+  document.querySelectorAll('mjx-container [class*="nnd-"]').forEach(over);
+  document.querySelectorAll('button.nnd-next').forEach(b => { b.click(); b.click(); });
+  return [...document.querySelectorAll('.nnd-tip')].map(t => t.children.length);
+}"""
+
+
 def _project(folder: Path, own_mathjax: bool) -> Path:
     (folder / "docs").mkdir(parents=True)
     (folder / "diagrams").mkdir()
@@ -153,7 +164,7 @@ def test_no_built_page_has_a_live_url_after_mathjax_ran(
             else (outside.append(route.request.url), route.abort())
         ),
     )
-    typeset = 0
+    typeset = explored = 0
     try:
         page = context.new_page()
         for path in pages:
@@ -162,8 +173,15 @@ def test_no_built_page_has_a_live_url_after_mathjax_ran(
             page.evaluate("() => MathJax.startup.promise")
             found = page.evaluate(LIVE)
             assert found == [], (path.relative_to(site).as_posix(), found)
+            if page.evaluate("() => !!document.querySelector('.nndiagram-svg g.nnd-link')"):
+                page.wait_for_selector(".nnd-steps", timeout=30_000)
+                assert set(page.evaluate(EXPLORE)) <= {0}  # tooltips hold text, no element
+                found = page.evaluate(LIVE)
+                assert found == [], (path.relative_to(site).as_posix(), "explored", found)
+                explored += 1
             typeset += page.evaluate("() => document.querySelectorAll('mjx-container').length")
     finally:
         context.close()
     assert outside == []
     assert typeset >= 2 * len(MACROS)  # MathJax ran on the gallery page and the home page
+    assert explored >= 2  # the explorer ran on the gallery page and the home page
