@@ -23,6 +23,22 @@ def mimebundle(network: Network, include: object = None, exclude: object = None)
     return _mimebundle(NetworkDisplay(network), include, exclude)
 
 
+_shown = 0  # SVGs handed to a notebook by this process
+
+
+def unique_ids(svg: str) -> str:
+    """``svg`` with every id (and every reference to one) given a prefix no other display of
+    this process has: a notebook inlines its outputs into one page, where two figures of one
+    network would otherwise share Graphviz's ``node1``, ``edge1`` …"""
+    import re
+
+    global _shown
+    _shown += 1
+    prefix = f"nndfig{_shown}-"
+    svg = re.sub(r'\bid="([^"]*)"', lambda m: f'id="{prefix}{m[1]}"', svg)
+    return re.sub(r'(href="#|url\(#)([^")]*)', lambda m: f"{m[1]}{prefix}{m[2]}", svg)
+
+
 class NetworkDisplay:
     """A network as a notebook shows it: its diagram, and on request its equations."""
 
@@ -32,7 +48,7 @@ class NetworkDisplay:
     def _repr_image_svg_xml(self) -> str:
         from .diagram import render
 
-        return render(self.network, "svg").decode("utf-8")
+        return unique_ids(render(self.network, "svg").decode("utf-8"))
 
     def _repr_latex_(self) -> str:
         from .symbolic import derive

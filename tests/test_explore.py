@@ -187,3 +187,11 @@ def test_tooltips_carry_the_numbers_the_figure_draws(tmp_path: Path) -> None:
     assert tips["z-0-0"].endswith("sample 2: 3")  # 6·1 + 6·0 − 3
     symbolic = convert(f"```nndiagram\nspec: {XOR.relative_to(ROOT)}\n```\n")
     assert "value:" not in symbolic
+
+
+def test_a_notebook_showing_one_network_twice_has_unique_ids() -> None:
+    network = nndiagram.load_spec(XOR)
+    first = network._repr_mimebundle_()["image/svg+xml"]
+    second = network._repr_mimebundle_()["image/svg+xml"]
+    ids = [re.findall(r'\bid="([^"]+)"', svg) for svg in (first, second)]
+    assert ids[0] and len(ids[0]) == len(set(ids[0])) and not set(ids[0]) & set(ids[1])
