@@ -14,7 +14,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError
-from .model import ActivationChoice
+from .model import ActivationChoice, decimal_text
 
 if TYPE_CHECKING:
     import numpy as np
@@ -71,6 +71,7 @@ class Activation:
     derivative_latex: str
     elementwise: bool = True
     numpy_inplace: Callable[[Array], Array] | None = None
+    derivative_text: str | None = None  # the plain-text derivative, where SymPy's would differ
 
     def sympy_derivative(self, z: Any) -> Any:
         import sympy
@@ -204,8 +205,10 @@ _BUILTIN: dict[str, Activation] = {
         sympy_expr=_sympy_relu,
         numpy_fn=_relu,
         numpy_derivative=_relu_prime,
+        # One convention everywhere (NumPy, LaTeX, text): ReLU'(0) = 0.
         derivative_latex=r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}",
         numpy_inplace=_relu_inplace,
+        derivative_text="1 for z > 0, 0 for z ≤ 0",
     ),
     "softmax": Activation(
         name="softmax",
@@ -248,17 +251,21 @@ def _leaky_relu(alpha: float) -> Activation:
         a = sympy.Rational(str(alpha))
         return sympy.Piecewise((z, z > 0), (a * z, True))
 
+    shown = decimal_text(alpha)  # as written: never 1e-05, never 0.123457
     return Activation(
         name="leaky_relu",
-        title=f"Leaky ReLU (α = {alpha:g})",
-        latex=rf"\max({alpha:g}z, z)"
+        title=f"Leaky ReLU (α = {shown})",
+        latex="z"
+        if alpha == 1
+        else rf"\max({shown}z, z)"
         if alpha < 1
-        else rf"\begin{{cases}} z & z > 0 \\ {alpha:g}z & z \le 0 \end{{cases}}",
+        else rf"\begin{{cases}} z & z > 0 \\ {shown}z & z \le 0 \end{{cases}}",
         sympy_expr=expr,
         numpy_fn=fn,
         numpy_derivative=prime,
-        derivative_latex=rf"\begin{{cases}} 1 & z > 0 \\ {alpha:g} & z \le 0 \end{{cases}}",
+        derivative_latex=rf"\begin{{cases}} 1 & z > 0 \\ {shown} & z \le 0 \end{{cases}}",
         numpy_inplace=inplace,
+        derivative_text=f"1 for z > 0, {shown} for z ≤ 0",
     )
 
 
@@ -302,3 +309,134 @@ def sympy_symbol_z() -> sympy.Symbol:
     import sympy
 
     return sympy.Symbol("z", real=True)
+
+
+# --- affine activations -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Affine:
+    """``g(z) = c z + d`` for every real z, proven; ``c`` and ``d`` are exact SymPy numbers.
+
+    ``c = 0`` is a constant activation (a one-unit softmax, ``sigmoid(z) + sigmoid(-z)``).
+    ``proof`` says how it was shown.
+    """
+
+    c: Any
+    d: Any
+    proof: str
+
+    @property
+    def is_identity(self) -> bool:
+        return bool(self.c == 1 and self.d == 0)
+
+    @property
+    def is_constant(self) -> bool:
+        return bool(self.c == 0)
+
+    def text(self) -> str:
+        import sympy
+
+        return sympy.sstr(sympy.Symbol("z") * self.c + self.d)
+
+    def latex(self) -> str:
+        import sympy
+
+        return sympy.latex(sympy.Symbol("z") * self.c + self.d)
+
+
+def affine_form(choice: ActivationChoice, units: int = 2) -> Affine | None:
+    """``g(z) = c z + d`` when ``choice`` is affine for every real z (decided symbolically, so
+    ``2*z + 1``, ``sin(z)**2 + cos(z)**2``, ``max(z, z)`` and leaky ReLU with α = 1 are found);
+    None when it is not, or when that is not proven. ``units``: a softmax of one unit is the
+    constant 1."""
+    import sympy
+
+    if choice.name == "identity":
+        return Affine(sympy.Integer(1), sympy.Integer(0), "the identity")
+    if choice.name == "softmax":
+        if units == 1:
+            return Affine(sympy.Integer(0), sympy.Integer(1), "a softmax of one unit is e^z/e^z")
+        return None
+    if choice.name == "leaky_relu":
+        alpha = choice.alpha if choice.alpha is not None else DEFAULT_LEAKY_ALPHA
+        if sympy.Rational(repr(float(alpha))) == 1:
+            return Affine(sympy.Integer(1), sympy.Integer(0), "leaky ReLU with α = 1 is z")
+        return None
+    if choice.name == "custom" and choice.expression is not None:
+        return _custom_affine(choice.expression)
+    return None
+
+
+# A second difference this large (relative) at some probe: clearly not affine, skip SymPy.
+_AFFINE_PROBES = ((-3.0, 1.0), (-1.0, 2.0), (0.5, 4.0), (-7.0, -2.0), (10.0, 30.0))
+
+
+@lru_cache(maxsize=256)
+def _custom_affine(expression: str) -> Affine | None:
+    import sympy
+
+    activation = _custom(expression)
+    assert activation.numpy_fn is not None
+    for a, b in _AFFINE_PROBES:
+        values = activation.numpy_fn(np.array([a, b, (a + b) / 2]))
+        defect = abs(values[0] + values[1] - 2 * values[2])
+        if np.isfinite(defect) and defect > 1e-6 * max(1.0, *np.abs(values)):
+            return None  # certainly curved somewhere: no symbolic work
+    z = sympy.Symbol("z", real=True)
+    g = activation.sympy_expr(z)
+    try:
+        d = sympy.nsimplify(sympy.simplify(g.subs(z, 0)), rational=False)
+        c = sympy.simplify(g.subs(z, 1) - d)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if c.free_symbols or d.free_symbols or not (c.is_real and d.is_real):
+        return None
+    if not _vanishes(g - (c * z + d), z):
+        return None
+    kind = "constant" if c == 0 else "affine"
+    return Affine(c, d, f"{kind}: g(z) − ({sympy.sstr(c * z + d)}) simplifies to 0 on every piece")
+
+
+def _vanishes(expr: Any, z: Any) -> bool:
+    """Is ``expr`` 0 for every real z? Max, Min, Abs are split into their pieces first."""
+    import sympy
+
+    if expr.has(sympy.Max, sympy.Min, sympy.Abs, sympy.Heaviside, sympy.sign):
+        expr = sympy.piecewise_fold(expr.rewrite(sympy.Piecewise))
+    pieces = expr.args if isinstance(expr, sympy.Piecewise) else ((expr, sympy.true),)
+    remaining: Any = sympy.S.Reals  # a Piecewise takes the first piece whose condition holds
+    for piece, condition in pieces:
+        region = _region(condition, remaining)
+        if region is not None:
+            remaining = remaining - region
+            if region.is_empty or isinstance(region, sympy.FiniteSet):
+                continue  # no z, or single points: the pieces around them decide (continuity)
+        if sympy.expand(piece) == 0:
+            continue
+        if sympy.simplify(piece) != 0:
+            return False
+    return True
+
+
+def _region(condition: Any, remaining: Any) -> Any:
+    """The z where this piece applies (None when SymPy cannot say)."""
+    import sympy
+
+    try:
+        where = sympy.S.Reals if condition is sympy.true else condition.as_set()
+        return where.intersect(remaining)
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def network_affine(network: Any) -> tuple[Affine, ...] | None:
+    """Each layer's ``g(z) = c z + d`` when every activation is affine, else None: then, and
+    only then, the network collapses to one ``W x + B``."""
+    forms = []
+    for layer in network.layers:
+        form = affine_form(layer.activation, layer.units)
+        if form is None:
+            return None
+        forms.append(form)
+    return tuple(forms)

@@ -180,8 +180,9 @@ def _analyse(text: str) -> CompiledActivation:
     import sympy
 
     tree = parse_expression(text)
+    source = text.strip()
     z = sympy.Symbol("z", real=True)
-    expr = _Builder(z).build(tree)
+    expr = _Builder(z, source).build(tree)
     derivative = sympy.diff(expr, z)
     for size, _ in enumerate(sympy.preorder_traversal(derivative), start=1):
         if size > MAX_ANALYSIS_NODES:
@@ -198,7 +199,7 @@ def _analyse(text: str) -> CompiledActivation:
         raise SpecError(f"the expression {text!r} does not depend on z")
 
     def sympy_expr(argument: Any) -> Any:
-        return _Builder(argument).build(tree)
+        return _Builder(argument, source).build(tree)
 
     numpy_fn, numpy_derivative = _vectorised(z, expr), _vectorised(z, derivative)
     # An activation maps every real z to a real number, and backpropagation needs its slope:
@@ -219,9 +220,11 @@ def _analyse(text: str) -> CompiledActivation:
         plain_expr, plain_derivative = (
             f.xreplace({z: sympy.Symbol("z")}) for f in (expr, derivative)
         )
+    # The numbers as written (0.01, not 1/100); everything else is computed exactly.
+    written = _Builder(sympy.Symbol("z"), source, written=True).build(tree)
     return CompiledActivation(
         source=text,
-        latex=sympy.latex(plain_expr),
+        latex=sympy.latex(written if written.has(sympy.Float) else plain_expr),
         derivative_latex=sympy.latex(plain_derivative),
         sympy_expr=sympy_expr,
         numpy_fn=numpy_fn,
@@ -364,19 +367,52 @@ def _literal_number(node: ast.AST) -> float | None:
 
 
 class _Builder:
-    """SymPy expression of a checked tree, with ``z`` standing for the given argument."""
+    """SymPy expression of a checked tree, with ``z`` standing for the given argument.
 
-    def __init__(self, z: Any) -> None:
-        self.z = z
+    Numbers are exact rationals of the digits as written (``0.1`` is 1/10, ``1.5001`` is
+    15001/10000, never the nearest float), so every symbolic result is about the expression
+    itself; ``written`` builds them as decimals instead, for printing.
+    """
+
+    def __init__(self, z: Any, text: str = "", written: bool = False) -> None:
+        self.z, self.text, self.written = z, text, written
+
+    def number(self, node: ast.AST, value: float) -> Any:
+        import sympy
+
+        digits = repr(value)
+        if self.text and getattr(node, "lineno", 0) == 1 and getattr(node, "end_lineno", 0) == 1:
+            raw = self.text.split("\n", 1)[0].encode()
+            start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+            segment = raw[start:end].decode(errors="replace")
+            digits = segment.replace("_", "")
+        try:
+            exact = sympy.Rational(digits)
+        except (TypeError, ValueError):
+            exact = sympy.Rational(repr(value))
+        return sympy.Float(digits, max(15, len(digits))) if self.written else exact
+
+    def exponent(self, node: ast.AST) -> Any:
+        """A literal exponent exactly as written: 1.5001 is 15001/10000, never 3/2."""
+        import sympy
+
+        sign = 1
+        while isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+            sign *= -1 if isinstance(node.op, ast.USub) else 1
+            node = node.operand
+        assert isinstance(node, ast.Constant)
+        if isinstance(node.value, int):
+            return sign * sympy.Integer(node.value)
+        value = self.number(node, float(node.value))  # type: ignore[arg-type]
+        return sign * value
 
     def build(self, node: ast.AST) -> Any:
         import sympy
 
         if isinstance(node, ast.Constant):
-            # Integers stay exact; floats keep their written digits (0.01, not 1/100).
             if isinstance(node.value, int):
                 return sympy.Integer(node.value)
-            return sympy.Float(repr(node.value))
+            return self.number(node, float(node.value))  # type: ignore[arg-type]
         if isinstance(node, ast.Name):
             return self.z
         if isinstance(node, ast.UnaryOp):
@@ -387,7 +423,7 @@ class _Builder:
             if isinstance(node.op, ast.Pow):
                 exponent = _literal_number(node.right)
                 assert exponent is not None
-                return left ** sympy.Rational(repr(exponent)).limit_denominator(1000)
+                return left ** self.exponent(node.right)
             right = self.build(node.right)
             if isinstance(node.op, ast.Add):
                 return left + right
@@ -432,8 +468,15 @@ _SYMPY_FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 
 def _heaviside(values: Array) -> Array:
-    """SymPy's Heaviside(x) with its default H(0) = 1/2."""
+    """SymPy's Heaviside(x) with its default H(0) = 1/2: where two pieces of a max tie (z and
+    abs(z) for z > 0) their two half steps add up to the right slope."""
     return np.heaviside(values, 0.5)
+
+
+def lambdify_modules() -> list[Any]:
+    """``lambdify`` modules under which every whitelisted function works on arrays: NumPy has
+    no ``erf``, and ``math.erf`` takes scalars only."""
+    return [{"erf": np.vectorize(math.erf, otypes=[float])}, "numpy"]
 
 
 def _vectorised(z: Any, expr: Any) -> Callable[[Array], Array]:

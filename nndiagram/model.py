@@ -21,6 +21,15 @@ LOSSES: tuple[str, ...] = ("mse", "bce", "ce")
 SIMPLIFIED = frozenset({("sigmoid", "bce"), ("softmax", "ce")})
 
 
+def decimal_text(value: float) -> str:
+    """A number as a plain decimal with every digit it was written with: 0.00001 (not 1e-05),
+    0.123456789 (not 0.123457), 2 (not 2.0)."""
+    from decimal import Decimal
+
+    text = format(Decimal(repr(float(value))), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
 @dataclass(frozen=True)
 class ActivationChoice:
     """An activation as the spec names it; ``activations.py`` turns it into formulas."""
@@ -44,7 +53,7 @@ class ActivationChoice:
             "generic": "g",
         }
         if self.name == "leaky_relu":
-            return f"leaky ReLU (α={self.alpha:g})"
+            return f"leaky ReLU (α={decimal_text(self.alpha or 0.0)})"
         if self.name == "custom":
             return f"custom: {self.expression}"
         return names[self.name]

@@ -284,7 +284,9 @@ class ActivationEquation:
         if self.name == "generic":
             return f"{r(self.g)}({z})"
         if self.name == "leaky_relu":
-            return f"max({self.alpha:g}{z}, {z})"
+            from .model import decimal_text
+
+            return f"max({decimal_text(self.alpha or 0.0)}{z}, {z})"
         if self.name == "softmax":
             unit = ",".join(str(s) for s in self.lhs.sub)
             sub = f"<SUB>{unit}</SUB>" if render == "html" else f"_{unit}"

@@ -73,7 +73,7 @@ def test_collapsed_on_a_nonlinear_network_is_exit_2(run_cli: RunCli, tmp_path: P
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert result.stderr.startswith(
-        "diagrams/xor.yaml:1:1: error: engine 'collapsed' needs a linear"
+        "diagrams/xor.yaml:1:1: error: engine 'collapsed' needs a network whose activations are all"
     )
     assert "layer 0 (sigmoid)" in result.stderr
 

@@ -128,7 +128,7 @@ def test_collapse_params_are_the_product_chain() -> None:
 
 def test_collapsed_refuses_a_nonlinear_network() -> None:
     net = Network.from_sizes([2, 2, 1], ["relu", "identity"])
-    with pytest.raises(UsageError, match=r"layer 0 \(ReLU\) is not linear"):
+    with pytest.raises(UsageError, match=r"all affine .*layer 0 \(ReLU\) is not:"):
         evaluate(net, init_params(net), np.ones((2, 3)), engine="collapsed")
 
 

@@ -151,7 +151,7 @@ def test_block_form_shows_shapes_and_elided_neurons() -> None:
     assert derivation.counterexample is not None and derivation.proof_holds
 
 
-def test_affine_custom_activation_is_not_claimed_nonlinear() -> None:
+def test_affine_custom_activation_collapses_with_c_and_d_folded_in() -> None:
     from nndiagram.model import ActivationChoice, Layer
 
     network = Network(
@@ -159,9 +159,16 @@ def test_affine_custom_activation_is_not_claimed_nonlinear() -> None:
         layers=(Layer(0, 2, 2, ActivationChoice("custom", expression="2*z + 1")), Layer(1, 1, 2)),
     )
     derivation = derive(network)
-    assert derivation.counterexample is None and not derivation.proof_holds
+    assert derivation.collapsible and derivation.proof_holds
+    assert derivation.counterexample is None
     names = [eq.name for eq in derivation.equations]
-    assert "undecided" in names and "nonlinear" not in names
+    assert "affine[0]" in names and "nonlinear" not in names and "undecided" not in names
+    # W = w1 (2 w0), B = w1 (2 b0 + 1) + b1, entry by entry
+    w0, w1 = derivation.entries.w
+    b0, b1 = derivation.entries.b
+    assert derivation.collapse_W == (w1 * 2 * w0).applyfunc(sympy.expand)
+    ones = sympy.ones(2, 1)
+    assert derivation.collapse_B == (w1 * (2 * b0 + ones) + b1).applyfunc(sympy.expand)
 
 
 def test_repr_latex_for_jupyter() -> None:

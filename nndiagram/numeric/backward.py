@@ -26,7 +26,13 @@ from numpy.typing import ArrayLike, DTypeLike
 from ..activations import Activation
 from ..errors import SpecError, UsageError
 from ..model import INPUT, LOSSES, Network
-from .forward import check_input, check_params, forward_pass, numeric_activation
+from .forward import (
+    check_input,
+    check_loss_fits,
+    check_params,
+    forward_pass,
+    numeric_activation,
+)
 
 Array = np.ndarray
 Gradients = dict[str, Array]
@@ -41,6 +47,7 @@ def loss_of(network: Network, loss: str | None) -> str:
         )
     if chosen not in LOSSES:
         raise UsageError(f"unknown loss {chosen!r} (must be one of: {', '.join(LOSSES)})")
+    check_loss_fits(network, chosen)
     return chosen
 
 

@@ -17,9 +17,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..activations import Activation, activation_for
+from ..activations import DEFAULT_LEAKY_ALPHA, Activation, activation_for
 from ..errors import NNDiagramError, SpecError, UsageError
-from ..model import INPUT, Layer, Network
+from ..model import INPUT, ActivationChoice, Layer, Network
 from .arrays import Archive, open_arrays
 
 # Numeric commands (evaluate, gradients, train, check --params) hold every parameter and, per
@@ -335,23 +335,27 @@ def forward_pass(
 
 
 def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[Array, Array]:
-    """The single ``W x + B`` of a linear stack: ``W = W{L-1} ⋯ W0``, ``B`` by the same chain.
+    """The single ``W x + B`` of a network whose every activation is affine.
 
-    With skips, each output is tracked as its own ``M x + c``: a concatenating layer
-    multiplies its ``W`` into the stacked maps, an adding one adds the added output's map
-    (the identity for ``add: input``). ``B`` has shape (units_last,). Raises ``UsageError``
-    unless every activation is the identity.
+    Each output is tracked as its own ``M x + c``: a concatenating layer multiplies its ``W``
+    into the stacked maps, an adding one adds the added output's map (the identity for
+    ``add: input``). Each layer's ``g(z) = c z + d`` (identity: c = 1, d = 0;
+    ``activations.affine_form``) is folded in: ``M → c M``, ``c → c·c + d``. ``B`` has shape
+    (units_last,). Raises ``UsageError`` naming the layers that are not affine.
     """
-    if not network.is_linear:
+    from ..activations import affine_form, network_affine
+
+    forms = network_affine(network)
+    if forms is None:
         nonlinear = [
             f"layer {layer.index} ({layer.activation.describe()})"
             for layer in network.layers
-            if not layer.activation.is_identity
+            if affine_form(layer.activation, layer.units) is None
         ]
         verb = "is" if len(nonlinear) == 1 else "are"
         raise UsageError(
-            "engine 'collapsed' needs a linear network, and "
-            f"{', '.join(nonlinear)} {verb} not linear: the stack does not reduce to W x + B"
+            "engine 'collapsed' needs a network whose activations are all affine (g(z) = c z + "
+            f"d), and {', '.join(nonlinear)} {verb} not: the stack does not reduce to W x + B"
         )
     checked = check_params(network, params)
     kept = _kept(network)
@@ -359,7 +363,7 @@ def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[
         INPUT: (np.eye(network.inputs), np.zeros(network.inputs))
     }
     M, c = maps[INPUT]
-    for layer in network.layers:
+    for layer, form in zip(network.layers, forms, strict=True):
         parts = [(M, c), *(maps[source] for source in layer.concat)]
         M_in = np.vstack([part[0] for part in parts]) if layer.concat else M
         c_in = np.concatenate([part[1] for part in parts]) if layer.concat else c
@@ -369,6 +373,8 @@ def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[
         if layer.add is not None:
             M = M + maps[layer.add][0]
             c = c + maps[layer.add][1]
+        if not form.is_identity:
+            M, c = float(form.c) * M, float(form.c) * c + float(form.d)
         if layer.index in kept:
             maps[layer.index] = (M, c)
     return M, c
@@ -425,7 +431,10 @@ def cost(network_or_loss: Network | str, Y_hat: ArrayLike, Y: ArrayLike) -> floa
 
 
 def cost_from_logits(
-    network_or_loss: Network | str, activation: str, Z: ArrayLike, Y: ArrayLike
+    network_or_loss: Network | str,
+    activation: str | ActivationChoice,
+    Z: ArrayLike,
+    Y: ArrayLike,
 ) -> float:
     """The same ``J`` from the last layer's ``Z``, in the log domain where that is exact.
 
@@ -433,6 +442,13 @@ def cost_from_logits(
     ``L = Σ_k y_k (logsumexp(z) − z_k)``. Other pairs apply the activation and call ``cost``.
     """
     loss = _loss_name(network_or_loss)
+    # The layer's own activation (its α, its expression), never the name's default.
+    choice = (
+        activation if isinstance(activation, ActivationChoice) else ActivationChoice(activation)
+    )
+    if choice.name == "leaky_relu" and choice.alpha is None:
+        choice = ActivationChoice("leaky_relu", alpha=DEFAULT_LEAKY_ALPHA)
+    activation = choice.name
     Z_arr = np.asarray(Z, dtype=np.result_type(np.asarray(Z).dtype, np.float32))
     Y_arr = np.asarray(Y, dtype=Z_arr.dtype)
     _check_targets(Z_arr, Y_arr)
@@ -442,10 +458,12 @@ def cost_from_logits(
         top = np.max(Z_arr, axis=0, keepdims=True)
         lse = top + np.log(np.sum(np.exp(Z_arr - top), axis=0, keepdims=True))
         return float(np.sum(Y_arr * (lse - Z_arr))) / Y_arr.shape[1]
-    fn = activation_for(activation).numpy_fn
+    fn = activation_for(choice).numpy_fn
     if fn is None:
         raise UsageError(f"activation {activation!r} has no numeric form")
-    return cost(loss, fn(Z_arr.copy()), Y_arr)
+    with np.errstate(all="ignore"):
+        A = fn(Z_arr.copy())
+    return cost(loss, A, Y_arr)
 
 
 def network_cost(
@@ -457,6 +475,25 @@ def network_cost(
     dtype: DTypeLike = np.float64,
 ) -> float:
     """``J`` of ``network`` on the batch ``(X, Y)``, from the logits when that is more exact."""
+    loss = loss or _loss_name(network)
+    check_loss_fits(network, loss)
     Z, _ = forward_pass(network, params, X, dtype)[-1]
-    last = network.layers[-1].activation.name
-    return cost_from_logits(loss or _loss_name(network), last, Z, Y)
+    return cost_from_logits(loss, network.layers[-1].activation, Z, Y)
+
+
+PROBABILITY_OUTPUTS = ("sigmoid", "softmax")  # activations whose outputs lie in (0, 1)
+
+
+def check_loss_fits(network: Network, loss: str) -> None:
+    """bce and ce take logs of ŷ (and of 1 − ŷ): outputs outside (0, 1) have no cost. A
+    ``UsageError`` names the activation the loss needs."""
+    if loss == "mse":
+        return
+    last = network.layers[-1].activation
+    if last.name in (*PROBABILITY_OUTPUTS, "generic"):  # generic: refused as not numeric
+        return
+    needed = "sigmoid (or softmax)" if loss == "bce" else "softmax (or sigmoid)"
+    raise UsageError(
+        f"loss {loss} needs outputs in (0, 1), and the last layer's {last.describe()} is not "
+        f"confined to them: give the last layer activation {needed}, or use loss mse"
+    )

@@ -9,6 +9,7 @@ level.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from functools import cached_property
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 import sympy
 
 from .. import notation
+from ..activations import affine_form, network_affine
 from ..errors import InvalidNetworkError
-from ..model import Network
+from ..model import ActivationChoice, Network
 from . import equations as eqs
 from . import printing as pr
 from . import skips
@@ -85,8 +87,13 @@ class Derivation:
         self.entries: EntrySymbols | None = (
             entry_symbols(network, self.names) if self.explicit else None
         )
-        self.collapsible = network.is_linear
+        # Affine activations (g(z) = c z + d, proven) fold into w and b: the network collapses.
+        self.affine = network_affine(network)
+        if network.has_skips and not network.is_linear:
+            self.affine = None  # the skip recursion (skips.py) folds no c, d: linear only
+        self.collapsible = self.affine is not None
         self.counterexample: Counterexample | None = None
+        self.constant: str | None = None  # a constant layer, said in words
         self.undecided: str | None = None  # why the search stopped short, when it did
         if self.collapsible and network.has_skips:
             self.proof_holds = skips.prove_blocks(network, self.blocks) and (
@@ -105,6 +112,9 @@ class Derivation:
             self.counterexample = find_counterexample(network)
             if self.counterexample is None:
                 self.undecided = too_deep(network)
+            self.constant = _constant_layer(network)
+            if self.counterexample is None and self.constant is not None:
+                self.undecided = self.constant
             self.proof_holds = self.counterexample is not None
 
     @cached_property
@@ -133,6 +143,16 @@ class Derivation:
         if self.collapsible and net.has_skips:
             W_B = self._collapse if self.explicit and is_small(net) else None
             out += skips.collapse_equations(ctx, self.proof_holds, W_B)
+        elif self.collapsible and self._folds:
+            assert self.affine is not None
+            out += eqs.affine_folding(ctx, self.affine)
+            folded = dataclasses.replace(
+                ctx,
+                network=_linear_copy(net),
+                blocks=self._folded_blocks(),
+                entries=self._folded_entries(),
+            )
+            out += eqs.collapse(folded, self.proof_holds, output=eqs.output_sym(net))
         elif self.collapsible:
             out += eqs.collapse(ctx, self.proof_holds)
         else:
@@ -159,8 +179,52 @@ class Derivation:
     def output(self) -> sympy.ImmutableMatrix | None:
         return forward(self.network, self.entries) if self.entries else None
 
+    @property
+    def _folds(self) -> bool:
+        """Some activation is affine but not the identity: its c, d fold into w and b."""
+        return self.affine is not None and not all(f.is_identity for f in self.affine)
+
+    def affine_note(self) -> str:
+        """What the collapse folded in, for reports: '' when every activation is the identity."""
+        if not self._folds:
+            return ""
+        assert self.affine is not None
+        parts = []
+        for layer, form in zip(self.network.layers, self.affine, strict=True):
+            if form.is_constant:
+                parts.append(f"layer {layer.index}'s activation is the constant {form.text()}")
+            elif not form.is_identity:
+                parts.append(f"layer {layer.index}: g(z) = {form.text()} folded into W, B")
+        return "; ".join(parts)
+
+    def _folded_blocks(self) -> BlockSymbols:
+        """``c w^{[l]}`` and ``c b^{[l]} + d`` for each layer's ``g(z) = c z + d``."""
+        assert self.affine is not None
+        ws, bs = [], []
+        for w, b, form in zip(self.blocks.w, self.blocks.b, self.affine, strict=True):
+            ws.append(w if form.c == 1 else sympy.MatMul(form.c, w, evaluate=False))
+            scaled = b if form.c == 1 else sympy.MatMul(form.c, b, evaluate=False)
+            if form.c == 0:
+                scaled = sympy.ZeroMatrix(*b.shape)
+            if form.d != 0:
+                ones = sympy.OneMatrix(*b.shape)
+                constant = sympy.MatMul(form.d, ones, evaluate=False) if form.d != 1 else ones
+                scaled = constant if form.c == 0 else sympy.MatAdd(scaled, constant, evaluate=False)
+            bs.append(scaled)
+        return dataclasses.replace(self.blocks, w=tuple(ws), b=tuple(bs))
+
+    def _folded_entries(self) -> EntrySymbols | None:
+        if self.entries is None:
+            return None
+        assert self.affine is not None
+        ws, bs = [], []
+        for w, b, form in zip(self.entries.w, self.entries.b, self.affine, strict=True):
+            ws.append(sympy.ImmutableMatrix(w * form.c))
+            bs.append(sympy.ImmutableMatrix(b * form.c + sympy.ones(*b.shape) * form.d))
+        return dataclasses.replace(self.entries, w=tuple(ws), b=tuple(bs))
+
     def _block_collapse(self) -> tuple[Any, Any]:
-        blocks = self.blocks
+        blocks = self._folded_blocks() if self._folds else self.blocks
         if self.network.has_skips:  # W^{[L]}, B^{[L]} of the recursion (skips.py)
             net = self.network
             return (
@@ -179,6 +243,18 @@ class Derivation:
             return self._block_collapse()
         if self.network.has_skips:
             return skips.collapse_entries(self.network, self.entries)
+        if self._folds:
+            folded = self._folded_entries()
+            assert folded is not None
+            W_f, B_f = None, None
+            for w, b in zip(folded.w, folded.b, strict=True):
+                W_f = w if W_f is None else w * W_f
+                B_f = b if B_f is None else w * B_f + b
+            assert W_f is not None and B_f is not None
+            return (
+                sympy.ImmutableMatrix(W_f.applyfunc(sympy.expand)),
+                sympy.ImmutableMatrix(B_f.applyfunc(sympy.expand)),
+            )
         W_terms, B_terms = path_terms(self.network, self.entries)
         W = sympy.ImmutableMatrix([[polynomial(e) for e in row] for row in W_terms])
         B = sympy.ImmutableMatrix([[polynomial(e)] for e in B_terms])
@@ -274,6 +350,9 @@ class Derivation:
             },
             "explicit": self.explicit,
             "collapsible": self.collapsible,
+            "affine": None
+            if self.affine is None
+            else [{"c": str(f.c), "d": str(f.d), "proof": f.proof} for f in self.affine],
             "proof_holds": self.proof_holds,
             "equations": [eq.to_json() for eq in self.equations],
             "counterexample": None,
@@ -314,6 +393,27 @@ class Derivation:
         else:
             verdict = "nonlinear"
         return f"<Derivation {self.network.name} {sizes}, {form}: {verdict}>"
+
+
+def _constant_layer(network: Network) -> str | None:
+    """The last layer whose activation is a constant, said in words: the output after it does
+    not depend on x (W = 0), whatever the layers before it compute."""
+    for layer in reversed(network.layers):
+        form = affine_form(layer.activation, layer.units)
+        if form is not None and form.is_constant:
+            return (
+                f"layer {layer.index}'s activation is the constant {form.text()} ({form.proof}): "
+                "the output does not depend on x"
+            )
+    return None
+
+
+def _linear_copy(network: Network) -> Network:
+    """``network`` with every activation the identity: the layers after folding ``c``, ``d``."""
+    layers = tuple(
+        dataclasses.replace(layer, activation=ActivationChoice()) for layer in network.layers
+    )
+    return dataclasses.replace(network, layers=layers)
 
 
 def _sparse_json(value: Any) -> dict[str, Any]:

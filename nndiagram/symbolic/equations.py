@@ -9,14 +9,14 @@ cost (``cost``). Entries are printed when ``ctx.entries`` (small enough), shapes
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sympy
 
 from .. import notation
-from ..activations import activation_for
+from ..activations import Affine, activation_for
 from ..model import ActivationChoice, Network
 from . import printing as pr
 from .collapse import DEEP_LAYERS, Counterexample, collapse_terms, describe_counterexample
@@ -330,11 +330,53 @@ def _deep_collapse(ctx: Context, lhs: Any, proof_holds: bool) -> list[pr.Equatio
     ]
 
 
-def collapse(ctx: Context, proof_holds: bool) -> list[pr.Equation]:
-    """Distribute, associate, substitute ``W`` and ``B``; their entries; the proof."""
+def affine_folding(ctx: Context, forms: Sequence[Affine]) -> list[pr.Equation]:
+    """Each activation that is affine but not the identity, and how it folds into w and b."""
+    net, names = ctx.network, ctx.names
+    out = []
+    for layer, form in zip(net.layers, forms, strict=True):
+        if form.is_identity:
+            continue
+        g = notation.vector(net, "g", layer.index)
+        w, b = (
+            pr.latex(ctx.blocks.w[layer.index], names),
+            pr.latex(ctx.blocks.b[layer.index], names),
+        )
+        wt, bt = (
+            pr.text(ctx.blocks.w[layer.index], names),
+            pr.text(ctx.blocks.b[layer.index], names),
+        )
+        kind = "constant" if form.is_constant else "affine"
+        c, d = sympy.latex(form.c), sympy.latex(form.d)
+        ct, dt = sympy.sstr(form.c), sympy.sstr(form.d)
+        weight = "" if form.c == 1 else rf"{w} \to {c}\, {w}, \quad "
+        weight_text = "" if form.c == 1 else f"{wt} → {ct}·{wt}, "
+        scale = "" if form.c == 1 else rf"{c}\, "
+        scale_text = "" if form.c == 1 else f"{ct}·"
+        out.append(
+            pr.Equation(
+                f"affine{net.naming.layer(layer.index)}",
+                "Collapse",
+                rf"{g.latex()}(z) = {form.latex()} \quad \text{{({kind}, proven): }} "
+                rf"{weight}{b} \to {scale}{b} + {d}",
+                f"{g.text()}(z) = {form.text()}  ({kind}, proven): "
+                f"{weight_text}{bt} → {scale_text}{bt} + {dt}",
+                pr.srepr(sympy.Tuple(form.c, form.d)),
+            )
+        )
+    return out
+
+
+def collapse(
+    ctx: Context, proof_holds: bool, output: notation.Sym | None = None
+) -> list[pr.Equation]:
+    """Distribute, associate, substitute ``W`` and ``B``; their entries; the proof.
+
+    ``output``: the symbol on the left (``a^{[L]}``) when ``ctx`` holds the folded weights of
+    affine activations and an all-linear copy of the network."""
     net, names, blocks = ctx.network, ctx.names, ctx.blocks
     section = "Collapse"
-    out_sym = output_sym(net)
+    out_sym = output or output_sym(net)
     lhs = sympy.MatrixSymbol(out_sym.key, net.n_outputs, 1)
     if len(net.layers) > DEEP_LAYERS:
         return _deep_collapse(ctx, lhs, proof_holds)
@@ -511,7 +553,7 @@ def activations(ctx: Context) -> list[pr.Equation]:
                 f"{prime}{'(z)' if act.elementwise else ''} = {derivative}",
                 f"{g.text()}′(z) = "
                 + (
-                    pr.text(sympy.diff(formula, z), ctx.names)
+                    act.derivative_text or pr.text(sympy.diff(formula, z), ctx.names)
                     if act.elementwise
                     else "g_j (δ_jk − g_k)"
                 ),

@@ -15,6 +15,7 @@ import sympy
 
 from .. import notation
 from ..errors import UsageError
+from ..expressions import lambdify_modules
 from ..model import INPUT
 from .collapse import collapse_symengine
 from .cost import cost_expression
@@ -67,8 +68,14 @@ def _layer_functions(derivation: Derivation, index: int) -> tuple[Any, Any]:
     units = [
         sympy.Symbol(notation.pre_activation(network, index, j).key) for j in range(layer.units)
     ]
-    a = activate(network, index, sympy.ImmutableMatrix(units), derivation.names)
-    return linear, sympy.lambdify([units], list(a), modules="numpy")
+    if layer.activation.name == "softmax" and layer.units > 1:
+        # Shifted by the largest z, as NumPy's softmax is: e^{1000} would overflow to nan.
+        top = sympy.Max(*units)
+        exps = [sympy.exp(u - top) for u in units]
+        a: Any = [e / sympy.Add(*exps) for e in exps]
+    else:
+        a = list(activate(network, index, sympy.ImmutableMatrix(units), derivation.names))
+    return linear, sympy.lambdify([units], a, modules=lambdify_modules())
 
 
 def output_function(derivation: Derivation) -> Callable[[Params, Array], Array]:
@@ -109,7 +116,7 @@ def collapse_function(derivation: Derivation) -> Callable[[Params], tuple[Array,
 
     _explicit(derivation, "the collapse function")
     if not derivation.collapsible:
-        raise UsageError("only a linear network collapses to W x + B")
+        raise UsageError("only a network of affine activations collapses to W x + B")
     assert derivation.entries is not None
 
     def matrix(m: sympy.MatrixBase) -> Any:
@@ -117,11 +124,20 @@ def collapse_function(derivation: Derivation) -> Callable[[Params], tuple[Array,
 
     ws = [matrix(w) for w in derivation.entries.w]
     bs = [matrix(b) for b in derivation.entries.b]
+    args = [s for pair in zip(ws, bs, strict=True) for m in pair for s in m]
     if derivation.network.has_skips:
         W, B = skip_maps(derivation.network, ws, bs)
     else:
+        if derivation.affine is not None:  # each g(z) = c z + d folded in: c w, c b + d
+            forms = derivation.affine
+            ws = [w if f.c == 1 else w * se.sympify(f.c) for w, f in zip(ws, forms, strict=True)]
+            bs = [
+                b
+                if f.c == 1 and f.d == 0
+                else b * se.sympify(f.c) + se.ones(b.rows, 1) * se.sympify(f.d)
+                for b, f in zip(bs, forms, strict=True)
+            ]
         W, B = collapse_symengine(ws, bs)
-    args = [s for pair in zip(ws, bs, strict=True) for m in pair for s in m]
     function = se.Lambdify(args, [*W.expand(), *B.expand()], backend="lambda")
     shape = (W.rows, W.cols)
 
@@ -143,7 +159,7 @@ def cost_function(
         Y_hat = output(params, X)
         m = Y_hat.shape[1]
         cost = cost_expression(derivation.network, m, loss)
-        J = sympy.lambdify([list(cost.y_hat), list(cost.y)], cost.J, "numpy")
+        J = sympy.lambdify([list(cost.y_hat), list(cost.y)], cost.J, lambdify_modules())
         return float(J(list(Y_hat.ravel()), list(np.asarray(Y, dtype=np.float64).ravel())))
 
     return evaluate

@@ -23,6 +23,7 @@ import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from ..activations import activation_for
+from ..expressions import lambdify_modules
 from ..model import INPUT, Network, require_chain
 from .gradients import Proof
 
@@ -221,7 +222,7 @@ def gradient_function(
     fn = sympy.lambdify(
         symbols,
         flat,
-        modules=[{"select": _select}, "numpy"],
+        modules=[{"select": _select}, *lambdify_modules()],
         cse=lambda exprs: (assignments, exprs),  # already in common-subexpression form
     )
 

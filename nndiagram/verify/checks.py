@@ -32,7 +32,7 @@ from ..activations import (
 )
 from ..errors import NNDiagramError, UsageError
 from ..model import ActivationChoice, Network
-from ..numeric.forward import collapse_params, cost, forward, network_cost
+from ..numeric.forward import check_loss_fits, collapse_params, cost, forward, network_cost
 from .custom_activation import custom_rows
 from .framework import Reference, check_framework, framework_inputs
 from .report import Check, Report, compare, relative_error, status_of
@@ -91,20 +91,23 @@ def check_forward(network: Network, rng: np.random.Generator) -> list[Check]:
 
 
 def check_collapse(network: Network, rng: np.random.Generator) -> list[Check]:
-    """Linear: ``W x + B`` vs the layer pass, and the proof. Nonlinear: the counterexample."""
+    """Affine activations: ``W x + B`` vs the layer pass, and the proof. Otherwise the
+    counterexample."""
     params, X = random_batch(network, rng)
     derivation = _derive(network)
-    if not network.is_linear:
+    if not derivation.collapsible:
         return [_recheck_counterexample(network, derivation)]
     W, B = collapse_params(network, params)
     layered = forward(network, params, X)
+    folded = derivation.affine_note()
     rows = [
         compare(
             "collapse",
             W @ X + B[:, None],
             layered,
             COLLAPSE_TOL,
-            f"W x + B vs layer by layer on {X.shape[1]} samples",
+            f"W x + B vs layer by layer on {X.shape[1]} samples"
+            + (f"; {folded}" if folded else ""),
         )
     ]
     proof = bool(derivation.proof_holds)
@@ -140,6 +143,8 @@ def _recheck_counterexample(network: Network, derivation: Any) -> Check:
     """The exact counterexample's ``f(x¹) + f(x²) − 2 f((x¹+x²)/2)``, recomputed by NumPy."""
     example = derivation.counterexample
     if example is None:
+        if derivation.constant is not None:  # constant, hence affine: no counterexample exists
+            return Check("collapse", "pass", detail=f"constant output: {derivation.constant}")
         if derivation.undecided is not None:  # honest limit of the exact search, not a failure
             return Check("collapse", "skip", detail=f"nonlinear; {derivation.undecided}")
         return Check("collapse", "fail", detail="nonlinear, but no counterexample was derived")
@@ -170,6 +175,10 @@ def check_cost(network: Network, rng: np.random.Generator) -> list[Check]:
     """
     if network.loss is None:
         return [Check("cost", "skip", detail="the spec has no loss")]
+    try:
+        check_loss_fits(network, network.loss)
+    except UsageError as refused:
+        return [Check("cost", "fail", detail=str(refused))]
     import sympy
 
     from ..symbolic import cost_expression, output_function
@@ -252,6 +261,7 @@ def _sympy_values(expr_fn: Callable[[Any], Any], points: tuple[float, ...]) -> t
     400 digits: 1 − tanh²(800) cancels to nothing at 30, and any exact value this precision
     cannot resolve is far below the smallest float64.
     """
+    import mpmath
     import sympy
 
     z = sympy_symbol_z()
@@ -259,7 +269,15 @@ def _sympy_values(expr_fn: Callable[[Any], Any], points: tuple[float, ...]) -> t
     prime = sympy.diff(expr, z)
 
     def at(e: Any, value: float) -> float:
-        return float(e.evalf(REFERENCE_DIGITS, subs={z: sympy.Float(value, REFERENCE_DIGITS)}))
+        # mpmath at 400 digits first: its absolute error (1e-400) is far below the smallest
+        # float64, and it does not chase the relative digits of erfc(7071) ~ e^{-5e7} (SymPy's
+        # evalf would ask for millions of digits). evalf where mpmath lacks a function.
+        try:
+            with mpmath.workdps(REFERENCE_DIGITS):
+                return float(sympy.lambdify(z, e, "mpmath")(mpmath.mpf(value)))
+        except (TypeError, NameError, AttributeError, ValueError, ZeroDivisionError):
+            point = {z: sympy.Float(value, REFERENCE_DIGITS)}
+            return float(e.evalf(REFERENCE_DIGITS, subs=point, maxn=4 * REFERENCE_DIGITS))
 
     values = np.array([at(expr, v) for v in points])
     smooth = [v for v in points if v != 0.0]
