@@ -140,8 +140,25 @@ class ExplicitGraph:
         return not (self.missing or self.skipping or self.cycles)
 
     def problems(self) -> tuple[str, ...]:
-        """One line per problem, for reports: 'missing edge x_0 -> z_0_1', …"""
-        out = [f"missing edge {e.source} -> {e.target}" for e in self.missing]
+        """One line per problem, for reports: 'missing edge x_0 -> z_0_1 (x_0 is on line 2,
+        z_0_1 on line 4)', …: a missing edge has no line, the nodes it joins do."""
+        first: dict[str, int] = {}
+        for edge in self.edges:
+            if edge.line is not None:
+                first.setdefault(edge.source, edge.line)
+                first.setdefault(edge.target, edge.line)
+
+        def lines(e: Edge) -> str:
+            known = [(n, first[n]) for n in (e.source, e.target) if n in first]
+            if not known:
+                return ""
+            said = [
+                f"{n} is on line {line}" if i == 0 else f"{n} on line {line}"
+                for i, (n, line) in enumerate(known)
+            ]
+            return f" ({', '.join(said)})"
+
+        out = [f"missing edge {e.source} -> {e.target}{lines(e)}" for e in self.missing]
         for e in self.skipping:
             where = f" (line {e.line})" if e.line else ""
             out.append(f"edge {e.source} -> {e.target} skips or goes back a layer{where}")

@@ -145,7 +145,11 @@ def test_not_fully_connected_figure_names_both_missing_edges() -> None:
     graph = analyse(parse_edges(NOT_FULLY_CONNECTED))
     assert pairs(graph.missing) == [("x_0", "z_0_1"), ("x_1", "z_0_0")]
     assert graph.skipping == () and graph.cycles == ()
-    assert graph.problems() == ("missing edge x_0 -> z_0_1", "missing edge x_1 -> z_0_0")
+    # The lines of the nodes a missing edge joins (the text starts with a newline).
+    assert graph.problems() == (
+        "missing edge x_0 -> z_0_1 (x_0 is on line 2, z_0_1 on line 3)",
+        "missing edge x_1 -> z_0_0 (x_1 is on line 3, z_0_0 on line 2)",
+    )
     assert graph.layers[:3] == (("x_0", "x_1"), ("z_0_0", "z_0_1"), ("z_1_0",))
 
 

@@ -365,6 +365,6 @@ def test_an_invalid_graph_has_no_weights_to_draw(run_cli: RunCli, tmp_path: Path
     assert done.returncode == 1
     assert done.stderr.strip() == (
         f"{spec}:1:1: error: not a valid network, so it has no weights to draw: "
-        "missing edge x_0 -> z_0_1 (and 1 more)"
+        "missing edge x_0 -> z_0_1 (x_0 is on line 7, z_0_1 on line 8) (and 1 more)"
     )
     assert not (tmp_path / "x.svg").exists()

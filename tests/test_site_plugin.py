@@ -156,16 +156,51 @@ def test_existing_superfences_config_is_extended(tmp_path: Path) -> None:
     assert "<svg" in (project / "site" / "index.html").read_text()
 
 
-def test_missing_mathjax_falls_back_to_the_cdn_with_a_warning(tmp_path: Path) -> None:
+def test_missing_mathjax_falls_back_to_the_cdn_without_failing_strict(tmp_path: Path) -> None:
+    # mathjax: auto (the default): a new site builds --strict; the fallback is said, as info.
     project = make_project(tmp_path / "project", mathjax=False)
-    done = mkdocs(project)
+    done = mkdocs(project, "--strict")
     assert done.returncode == 0, done.stderr
-    assert "MathJax not found in node_modules" in done.stderr
+    assert "MathJax 3 was not found" in done.stderr and "npm install mathjax@3" in done.stderr
+    assert "NNDIAGRAM_MATHJAX" in done.stderr and "`mathjax: cdn`" in done.stderr
+    assert "npm ci" not in done.stderr
     assert (
         "cdn.jsdelivr.net/npm/mathjax@3/es5/tex-svg-full.js"
         in (project / "site" / "index.html").read_text()
     )
-    assert mkdocs(project, "--strict").returncode != 0  # strict: offline math is required
+
+
+def test_mathjax_local_without_a_local_copy_is_an_error_naming_the_fix(tmp_path: Path) -> None:
+    config = USER_CONFIG.replace("[search, nndiagram]", "[search, {nndiagram: {mathjax: local}}]")
+    project = make_project(tmp_path / "project", config=config, mathjax=False)
+    done = mkdocs(project)
+    assert done.returncode != 0
+    assert "mathjax: local, but MathJax 3 was not found" in done.stderr
+    assert "npm install mathjax@3" in done.stderr and "Traceback" not in done.stderr
+    assert not (project / "site" / "index.html").exists()
+
+
+def test_a_katex_site_is_left_alone(tmp_path: Path) -> None:
+    config = USER_CONFIG + "extra_javascript:\n  - https://cdn.example.org/katex.min.js\n"
+    project = make_project(tmp_path / "project", config=config, mathjax=False)
+    done = mkdocs(project, "--strict")
+    assert done.returncode == 0, done.stderr
+    assert "the site loads KaTeX" in done.stderr
+    assert "mathjax" not in (project / "site" / "index.html").read_text().lower()
+
+
+def test_cost_and_backprop_fences_work_in_a_user_site(tmp_path: Path) -> None:
+    page = (
+        "# Fences\n\n```cost\nmse bce\n```\n\n"
+        "```backprop\nsizes: [2, 1]\nactivations: [sigmoid]\nloss: bce\n```\n"
+    )
+    project = make_project(tmp_path / "project", page=page)
+    done = mkdocs(project, "--strict")
+    assert done.returncode == 0, done.stderr
+    html = (project / "site" / "index.html").read_text()
+    assert 'class="nndiagram-cost' in html or "nndiagram-cost" in html
+    assert "nndiagram-backprop" in html
+    assert "<code>sizes:" not in html and "language-backprop" not in html  # not a code block
 
 
 def test_second_build_renders_nothing(tmp_path: Path, run_cli: RunCli) -> None:

@@ -316,3 +316,33 @@ def test_a_check_report_shows_as_a_table_and_reprs_are_short() -> None:
         "<Derivation network 2-2-1, entries: not affine (exact counterexample)>"
     )
     assert "object at 0x" not in repr(nd.derive(nd.Network.from_sizes([2, 1])))
+
+
+# --- 12: missing edges with lines, the sympy engine's limit ------------------------------------
+
+
+def test_missing_edges_name_the_lines_of_their_nodes(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = write(
+        tmp_path / "g.yaml",
+        "title: two\ngraph: |\n  x_0 -> z_0_0\n  x_1 -> z_0_1\n  z_0_0 -> output\n"
+        "  z_0_1 -> output\n",
+    )
+    result = run_cli("validate", spec)
+    assert result.returncode == 1
+    assert f"{spec}: missing edge x_0 -> z_0_1 (x_0 is on line 3, z_0_1 on line 4)" in (
+        result.stderr.splitlines()
+    )
+
+
+def test_the_sympy_engine_refusal_names_the_limit_and_the_way_out(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    spec = write(tmp_path / "wide.yaml", "inputs: 300\nlayers:\n  - units: 2\n")
+    np.savez(tmp_path / "P.npz", W0=np.ones((2, 300)), b0=np.zeros(2))
+    np.save(tmp_path / "X.npy", np.ones((300, 2)))
+    args = ("--params", str(tmp_path / "P.npz"), "--input", str(tmp_path / "X.npy"))
+    result = run_cli("evaluate", spec, *args, "--engine", "sympy")
+    assert result.returncode == 2
+    assert "layers of 32 units" in result.stderr and "65,536" in result.stderr
+    assert "use --engine numpy" in result.stderr
+    assert len(result.stderr.splitlines()) == 1

@@ -138,8 +138,10 @@ def test_not_fully_connected_lists_both_missing_edges(run_cli: RunCli) -> None:
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "diagrams/not-fully-connected.yaml: not a valid network: 2 problem(s)",
-        "diagrams/not-fully-connected.yaml: missing edge x_0 -> z_0_1",
-        "diagrams/not-fully-connected.yaml: missing edge x_1 -> z_0_0",
+        "diagrams/not-fully-connected.yaml: missing edge x_0 -> z_0_1 (x_0 is on line 7, z_0_1 "
+        "on line 8)",
+        "diagrams/not-fully-connected.yaml: missing edge x_1 -> z_0_0 (x_1 is on line 8, z_0_0 "
+        "on line 7)",
     ]
 
 
@@ -219,8 +221,10 @@ def test_several_files_are_all_checked_and_the_worst_exit_code_wins(run_cli: Run
     assert result.stderr.splitlines() == [
         "tests/malformed/empty.yaml:1:1: error: the spec is empty",
         "diagrams/not-fully-connected.yaml: not a valid network: 2 problem(s)",
-        "diagrams/not-fully-connected.yaml: missing edge x_0 -> z_0_1",
-        "diagrams/not-fully-connected.yaml: missing edge x_1 -> z_0_0",
+        "diagrams/not-fully-connected.yaml: missing edge x_0 -> z_0_1 (x_0 is on line 7, z_0_1 "
+        "on line 8)",
+        "diagrams/not-fully-connected.yaml: missing edge x_1 -> z_0_0 (x_1 is on line 8, z_0_0 "
+        "on line 7)",
         "tests/malformed/units-zero.yaml:4:12: error: layers[1].units: must be at least 1, got 0",
     ]
 

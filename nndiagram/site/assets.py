@@ -99,6 +99,18 @@ def find_mathjax(starts: Iterable[Path]) -> Path | None:
     return None
 
 
+MATHJAX_MISSING = (
+    "MathJax 3 was not found (node_modules/mathjax/es5/tex-svg-full.js beside mkdocs.yml or "
+    "above it): run `npm install mathjax@3` there, or point NNDIAGRAM_MATHJAX at a "
+    "tex-svg-full.js"
+)
+
+
+def mentions_katex(scripts: Iterable[object]) -> bool:
+    """Whether the site renders math with KaTeX (then the plugin adds no MathJax)."""
+    return any("katex" in str(script).lower() for script in scripts)
+
+
 def mentions_mathjax(scripts: Iterable[object]) -> bool:
     """Whether the site already loads MathJax (then the plugin leaves math alone)."""
     return any("mathjax" in str(script).lower() for script in scripts)

@@ -294,6 +294,10 @@ activation_fence_format = _lazy_fence(
 training_fence_format = _lazy_fence(
     "nndiagram.site.training", "training_fence_format", "training runs"
 )
+cost_fence_format = _lazy_fence("nndiagram.site.formulas", "cost_fence_format", "cost formulas")
+backprop_fence_format = _lazy_fence(
+    "nndiagram.site.backprop", "backprop_fence_format", "backpropagation pages"
+)
 
 
 def custom_fences() -> list[dict[str, Any]]:
@@ -313,6 +317,8 @@ def custom_fences() -> list[dict[str, Any]]:
         },
         {"name": "activation", "class": "nndiagram-activation", "format": activation_fence_format},
         {"name": "training", "class": "nndiagram-training", "format": training_fence_format},
+        {"name": "cost", "class": "nndiagram-cost", "format": cost_fence_format},
+        {"name": "backprop", "class": "nndiagram-backprop", "format": backprop_fence_format},
     ]
 
 

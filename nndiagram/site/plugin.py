@@ -2,10 +2,12 @@
 
 ``plugins: [search, nndiagram]`` is all a site needs. The plugin
 
-- adds pymdownx.arithmatex (generic) and pymdownx.superfences with the ``nndiagram``,
-  ``derivation`` and ``activation`` fences when the site has not configured them;
-- adds MathJax 3 (the local npm copy, copied into the site; the CDN with a warning when it is
-  missing) and a script that re-typesets after Material's instant navigation;
+- adds pymdownx.arithmatex (generic) and pymdownx.superfences with every nndiagram fence
+  (``nndiagram``, ``derivation``, ``activation``, ``training``, ``cost``, ``backprop``) the site
+  has not configured itself;
+- adds MathJax 3 (the local npm copy, copied into the site; ``mathjax: auto`` falls back to
+  the CDN with an info line, ``local`` is an error without it; a MathJax or KaTeX site is left
+  alone) and a script that re-typesets after Material's instant navigation;
 - generates the gallery (one page per spec in ``specs_dir``, with SVG files) in memory;
 - renders every spec the site uses in parallel, cached by content hash in ``cache_dir``;
 - watches ``specs_dir`` under ``mkdocs serve``.
@@ -35,7 +37,9 @@ from .assets import (
     MATHJAX_CDN,
     MATHJAX_CONFIG_JS,
     MATHJAX_FILE,
+    MATHJAX_MISSING,
     find_mathjax,
+    mentions_katex,
     mentions_mathjax,
 )
 from .cache import ArtefactCache
@@ -102,18 +106,28 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
             config.extra_css.append(style)
 
     def _add_mathjax(self, config: MkDocsConfig) -> None:
+        """``local``: the npm copy or a build error naming the fix; ``auto``: the npm copy, else
+        the CDN with an info line (a fallback, not a warning that fails ``--strict``); ``cdn``;
+        ``off``. A site that loads MathJax or KaTeX itself is left alone."""
         self.mathjax_source, self.mathjax_added = None, False
         choice = self.config.mathjax
         if choice == "off":
             return
-        if mentions_mathjax(config.extra_javascript):
+        scripts = [*config.extra_javascript, *config.extra_css]
+        if mentions_mathjax(scripts):
             log.info("the site loads MathJax itself; nndiagram leaves it alone")
             return
+        if mentions_katex(scripts):
+            log.info("the site loads KaTeX; nndiagram adds no MathJax (math is left to KaTeX)")
+            return
         local = find_mathjax([self.root, Path.cwd()]) if choice != "cdn" else None
-        if local is None and choice != "cdn":
-            log.warning(
-                "MathJax not found in node_modules (run `npm ci`); math loads from the CDN, "
-                "so it needs a network connection: %s",
+        if local is None and choice == "local":
+            raise PluginError(f"nndiagram: mathjax: local, but {MATHJAX_MISSING}")
+        if local is None and choice == "auto":
+            log.info(
+                "%s; math loads from the CDN and needs a network connection (%s). Set "
+                "`mathjax: cdn` to say so, or `mathjax: local` to make this an error.",
+                MATHJAX_MISSING,
                 MATHJAX_CDN,
             )
         self.mathjax_source = local

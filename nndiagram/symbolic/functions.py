@@ -30,7 +30,14 @@ Params = Mapping[str, Any]
 def _explicit(derivation: Derivation, what: str) -> None:
     if not derivation.explicit or derivation.entries is None:
         sizes = "-".join(str(s) for s in derivation.network.sizes)
-        raise UsageError(f"{what} needs explicit entries; the {sizes} network is in block form")
+        from .derivation import EXPLICIT_MAX_PATHS, EXPLICIT_MAX_WIDTH
+
+        raise UsageError(
+            f"{what} needs explicit entries, which stop at layers of {EXPLICIT_MAX_WIDTH} units "
+            f"and a product of sizes of {EXPLICIT_MAX_PATHS:,}; the {sizes} network is in "
+            "block form: use --engine numpy (the default; `nndiagram check` compares the two "
+            "on networks small enough)"
+        )
     if derivation.network.has_generic:
         raise UsageError(f"{what} needs concrete activations; 'generic' g is symbolic only")
 
