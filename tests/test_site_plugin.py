@@ -385,7 +385,8 @@ def test_missing_config_file_is_a_usage_error(
 ) -> None:
     done = run_cli(command, "-f", "nowhere.yml", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.strip() == "config file not found: nowhere.yml"
+    assert done.stderr.strip().startswith("config file not found: nowhere.yml (run in your site")
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 def test_fences_of_other_stages_registered_by_the_site_are_cached(

@@ -346,3 +346,11 @@ def test_the_sympy_engine_refusal_names_the_limit_and_the_way_out(
     assert "layers of 32 units" in result.stderr and "65,536" in result.stderr
     assert "use --engine numpy" in result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_build_without_a_config_says_where_to_look(run_cli: RunCli, tmp_path: Path) -> None:
+    for command in ("build", "serve"):
+        result = run_cli(command, cwd=tmp_path)
+        assert result.returncode == 2
+        assert "config file not found: mkdocs.yml" in result.stderr
+        assert "-f path/to/mkdocs.yml" in result.stderr

@@ -151,7 +151,10 @@ def _load_config(config_file: str, **options: Any) -> Any:
     from mkdocs.config import load_config
 
     if not Path(config_file).is_file():
-        raise UsageError(f"config file not found: {config_file}")
+        raise UsageError(
+            f"config file not found: {config_file} (run in your site's folder, give "
+            "-f path/to/mkdocs.yml, or see docs/guide/plugin.md for a two-line mkdocs.yml)"
+        )
     try:
         return load_config(config_file, **options)
     except (exceptions.ConfigurationError, exceptions.Abort) as error:
@@ -201,7 +204,10 @@ def serve_site(config_file: str = "mkdocs.yml", dev_addr: str = "127.0.0.1:8000"
     from mkdocs.commands.serve import serve
 
     if not Path(config_file).is_file():
-        raise UsageError(f"config file not found: {config_file}")
+        raise UsageError(
+            f"config file not found: {config_file} (run in your site's folder, give "
+            "-f path/to/mkdocs.yml, or see docs/guide/plugin.md for a two-line mkdocs.yml)"
+        )
     with _mkdocs_logging(logging.INFO):
         try:
             serve(config_file=config_file, dev_addr=dev_addr, livereload=True)
