@@ -273,3 +273,12 @@ def test_random_decimals_round_trip_exactly(text: str) -> None:
     z = sympy.Symbol("z", real=True)
     expr = activation_for(ActivationChoice("custom", expression=f"{text}*z")).sympy_expr(z)
     assert expr == sympy.Rational(text) * z
+
+
+def test_check_passes_on_a_fractional_power_of_abs(run_cli: RunCli, tmp_path: Path) -> None:
+    """abs(z)**1.5001: the exponent is exact, and the entry-level gradients differentiate
+    |t| as a real function (SymPy's Derivative(re(t)) crashed check with a traceback)."""
+    layers = '  - {units: 2, activation: {custom: "abs(z)**1.5001"}}\n  - {units: 1}\n'
+    done = run_cli("check", str(_spec(tmp_path, layers, "loss: mse\n")))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr

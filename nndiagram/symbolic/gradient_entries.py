@@ -286,7 +286,7 @@ def _graph(expr: Any) -> tuple[list[tuple[sympy.Symbol, Any]], Any]:
             return e.func(*(visit(argument) for argument in e.args))
         if e not in names:
             node = e.func(*(visit(argument) for argument in e.args))
-            symbol = sympy.Dummy(f"t{len(nodes)}")
+            symbol = sympy.Dummy(f"t{len(nodes)}", real=True)  # diff(Abs(t), t) is sign(t)
             nodes.append((symbol, node))
             names[e] = symbol
         return names[e]
