@@ -26,7 +26,10 @@ def test_not_fully_connected_fails_connectivity_with_exit_1(run_cli: RunCli) -> 
     assert "diagrams/not-fully-connected.yaml: CHECKS FAILED" in lines
     assert "diagrams/neuron.yaml: all checks pass" in lines
     connectivity = next(line for line in lines if line.startswith("connectivity  fail"))
-    assert "missing edge x_0 -> z_0_1; missing edge x_1 -> z_0_0" in connectivity
+    assert (
+        "missing edge x_0 -> z_0_1 (x_0 is on line 7, z_0_1 on line 8); "
+        "missing edge x_1 -> z_0_0 (x_1 is on line 8, z_0_0 on line 7)" in connectivity
+    )
 
 
 def test_json_report_is_sorted_deterministic_and_complete(run_cli: RunCli) -> None:

@@ -265,9 +265,29 @@ def reverse_derivatives(
         adjoint = sympy.Dummy(f"d{symbol}")
         adjoints.append((adjoint, sympy.Add(*uses)))
         for argument in node.free_symbols & (inner | wanted):
-            terms.setdefault(argument, []).append(adjoint * sympy.diff(node, argument))
+            slope = _partial(node, argument)
+            terms.setdefault(argument, []).append(adjoint * slope)
     derivatives = [sympy.Add(*terms.get(w, [sympy.Integer(0)])) for w in wrt]
     return [*replacements, *adjoints], derivatives
+
+
+def _partial(node: Any, argument: Any) -> Any:
+    """``∂node/∂argument`` for a one-operation node: sums and products (of arguments that appear
+    once) and numeric powers directly, every other node by ``sympy.diff`` (which would give the
+    same, after an assumptions query per call that costs most of the time)."""
+    args = node.args
+    if args.count(argument) == 1 and all(
+        a == argument or argument not in a.free_symbols for a in args
+    ):
+        if isinstance(node, sympy.Add):
+            return sympy.Integer(1)
+        if isinstance(node, sympy.Mul):
+            return sympy.Mul(*(a for a in args if a != argument))
+        if isinstance(node, sympy.Pow) and args[0] == argument and args[1].is_Number:
+            return args[1] * argument ** (args[1] - 1)
+        if isinstance(node, sympy.exp):
+            return node
+    return sympy.diff(node, argument)
 
 
 def _graph(expr: Any) -> tuple[list[tuple[sympy.Symbol, Any]], Any]:
