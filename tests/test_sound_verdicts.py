@@ -87,6 +87,7 @@ def derive_network(path: Path) -> Network:
 def test_a_constant_activation_is_named_as_constant(run_cli: RunCli, tmp_path: Path) -> None:
     layers = "  - {units: 2, activation: tanh}\n  - {units: 1, activation: softmax}\n"
     done = run_cli("check", str(_spec(tmp_path, layers)), "--format", "json")
+    assert done.returncode == 0, done.stdout  # gradients of a constant are exactly 0 too
     rows = {row["name"]: row for row in json.loads(done.stdout)["reports"][0]["checks"]}
     assert rows["collapse"]["status"] == "pass"
     assert "layer 1's activation is the constant 1" in rows["collapse"]["detail"]

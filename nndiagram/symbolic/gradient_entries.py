@@ -66,6 +66,8 @@ def _activation(network: Network, index: int) -> tuple[Callable[[Any], Any], str
 
 
 def _apply(fn: Callable[[Any], Any], name: str, Z: sympy.Matrix) -> sympy.Matrix:
+    if name == "softmax" and Z.shape[0] == 1:
+        return sympy.ones(*Z.shape)  # one unit: e^z / e^z is the constant 1, exactly
     if name == "softmax":
         E = Z.applyfunc(sympy.exp)
         return sympy.Matrix.hstack(*(E[:, j] / sum(E[:, j]) for j in range(Z.shape[1])))
