@@ -47,9 +47,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(load, name)
     if name == "derive":
-        from .symbolic import derive
-
-        return derive
+        return _derive
     if name == "evaluate":
         from .verify.engines import evaluate
 
@@ -83,8 +81,36 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'nndiagram' has no attribute {name!r}")
 
 
+def _network(network: Any) -> Network:
+    """A Network, or a spec file's path read into one (what a new user passes first)."""
+    import os
+
+    from .model import Network
+
+    if isinstance(network, Network):
+        return network
+    if isinstance(network, str | os.PathLike):
+        from .spec.load import load_spec
+
+        return load_spec(os.fspath(network))
+    raise TypeError(
+        f"expected a Network or a spec file's path, not {type(network).__name__} "
+        "(nndiagram.load_spec, spec_from_dict and Network.from_sizes make one)"
+    )
+
+
+def _derive(network: Network | str, **options: Any) -> Any:
+    """The equations of ``network`` (or of the spec file at that path), derived with SymPy."""
+    from .symbolic import derive
+
+    return derive(_network(network), **options)
+
+
+_derive.__name__ = "derive"
+
+
 def _check(
-    network: Network,
+    network: Network | str,
     seed: int = 0,
     *,
     params: Any = None,
@@ -104,6 +130,7 @@ def _check(
     """
     from .verify import check
 
+    network = _network(network)
     if against is not None:
         # verify runs a model it is given; turning a framework's model into one is importers'
         from .importers.frameworks import reference_for

@@ -354,3 +354,14 @@ def test_build_without_a_config_says_where_to_look(run_cli: RunCli, tmp_path: Pa
         assert result.returncode == 2
         assert "config file not found: mkdocs.yml" in result.stderr
         assert "-f path/to/mkdocs.yml" in result.stderr
+
+
+def test_check_and_derive_take_a_spec_path_as_a_new_user_passes_it() -> None:
+    from conftest import DIAGRAMS
+
+    import nndiagram as nd
+
+    assert nd.check(str(DIAGRAMS / "xor.yaml")).passed
+    assert repr(nd.derive(DIAGRAMS / "xor.yaml")).startswith("<Derivation xor 2-2-1")
+    with pytest.raises(TypeError, match="expected a Network or a spec file's path, not int"):
+        nd.check(3)
