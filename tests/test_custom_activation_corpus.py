@@ -171,17 +171,20 @@ def test_a_derivative_that_is_not_finite_in_the_core_fails(monkeypatch: pytest.M
     assert "not finite at z = -" in rows["derivative custom"].detail
 
 
-# GELU's erf in the forward and gradient rows is issue 12's; its activation rows are above.
-@pytest.mark.parametrize("expression", ["log(1 + exp(z))", "z*sigmoid(z)", "exp(z)", "sin(z)"])
-def test_check_command_on_a_custom_activation_prints_no_warning(
+@pytest.mark.parametrize(
+    "expression",
+    ["log(1 + exp(z))", "z*sigmoid(z)", "exp(z)", "sin(z)", "0.5*z*(1 + erf(z/sqrt(2)))"],
+)
+def test_check_command_passes_a_custom_activation_without_a_warning(
     run_cli: RunCli, tmp_path: Path, expression: str
 ) -> None:
     spec = tmp_path / "net.yaml"
     spec.write_text(
         f'inputs: 2\nlayers:\n  - units: 2\n    activation: {{custom: "{expression}"}}\n'
+        "  - units: 1\n    activation: sigmoid\nloss: bce\n"
     )
     result = run_cli("check", str(spec), "--format", "json")
-    assert result.stderr == ""
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout
     import json
 
     rows = json.loads(result.stdout)["reports"][0]["checks"]
