@@ -368,3 +368,17 @@ def test_named_inputs_are_upright_text_in_diagrams_and_equations(
     assert done.returncode == 0, done.stderr
     assert r"\text{area}" in done.stdout and r"\text{floor\_m2}" in done.stdout
     assert r"\text{t}" in done.stdout and " area " not in done.stdout
+
+
+def test_layers_view_prints_a_leaky_slope_as_written_never_in_e_notation() -> None:
+    from nndiagram.spec import load_spec_text
+
+    for alpha in ("0.00001", "0.123456789"):
+        net = load_spec_text(
+            "inputs: 2\nlayers:\n"
+            f"  - {{units: 2, activation: {{leaky_relu: {{alpha: {alpha}}}}}}}\n"
+            "  - {units: 1}\n"
+        )
+        dot = render(net, "dot", view="layers").decode()
+        assert f"LeakyReLU({alpha})" in dot
+        assert "e-0" not in dot

@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Hashable
 
 from .. import notation
-from ..model import INPUT, Layer, Network
+from ..model import INPUT, Layer, Network, decimal_text
 from ..notation import Sym
 from ..quoting import Html, escape_html
 from .dot import Drawing, Label
@@ -259,7 +259,7 @@ def _box(drawing: Drawing, network: Network, layer: Layer) -> Label:
         g: Sym | None = notation.vector(n, "g", i)
         name = _FUNCTION_NAMES.get(choice.name)
         if choice.name == "leaky_relu":
-            name = f"LeakyReLU({choice.alpha:g})"
+            name = f"LeakyReLU({decimal_text(choice.alpha or 0.0)})"
         function: list[Piece] = [(g, "")] if name is None else [(None, name)]
         rows.append(
             [
