@@ -365,3 +365,15 @@ def test_check_and_derive_take_a_spec_path_as_a_new_user_passes_it() -> None:
     assert repr(nd.derive(DIAGRAMS / "xor.yaml")).startswith("<Derivation xor 2-2-1")
     with pytest.raises(TypeError, match="expected a Network or a spec file's path, not int"):
         nd.check(3)
+
+
+def test_evaluate_names_what_params_must_be(tmp_path: Path) -> None:
+    import nndiagram as nd
+    from nndiagram.errors import UsageError
+
+    net = nd.Network.from_sizes([2, 1])
+    with pytest.raises(UsageError, match=r"params is a mapping of W0, b0 to arrays .* not list"):
+        nd.evaluate(net, [np.ones((1, 2)), np.zeros(1)], np.ones((2, 3)))
+    np.savez(tmp_path / "P.npz", W0=np.ones((1, 2)), b0=np.zeros(1))
+    with np.load(tmp_path / "P.npz") as params:  # an NpzFile is a mapping too
+        assert nd.evaluate(net, params, np.ones((2, 3))).tolist() == [[2.0, 2.0, 2.0]]

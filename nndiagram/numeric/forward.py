@@ -94,6 +94,12 @@ def check_params(
     Every problem names the array: ``W1 has shape (3, 2) but layer 1 needs (1, 2)``.
     """
     expected = param_shapes(network)
+    if not isinstance(params, Mapping):
+        raise _fail(
+            f"params is a mapping of {', '.join(expected)} to arrays (a dict, or "
+            f"np.load('P.npz')), not {type(params).__name__}",
+            source,
+        )
     _check_names(network, params, source)
     checked: Params = {}
     for name, shape in expected.items():
