@@ -377,3 +377,11 @@ def test_evaluate_names_what_params_must_be(tmp_path: Path) -> None:
     np.savez(tmp_path / "P.npz", W0=np.ones((1, 2)), b0=np.zeros(1))
     with np.load(tmp_path / "P.npz") as params:  # an NpzFile is a mapping too
         assert nd.evaluate(net, params, np.ones((2, 3))).tolist() == [[2.0, 2.0, 2.0]]
+
+
+def test_check_derivation_given_a_network_spec_points_at_the_right_command(
+    run_cli: RunCli, linear: dict[str, str]
+) -> None:
+    result = run_cli("check-derivation", linear["spec"])
+    assert result.returncode == 2
+    assert "this is a network spec: `nndiagram validate` or `nndiagram check`" in result.stderr

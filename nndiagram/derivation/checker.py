@@ -159,9 +159,15 @@ def parse_derivation(text: str, path: str = "<derivation>") -> Derivation:
     lines = {key.value: value for key, value in _pairs(root, path)}
     unknown = sorted(set(data) - {"title", "symbols", "definitions", "steps"})
     if unknown:
+        spec_keys = {"inputs", "layers", "graph", "edges"} & set(unknown)
+        hint = (
+            "; this is a network spec: `nndiagram validate` or `nndiagram check` reads it"
+            if spec_keys
+            else ""
+        )
         raise SpecError(
             f"unknown key(s) {', '.join(map(str, unknown))} (allowed: title, symbols, "
-            "definitions, steps)",
+            f"definitions, steps){hint}",
             path=path,
             line=_line(lines.get(unknown[0])),
         )
