@@ -27,6 +27,9 @@ ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 NNDIAGRAM = str(BIN / "nndiagram")
 MNIST = str(ROOT / "diagrams" / "mnist-mlp.yaml")
+# A user's installed package has its bytecode compiled (pip does it on install); a shell that sets
+# PYTHONDONTWRITEBYTECODE would make every run compile the sources again, so the runs here drop it.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 HEAVY = ("sympy", "numpy", "pydantic", "yaml", "graphviz", "mkdocs", "matplotlib", "rich")
 
 # The same figure as `render` of mnist-mlp.yaml in the network view: three columns elided to
@@ -80,7 +83,7 @@ def run(argv: list[str]) -> tuple[float, float]:
     """Wall and CPU seconds (user + system of the child) of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, cwd=ROOT)
+    done = subprocess.run(argv, capture_output=True, cwd=ROOT, env=ENV)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
@@ -90,7 +93,7 @@ def run(argv: list[str]) -> tuple[float, float]:
 
 
 def heavy_imports(argv: list[str]) -> str:
-    env = {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}
+    env = {**ENV, "PYTHONPROFILEIMPORTTIME": "1"}
     done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, env=env)
     loaded = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     return ", ".join(name for name in HEAVY if name in loaded) or "-"
