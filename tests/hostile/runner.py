@@ -517,7 +517,8 @@ def make_workspace(parent: Path) -> tuple[Path, Path]:
     data.mkdir(parents=True)
     (data / "net.yaml").write_text(DATA_SPEC, encoding="utf-8")
     # The same shapes without activations: what overflows there is not saturated away.
-    (data / "linear.yaml").write_text(DATA_SPEC.replace("sigmoid", "identity"), encoding="utf-8")
+    linear = DATA_SPEC.replace("sigmoid", "identity").replace("loss: bce", "loss: mse")
+    (data / "linear.yaml").write_text(linear, encoding="utf-8")  # bce needs outputs in (0, 1)
     rng = np.random.default_rng(0)
     arrays = {"W0": (2, 2), "b0": (2,), "W1": (1, 2), "b1": (1,)}
     params = {k: rng.normal(size=s) for k, s in arrays.items()}
