@@ -27,7 +27,7 @@ from timing import median_seconds
 
 from nndiagram.diagram import draw, render
 from nndiagram.diagram.backend import run_dot
-from nndiagram.errors import GraphvizError
+from nndiagram.errors import GraphvizError, SpecError
 from nndiagram.model import Network
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,10 @@ def naive_row(network: Network) -> str:
     if edges > 10**6:
         return f"not attempted: {edges:,} edges (the DOT alone would be ~{edges * 40 // 10**6} MB)"
     start = time.perf_counter()
-    nodes, edge_count, source = drawn(full)
+    try:
+        nodes, edge_count, source = drawn(full)
+    except SpecError:  # the drawing cap (600 neurons, 10,000 edges) refuses it in one line
+        return f"refused by the drawing cap: {sum(network.sizes):,} neurons, {edges:,} edges"
     to_dot = time.perf_counter() - start
     try:
         start = time.perf_counter()

@@ -132,10 +132,9 @@ def hover_times(site: Path) -> list[tuple[str, int, list[float], list[float]]]:
 
 
 def before_tree(rev: str, folder: Path) -> Path:
-    """The ``nndiagram`` package as it was at ``rev``, unpacked into ``folder``."""
-    data = subprocess.run(
-        ["git", "archive", rev, "nndiagram"], cwd=ROOT, capture_output=True, check=True
-    ).stdout
+    """The tree as it was at ``rev`` (package and site sources), unpacked into ``folder``: the
+    before build uses that commit's pages too, which may use fence options it predates."""
+    data = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
     with tarfile.open(fileobj=BytesIO(data)) as archive:
         archive.extractall(folder, filter="data")
     return folder
@@ -183,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     before_rev = args.before or default_before()
     with tempfile.TemporaryDirectory(prefix="bench-explore-") as folder:
         now_site, old_site = Path(folder) / "now", Path(folder) / "before"
-        copy_site(now_site)
-        copy_site(old_site)
         old_code = before_tree(before_rev, Path(folder) / "before-code")
+        copy_site(now_site)
+        copy_site(old_site, old_code)
         # This checkout's package, whatever PYTHONPATH the caller had.
         now_code = ROOT
         times: dict[str, list[float]] = {

@@ -43,9 +43,10 @@ COPIED = (
 CHANGED_SPEC = "diagrams/xor.yaml"
 
 
-def copy_site(target: Path) -> None:
+def copy_site(target: Path, root: Path = ROOT) -> None:
+    """The site's sources from ``root`` (this checkout, or an older tree) into ``target``."""
     for name in COPIED:
-        source = ROOT / name
+        source = root / name
         if source.is_dir():
             shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
         elif source.is_file():
