@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,19 +103,7 @@ def backprop_equations(network: Network, loss: str) -> list[Equation]:
     def sym(base: str, layer: int, rows: int, cols: Any = m) -> sympy.MatrixSymbol:
         return sympy.MatrixSymbol(f"{base}^{{{naming.layer(layer)}}}", rows, cols)
 
-    last = network.layers[-1]
-    L, n = last.index, last.units
-    a, y = sym("a", L, n), sympy.MatrixSymbol("y", n, m)
-    name = activation_for(last.activation).name
-    equations = []
-    if (name, loss) in SIMPLIFIED:
-        note = "proven equal to the chain rule" + (" for one-hot y" if loss == "ce" else "")
-        equations.append(Equation(latex(sym("dz", L, n)), latex(a - y), note))
-    else:
-        da = _loss_derivative(loss, a, y)
-        equations.append(Equation(latex(sym("da", L, n)), latex(da), _loss_note(loss)))
-        rhs = _through_activation(name, L, n, sym("da", L, n), a, naming.layer(L), m)
-        equations.append(Equation(latex(sym("dz", L, n)), latex(rhs)))
+    equations = _output_equations(network, loss, sym, m)
     for layer in reversed(network.layers):
         index = layer.index
         dz = sym("dz", index, layer.units)
@@ -168,23 +157,11 @@ def _skip_backprop_equations(network: Network, loss: str) -> list[Equation]:
             return sympy.MatrixSymbol("x", network.inputs, m)
         return sym("a", source, network.width(source))
 
-    last = network.layers[-1]
-    L, n = last.index, last.units
-    a, y = sym("a", L, n), sympy.MatrixSymbol("y", n, m)
-    name = activation_for(last.activation).name
-    equations = []
-    if (name, loss) in SIMPLIFIED:
-        note = "proven equal to the chain rule" + (" for one-hot y" if loss == "ce" else "")
-        equations.append(Equation(latex(sym("dz", L, n)), latex(a - y), note))
-    else:
-        da = _loss_derivative(loss, a, y)
-        equations.append(Equation(latex(sym("da", L, n)), latex(da), _loss_note(loss)))
-        rhs = _through_activation(name, L, n, sym("da", L, n), a, naming.layer(L), m)
-        equations.append(Equation(latex(sym("dz", L, n)), latex(rhs)))
+    equations = _output_equations(network, loss, sym, m)
     received: dict[int, list[tuple[Any, str]]] = {}
     for layer in reversed(network.layers):
         index = layer.index
-        if index != L:
+        if index != network.layers[-1].index:
             terms = received.pop(index)[::-1]  # the next layer's weights first, then skips
             da_k = sympy.MatAdd(*(t for t, _ in terms)) if len(terms) > 1 else terms[0][0]
             paths = "; ".join(why for _, why in terms)
@@ -237,6 +214,25 @@ def _skip_backprop_equations(network: Network, loss: str) -> list[Equation]:
             why = f"the skip into layer {naming.index(index)}, through no weight"
             received.setdefault(layer.add, []).append((dz, why))
     return equations
+
+
+def _output_equations(
+    network: Network, loss: str, sym: Callable[[str, int, int], Any], m: sympy.Symbol
+) -> list[Equation]:
+    """``dz`` of the output layer: ``a - y`` where it simplifies, else ``da`` then ``dz``."""
+    last = network.layers[-1]
+    L, n = last.index, last.units
+    a, y = sym("a", L, n), sympy.MatrixSymbol("y", n, m)
+    name = activation_for(last.activation).name
+    if (name, loss) in SIMPLIFIED:
+        note = "proven equal to the chain rule" + (" for one-hot y" if loss == "ce" else "")
+        return [Equation(latex(sym("dz", L, n)), latex(a - y), note)]
+    da = _loss_derivative(loss, a, y)
+    rhs = _through_activation(name, L, n, sym("da", L, n), a, network.naming.layer(L), m)
+    return [
+        Equation(latex(sym("da", L, n)), latex(da), _loss_note(loss)),
+        Equation(latex(sym("dz", L, n)), latex(rhs)),
+    ]
 
 
 def _loss_derivative(loss: str, a: Any, y: Any) -> Any:
