@@ -203,7 +203,7 @@ class _Unprovable(Exception):
 
 
 def _canon(p: sympy.Expr) -> sympy.Expr:
-    p = sympy.sympify(p)
+    p = sympy.sympify(p, strict=True)
     if p.is_Rational:
         return p
     return sympy.cancel(p)
@@ -333,11 +333,13 @@ class _Entries:
         return self.apply(n.function, value)
 
     def is_zero(self, d: sympy.Expr) -> bool:
-        if sympy.sympify(d) == 0:  # SymPy sorts sums and merges powers: often zero as built
+        if (
+            sympy.sympify(d, strict=True) == 0
+        ):  # SymPy sorts sums and merges powers: often zero as built
             return True
         # e^{r/q} for several q: one base per r, raised to whole powers.
         denominators: dict[sympy.Symbol, int] = {}
-        for power in sympy.sympify(d).atoms(sympy.Pow):
+        for power in d.atoms(sympy.Pow):
             if power.base in self.exps.values() and power.exp.is_Rational:
                 q = int(power.exp.q)
                 denominators[power.base] = math.lcm(denominators.get(power.base, 1), q)
@@ -346,7 +348,11 @@ class _Entries:
             for base, q in denominators.items()
             if q > 1
         }
-        d = sympy.sympify(d).xreplace(replace) if replace else sympy.sympify(d)
+        d = (
+            sympy.sympify(d, strict=True).xreplace(replace)
+            if replace
+            else sympy.sympify(d, strict=True)
+        )
         return bool(sympy.cancel(sympy.powsimp(d)) == 0)
 
 
