@@ -258,7 +258,15 @@ def find_counterexample(network: Network) -> Counterexample | None:
             t = _unit_zero(layer.units, choice, t)
         return t
 
-    n = network.inputs
+    return midpoint_counterexample(h, network.inputs, params, substituted)
+
+
+def midpoint_counterexample(
+    h: Any, n_inputs: int, params: Any, substituted: Any
+) -> Counterexample | None:
+    """A certified ``h(t1) + h(t2) - 2 h((t1 + t2) / 2) != 0`` along the first input, where
+    ``h`` is the network's first output as a function of that input; None if no candidate
+    pair certifies one."""
     for t1, t2 in CANDIDATES:
         points = [sympy.Rational(t1), sympy.Rational(t2), sympy.Rational(t1 + t2, 2)]
         ys = [h(p) for p in points]
@@ -266,7 +274,7 @@ def find_counterexample(network: Network) -> Counterexample | None:
         certified = _certify(difference)
         if certified is None:
             continue
-        inputs = [sympy.ImmutableSparseMatrix(n, 1, {(0, 0): p}) for p in points]
+        inputs = [sympy.ImmutableSparseMatrix(n_inputs, 1, {(0, 0): p}) for p in points]
         return Counterexample(
             params=params,
             inputs=(inputs[0], inputs[1]),

@@ -28,7 +28,7 @@ from .. import notation
 from ..activations import activation_for
 from ..model import INPUT, ActivationChoice, Network
 from . import printing as pr
-from .collapse import CANDIDATES, Counterexample, _certify, too_deep
+from .collapse import Counterexample, midpoint_counterexample, too_deep
 from .entries import BlockSymbols, EntrySymbols
 
 if TYPE_CHECKING:
@@ -191,26 +191,7 @@ def find_counterexample(network: Network) -> Counterexample | None:
                 values[layer.index] = (g(z0), g(rest))
         return values[len(network.layers) - 1][0]
 
-    n = network.inputs
-    for t1, t2 in CANDIDATES:
-        points = [sympy.Rational(t1), sympy.Rational(t2), sympy.Rational(t1 + t2, 2)]
-        ys = [h(p) for p in points]
-        difference = ys[0] + ys[1] - 2 * ys[2]
-        certified = _certify(difference)
-        if certified is None:
-            continue
-        inputs = [sympy.ImmutableSparseMatrix(n, 1, {(0, 0): p}) for p in points]
-        return Counterexample(
-            params=params,
-            inputs=(inputs[0], inputs[1]),
-            outputs=(ys[0], ys[1], ys[2]),
-            unit=0,
-            difference=difference,
-            value=certified[0],
-            method=certified[1],
-            substituted=substituted,
-        )
-    return None
+    return midpoint_counterexample(h, network.inputs, params, substituted)
 
 
 # --- W and B -----------------------------------------------------------------------------------
