@@ -2,7 +2,15 @@
 
 A :class:`Sym` is one symbol (``w`` with subscripts ``0,1`` in layer ``[1]``) that can print
 itself four ways: ``plain`` (the tutorial's DOT labels, ``w_0,1``), ``html`` (Graphviz HTML-like
-labels with real subscripts), ``latex`` (``w^{[1]}_{01}``) and ``text`` (Unicode for terminals).
+labels with real subscripts, ``w^[1]`` over ``01``), ``latex`` (``w^{[1]}_{01}``) and ``text``
+(Unicode for terminals, ``w⁽¹⁾₀₁``).
+
+One index rule for every typeset form (figures in math style, LaTeX, terminal text, the site's
+tooltips): a weight's two indices are run together, ``w_{01}``, as the tutorial writes its
+matrices, unless the weight's matrix has a row or column numbered 10 or more; then every entry
+of that matrix separates them with a comma, ``w_{10,3}`` and ``w_{3,5}`` alike, so one matrix
+and one equation never mix the two spellings. ``plain`` labels are ASCII without subscripts and
+keep the tutorial's ``w_0,1`` (the design contract).
 ``neuron_equation`` gives the entry-wise equation of one neuron; the diagram prints it on the
 neuron's output edge and ``symbolic.py`` prints the same terms, so the two cannot drift.
 
@@ -33,6 +41,7 @@ class Sym:
     sub: tuple[int, ...] = ()
     layer: int | None = None  # display number of the layer, printed as ^{[l]}
     name: bool = False  # a spec's own input name (``area``): upright text, never a product
+    comma: bool = False  # indices always comma-separated (the matrix has an index of 10 or more)
 
     @property
     def key(self) -> str:
@@ -59,7 +68,7 @@ class Sym:
         if self.layer is not None:
             out += f"<SUP>[{self.layer}]</SUP>"
         if self.sub:
-            out += "<SUB>" + ",".join(str(s) for s in self.sub) + "</SUB>"
+            out += "<SUB>" + _compact(self.sub, self.comma) + "</SUB>"
         return out
 
     def latex(self) -> str:
@@ -71,7 +80,7 @@ class Sym:
         if self.layer is not None:
             out += f"^{{[{self.layer}]}}"
         if self.sub:
-            out += "_" + _brace(_compact(self.sub))
+            out += "_" + _brace(_compact(self.sub, self.comma))
         return out
 
     def text(self) -> str:
@@ -79,13 +88,25 @@ class Sym:
         if self.layer is not None:
             out += f"[{self.layer}]".translate(_SUPERSCRIPT_DIGITS)
         if self.sub:
-            out += _compact(self.sub).translate(_SUBSCRIPT_DIGITS)
+            out += _compact(self.sub, self.comma).translate(_SUBSCRIPT_DIGITS)
         return out
 
 
-def _compact(sub: tuple[int, ...]) -> str:
-    """``w_{01}`` as the tutorial writes it; a comma only when an index has two digits."""
-    return ("" if all(s < 10 for s in sub) else ",").join(str(s) for s in sub)
+def _compact(sub: tuple[int, ...], comma: bool = False) -> str:
+    """``w_{01}`` as the tutorial writes it; a comma when asked (``Sym.comma``) or when an
+    index has two digits (which ``weight`` already asks for, matrix by matrix).
+
+    >>> _compact((0, 1)), _compact((0, 1), comma=True), _compact((10, 3))
+    ('01', '0,1', '10,3')
+    """
+    return ("," if comma or any(s >= 10 for s in sub) else "").join(str(s) for s in sub)
+
+
+def needs_comma(network: Network, layer: int) -> bool:
+    """Whether the entries of ``w^{[layer]}`` separate their indices: a row or column of the
+    matrix is numbered 10 or more in the network's numbering (see the module's index rule)."""
+    spec = network.layers[layer]
+    return network.naming.index(max(spec.units, spec.fan_in) - 1) >= 10
 
 
 def _brace(text: str) -> str:
@@ -106,7 +127,8 @@ def weight(network: Network, layer: int, unit: int, k: int) -> Sym:
     n = network.naming
     if is_single_neuron(network):
         return Sym("w", (n.index(k),))
-    return Sym("w", (n.index(unit), n.index(k)), _layer_mark(network, layer))
+    comma = needs_comma(network, layer)
+    return Sym("w", (n.index(unit), n.index(k)), _layer_mark(network, layer), comma=comma)
 
 
 def bias(network: Network, layer: int, unit: int, *, in_matrix: bool = False) -> Sym:

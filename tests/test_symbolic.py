@@ -129,7 +129,7 @@ def test_large_explicit_matrices_are_elided() -> None:
     assert latex["x"].startswith(r"x = \begin{bmatrix} x_0 \\ x_1 \\")
     assert latex["x"].endswith(r"x_5 \\ \vdots \\ x_{15} \end{bmatrix}")
     w = latex["w[0]"]
-    assert r"w_{05} & \cdots & w_{0,15} \\" in w
+    assert r"w_{0,5} & \cdots & w_{0,15} \\" in w  # one matrix, one spelling
     assert r"\vdots & \ddots & \vdots \\ w_{15,0}" in w
     assert r"w_{15,15} \end{bmatrix}" in w
     assert "W" not in latex  # W, B entry by entry only for small networks

@@ -343,9 +343,11 @@ def sum_form_gradients(network: Network, loss: str) -> list[EntryGradient]:
     units, fan_in = layer.units, layer.fan_in
     one = units == 1  # the tutorial's neuron: w_k and b, no unit index
 
+    comma = max(units, fan_in) > 10  # notation's index rule: w_{01}, but w_{10,3}
+
     def sub(j: int, k: int | None = None) -> str:
         parts = ([] if one else [str(j)]) + ([] if k is None else [str(k)])
-        return "".join(parts)
+        return ("," if comma else "").join(parts)
 
     w = [[sympy.Symbol(f"w_{sub(j, k)}") for k in range(fan_in)] for j in range(units)]
     b = [sympy.Symbol(f"b_{sub(j)}" if not one else "b") for j in range(units)]

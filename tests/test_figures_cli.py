@@ -1,0 +1,40 @@
+"""Figures and equations of a user's own networks (issue 13), through the real command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import RunCli
+
+
+def _spec(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_one_index_rule_in_figures_equations_and_text(run_cli: RunCli, tmp_path: Path) -> None:
+    """Single-digit indices run together (w_{01}) in the LaTeX, the terminal text and the
+    figure alike; a matrix numbered past 9 separates every entry's indices (w_{3,5})."""
+    small = _spec(tmp_path, "small", "inputs: 3\nlayers:\n  - {units: 2}\n  - {units: 1}\n")
+    latex = run_cli("equations", str(small)).stdout
+    assert r"w^{[0]}_{01}" in latex and r"w^{[0]}_{0,1}" not in latex
+    text = run_cli("equations", str(small), "--format", "text").stdout
+    assert "w⁽⁰⁾₀₁" in text and "₀‚₁" not in text
+    dot = run_cli("render", str(small), "--view", "network", "-o", "-", "--format", "dot")
+    assert dot.returncode == 0, dot.stderr
+    assert '<FONT POINT-SIZE="7.2">01</FONT></SUB>' in dot.stdout
+    assert '<FONT POINT-SIZE="7.2">0,1</FONT></SUB>' not in dot.stdout
+    plain = run_cli(
+        "render", str(small), "--view", "network", "--labels", "plain", "-o", "-", "--format", "dot"
+    )
+    assert "w^[0&#93;_0,1" in plain.stdout  # plain labels: the tutorial's ASCII, comma kept
+
+    wide = _spec(tmp_path, "wide", "inputs: 12\nlayers:\n  - {units: 2}\n  - {units: 1}\n")
+    latex = run_cli("equations", str(wide)).stdout
+    assert r"w^{[0]}_{0,5}" in latex and r"w^{[0]}_{0,11}" in latex
+    assert r"w^{[0]}_{05}" not in latex  # never mixed within one matrix or equation
+    assert r"w^{[1]}_{01}" in latex  # the 1x2 matrix keeps the tutorial's spelling
+    neuron = run_cli("render", str(wide), "--view", "neuron", "-o", "-", "--format", "dot")
+    assert '<FONT POINT-SIZE="7.2">0,1</FONT></SUB>' in neuron.stdout
+    assert '<FONT POINT-SIZE="7.2">01</FONT></SUB> <I>x' not in neuron.stdout
