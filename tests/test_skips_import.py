@@ -5,16 +5,20 @@ checked against onnxruntime and PyTorch in float64, and through `nndiagram impor
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from conftest import RunCli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_import_onnx import export, onnxruntime_output, relative
+from test_skips_numeric import Plan, skip_networks
 
 from nndiagram.errors import NNDiagramError
-from nndiagram.importers import from_onnx
-from nndiagram.numeric.forward import forward
+from nndiagram.importers import from_onnx, from_torch
+from nndiagram.numeric.forward import forward, init_params
 from nndiagram.spec.load import load_spec
 
 
@@ -79,3 +83,221 @@ def test_an_add_after_the_activation_is_refused_naming_the_node(tmp_path: Path) 
     path = export(model, torch.zeros(1, 3, dtype=torch.float64), tmp_path / "after.onnx")
     with pytest.raises(NNDiagramError, match=r"after the activation \(relu\(f\(x\)\) \+ x\)"):
         from_onnx(path)
+
+
+# --- PyTorch modules read through torch.export -----------------------------------------------
+
+
+class PostResidual(torch.nn.Module):
+    """The issue's block: h = relu(fc1(x)); fc2(h) + h, then a head on cat([h', x])."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(5)
+        self.fc1 = torch.nn.Linear(3, 4)
+        self.fc2 = torch.nn.Linear(4, 4)
+        self.head = torch.nn.Linear(7, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.fc1(x))
+        y = self.fc2(h) + h
+        return torch.sigmoid(self.head(torch.cat([y, x], dim=1)))
+
+
+class InputFirst(torch.nn.Module):
+    """``x + self.f(x)`` (the skip first), then ``torch.cat([x, h])`` (the earlier one first)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(6)
+        self.f = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3))
+        self.head = torch.nn.Linear(6, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(x + self.f(x))
+        return self.head(torch.cat([x, h], dim=-1))
+
+
+def torch_forward(module: torch.nn.Module, X: np.ndarray) -> np.ndarray:
+    with torch.no_grad():
+        return module(torch.from_numpy(X.T)).numpy().T
+
+
+def test_a_pytorch_module_with_fc2_h_plus_h_imports_as_add_and_concat() -> None:
+    module = PostResidual().double().eval()
+    network, params = from_torch(module)
+    shape = [(lay.units, lay.add, lay.concat, lay.activation.name) for lay in network.layers]
+    assert shape == [(4, None, (), "relu"), (4, 0, (), "identity"), (2, None, (-1,), "sigmoid")]
+    assert np.array_equal(params["W2"], module.head.weight.detach().numpy())  # [y; x]: as is
+    X = np.random.default_rng(7).normal(size=(3, 9))
+    assert relative(forward(network, params, X), torch_forward(module, X)) < 1e-12
+
+
+def test_x_plus_f_x_and_a_cat_with_the_earlier_output_first_import() -> None:
+    module = InputFirst().double().eval()
+    network, params = from_torch(module)
+    shape = [(lay.units, lay.add, lay.concat, lay.activation.name) for lay in network.layers]
+    assert shape == [(5, None, (), "tanh"), (3, -1, (), "relu"), (2, None, (-1,), "identity")]
+    # cat([x, h]): nndiagram stacks the previous output first, so W's column blocks swap
+    weight = module.head.weight.detach().numpy()
+    assert np.array_equal(params["W2"], np.hstack([weight[:, 3:], weight[:, :3]]))
+    X = np.random.default_rng(8).normal(size=(3, 9))
+    assert relative(forward(network, params, X), torch_forward(module, X)) < 1e-12
+
+
+class AddOf(torch.nn.Module):
+    """An add that is not a skip into a pre-activation, by ``kind``."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.f = torch.nn.Linear(3, 3)
+        self.g = torch.nn.Linear(3, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.f(x)
+        if self.kind == "after":
+            return torch.relu(z) + x
+        if self.kind == "pre-activation":
+            return self.g(torch.tanh(z)) + z
+        if self.kind == "constant":
+            return self.g(torch.tanh(z)) + 1.0
+        if self.kind == "alpha":
+            return torch.add(self.g(torch.tanh(z)), x, alpha=2.0)
+        return self.g(torch.cat([torch.tanh(z), z], dim=1)[:, :3])
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("after", r"'add' \(aten\.add\.Tensor, 3 of 3\): an add after the activation"),
+        ("pre-activation", r"'add' \(aten\.add\.Tensor, 4 of 4\): adds 'linear', which is neither"),
+        ("constant", r"'add' \(aten\.add\.Tensor, 4 of 4\): adds a constant"),
+        ("alpha", r"'add' \(aten\.add\.Tensor, 4 of 4\): an add with alpha"),
+        ("cat", r"'cat' \(aten\.cat\.default, 3 of 5\): stacks 'linear', which is neither"),
+    ],
+)
+def test_an_add_or_cat_of_other_values_is_refused_naming_the_operation(
+    kind: str, message: str
+) -> None:
+    with pytest.raises(NNDiagramError, match=message) as caught:
+        from_torch(AddOf(kind).double())
+    assert "\n" not in str(caught.value)
+
+
+class FromPlan(torch.nn.Module):
+    """A random skip network written as a user would: Linear layers, ``+`` in either order and
+    ``torch.cat`` with its pieces in a random order, activations applied to rows."""
+
+    def __init__(self, network: Any, params: dict[str, np.ndarray], seed: int) -> None:
+        super().__init__()
+        self.network = network
+        rng = np.random.default_rng(seed)
+        self.swap = [bool(rng.integers(2)) for _ in network.layers]
+        self.orders = [list(rng.permutation(len(lay.concat) + 1)) for lay in network.layers]
+        self.linears = torch.nn.ModuleList()
+        for layer, order in zip(network.layers, self.orders, strict=True):
+            sources = layer.sources
+            widths = [network.width(s) for s in sources]
+            starts = [sum(widths[:i]) for i in range(len(widths))]
+            columns = [c for i in order for c in range(starts[i], starts[i] + widths[i])]
+            linear = torch.nn.Linear(layer.fan_in, layer.units, dtype=torch.float64)
+            with torch.no_grad():  # the columns in the cat's order
+                linear.weight.copy_(torch.from_numpy(params[f"W{layer.index}"][:, columns]))
+                linear.bias.copy_(torch.from_numpy(params[f"b{layer.index}"]))
+            self.linears.append(linear)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs = {-1: x}
+        for layer, linear in zip(self.network.layers, self.linears, strict=True):
+            pieces = [outputs[s] for s in layer.sources]
+            order = self.orders[layer.index]
+            stacked = torch.cat([pieces[i] for i in order], dim=1) if len(pieces) > 1 else pieces[0]
+            z = linear(stacked)
+            if layer.add is not None:
+                skip = outputs[layer.add]
+                z = skip + z if self.swap[layer.index] else z + skip
+            name = layer.activation.name
+            if name == "leaky_relu":
+                outputs[layer.index] = torch.nn.functional.leaky_relu(z, 0.01)
+            elif name == "identity":
+                outputs[layer.index] = z
+            else:
+                outputs[layer.index] = getattr(torch, name)(z)
+        return outputs[len(self.network.layers) - 1]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(skip_networks(), st.integers(0, 1000))
+def test_random_skip_modules_import_and_equal_their_forward(plan: Plan, seed: int) -> None:
+    network = plan.network
+    params = init_params(network, seed)
+    module = FromPlan(network, params, seed).eval()
+    imported, got = from_torch(module)
+    for layer, mine, order in zip(network.layers, imported.layers, module.orders, strict=True):
+        # the cat's pieces after the previous output, in the cat's order; W's columns so too
+        blocks = [0] + [i for i in order if i != 0]
+        assert mine.concat == tuple(layer.sources[i] for i in blocks[1:])
+        assert (mine.units, mine.add, mine.activation) == (layer.units, layer.add, layer.activation)
+        widths = [network.width(s) for s in layer.sources]
+        starts = [sum(widths[:i]) for i in range(len(widths))]
+        columns = [c for i in blocks for c in range(starts[i], starts[i] + widths[i])]
+        assert np.array_equal(got[f"W{layer.index}"], params[f"W{layer.index}"][:, columns])
+        assert np.array_equal(got[f"b{layer.index}"], params[f"b{layer.index}"])
+    X = np.random.default_rng(seed).normal(size=(network.inputs, 6))
+    assert relative(forward(imported, got, X), torch_forward(module, X)) < 1e-12
+
+
+def test_a_state_dict_of_a_residual_module_imports_with_its_spec(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    module = PostResidual().double().eval()
+    torch.save(module.state_dict(), tmp_path / "res.pt")
+    arch = tmp_path / "arch.yaml"
+    arch.write_text(
+        "inputs: 3\nlayers:\n  - {units: 4, activation: relu}\n"
+        "  - {units: 4, activation: identity, add: 0}\n"
+        "  - {units: 2, activation: sigmoid, concat: [input]}\n"
+    )
+    spec, P = tmp_path / "res.yaml", tmp_path / "P.npz"
+    result = run_cli(
+        "import", str(tmp_path / "res.pt"), "--spec", str(arch), "-o", str(spec), "--params", str(P)
+    )
+    assert result.returncode == 0, result.stderr
+    network = load_spec(spec)
+    X = np.random.default_rng(9).normal(size=(3, 5))
+    with np.load(P) as data:
+        params = {name: data[name] for name in data.files}
+    assert relative(forward(network, params, X), torch_forward(module, X)) < 1e-12
+    # the same file against a chain spec: the concat's summed fan-in is named, exit 2
+    arch.write_text(
+        "inputs: 3\nlayers:\n  - {units: 4, activation: relu}\n  - {units: 4, add: 0}\n"
+        "  - {units: 2, activation: sigmoid}\n"
+    )
+    bad = run_cli(
+        "import", str(tmp_path / "res.pt"), "--spec", str(arch), "-o", str(spec), "--params", str(P)
+    )
+    assert bad.returncode == 2
+    assert "head.weight has shape (2, 7) but layer 2 of the spec needs (2, 4)" in bad.stderr
+    assert bad.stderr.count("\n") == 1 and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("after", "node '/Add' (Add, node 3 of 3): an Add of an earlier output after the activ"),
+        ("pre-activation", "node '/Add' (Add, node 4 of 4)"),
+        ("cat", "node '/Concat' (Concat, node 3 of 9)"),
+    ],
+)
+def test_the_import_command_refuses_a_bad_add_in_one_line(
+    run_cli: RunCli, tmp_path: Path, kind: str, message: str
+) -> None:
+    path = export(
+        AddOf(kind).double().eval(), torch.zeros(1, 3, dtype=torch.float64), tmp_path / "m.onnx"
+    )
+    spec, P = tmp_path / "m.yaml", tmp_path / "P.npz"
+    result = run_cli("import", str(path), "-o", str(spec), "--params", str(P))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{path}:1:1: error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1 and not spec.exists() and not P.exists()

@@ -2,7 +2,12 @@
 
 A module is traced with ``torch.export`` (in eval mode, then put back as it was), so a
 ``forward`` that chains ``F.linear``, ``x @ W.T + b`` or the layers by hand imports like an
-``nn.Sequential``. A ``state_dict`` file is loaded with ``weights_only=True``: a pickle of
+``nn.Sequential``. Skip connections (issue 17): ``self.fc2(h) + h`` or ``x + self.f(x)`` (an
+earlier layer's output, or the input, added to a layer's pre-activation, in either order) is
+that layer's ``add``; ``torch.cat([h, x], dim=1)`` feeding a dense layer is its ``concat`` (the
+pieces in any order: the layer's weight columns are put in nndiagram's, the previous output
+first). An add after the activation (``relu(f(x)) + x``) is refused: nndiagram's add enters
+``z``. A ``state_dict`` file is loaded with ``weights_only=True``: a pickle of
 anything but tensors is refused, never executed.
 """
 
@@ -59,6 +64,9 @@ TRANSPOSES = {
     "aten.transpose.int",
 }
 MATMULS = {"aten.matmul.default", "aten.mm.default"}
+ADD = "aten.add.Tensor"
+CAT = {"aten.cat.default", "aten.concat.default"}
+SKIP_READERS = {ADD, *CAT}  # the operations that may read an output a second time
 
 
 def torch_module() -> Any:
@@ -103,7 +111,8 @@ def _example(module: Any, example_input: Any, path: str) -> Any:
 
 
 class _ProgramWalker:
-    """The nodes of an ``ExportedProgram`` in order, as a chain from the input to the output."""
+    """The nodes of an ``ExportedProgram`` in order, as a chain from the input to the output,
+    with skips: an add of an earlier output into a pre-activation, a cat feeding a layer."""
 
     def __init__(self, path: str, program: Any, example: Any) -> None:
         self.path = path
@@ -121,6 +130,12 @@ class _ProgramWalker:
         self.transposed: dict[str, str] = {}  # node name -> the tensor it transposes
         self.layers: list[Dense] = []
         self.pending: dict[str, Any] | None = None
+        # node name -> the layer whose output it is (-1: the input), for add and cat
+        self.produced: dict[str, int] = {}
+        if example.dim() == 2 and self.user_inputs:
+            self.produced[self.user_inputs[0]] = -1
+        # a cat read by the next dense layer: (its concat, the weight's column order)
+        self.stacked: tuple[tuple[int, ...], list[int]] | None = None
 
     def run(self, title: str, input_shape: tuple[int, ...]) -> Imported:
         nodes = list(self.program.graph.nodes)
@@ -134,22 +149,28 @@ class _ProgramWalker:
         for position, node in enumerate(calls, start=1):
             target = str(node.target)
             where = f"operation {node.name!r} ({target}, {position} of {len(calls)})"
-            tensors = [a for a in node.args if hasattr(a, "op")]
+            tensors = _operands(node, target)
             if tensors and all(self._is_weight(a) for a in tensors):
                 if target not in TRANSPOSES or not self._is_2d_transpose(node):
                     raise fail(self.path, f"{where} computes on weights: not supported")
                 self.transposed[node.name] = tensors[0].name
                 continue
-            if not tensors or tensors[0].name != current:
+            names = [a.name for a in tensors]
+            on_chain = current in names if target in SKIP_READERS else names[:1] == [current]
+            if not on_chain:
                 raise fail(self.path, f"{where} is not on the chain from the input to the output")
-            if len(node.users) > 1:
+            readers = [u for u in node.users if str(u.target) not in SKIP_READERS]
+            if len(node.users) > 1 and len(readers) > 1:
                 raise fail(
                     self.path,
                     f"{where} feeds {len(node.users)} operations: nndiagram imports a chain of "
-                    "layers (residual additions come with skip connections)",
+                    "layers, with skips only as an add of a layer's output (or the input) into a "
+                    "later layer's pre-activation or a cat of layer outputs feeding a layer",
                 )
-            rank = self._step(where, target, node, rank)
+            rank = self._step(where, target, node, rank, current)
             current = node.name
+        if self.stacked is not None:
+            raise fail(self.path, "forward returns a concatenation: a cat must feed a dense layer")
         self._finish()
         output = next(n for n in nodes if n.op == "output")
         results = output.args[0]
@@ -193,18 +214,22 @@ class _ProgramWalker:
         array = self._array(node.name)
         return (array.T if transposed else array), node.name
 
-    def _step(self, where: str, target: str, node: Any, rank: int) -> int:
+    def _step(self, where: str, target: str, node: Any, rank: int, current: str) -> int:
         args = node.args
         if target in PASS_THROUGH:
             if target == "aten.dropout.default" and len(args) > 2 and args[2]:
                 raise fail(self.path, f"{where}: dropout in training mode")
+            self._follow(node.name, current, same=True)
             return rank
+        if self.stacked is not None and not (target == "aten.linear.default" or target in MATMULS):
+            raise fail(self.path, f"{where}: a cat must feed a dense layer (Linear, F.linear, @)")
         if target in RESHAPES:
             if self.layers or self.pending is not None:
                 raise fail(self.path, f"{where}: a reshape after the first layer is not supported")
             shape = tuple(node.meta["val"].shape)
             if len(shape) != 2 or int(shape[0]) != self.batch:
                 raise fail(self.path, f"{where}: only a reshape to (batch, features) is supported")
+            self.produced[node.name] = -1  # the input as nndiagram sees it: one feature axis
             return 2
         if target == "aten.linear.default" or target in MATMULS or target == "aten.addmm.default":
             if rank != 2:
@@ -220,6 +245,17 @@ class _ProgramWalker:
             else:
                 weight, weight_name = self._weight(args[1], where, transposed=True)
                 bias_node = None
+            concat: tuple[int, ...] = ()
+            if self.stacked is not None:
+                concat, columns = self.stacked
+                if weight.shape[1] != len(columns):
+                    raise fail(
+                        self.path,
+                        f"{where}: the weight has {weight.shape[1]} columns, the cat "
+                        f"{len(columns)} features",
+                    )
+                weight = weight[:, columns]  # nndiagram's order: the previous output first
+                self.stacked = None
             bias, bias_name = None, ""
             if bias_node is not None:
                 bias, bias_name = self._bias(bias_node, where, weight.shape[0])
@@ -229,35 +265,116 @@ class _ProgramWalker:
                 "weight_name": weight_name,
                 "bias": bias,
                 "bias_name": bias_name,
-                "add": target in MATMULS,
+                "needs_bias": target in MATMULS,
                 "activation": None,
+                "add": None,
+                "concat": concat,
+                "outputs": [node.name],  # the names the layer's output goes by
             }
             return rank
-        if target == "aten.add.Tensor":
-            pending = self.pending
-            other = args[1] if len(args) > 1 else None
-            if (
-                pending is None
-                or not pending["add"]
-                or pending["activation"] is not None
-                or getattr(other, "name", None) not in self.tensors
-                or len(args) > 2
-                or node.kwargs.get("alpha", 1) != 1
-            ):
+        if target == ADD:
+            self._add(where, node, current)
+            return rank
+        if target in CAT:
+            self._cat(where, node, current)
+            return rank
+        if target in ACTIVATIONS:
+            self._activation(where, ACTIVATIONS[target], args)
+            self._follow(node.name, current, same=False)
+            return rank
+        raise fail(self.path, f"{where} is not supported; nndiagram imports {SUPPORTED}")
+
+    def _follow(self, name: str, current: str, same: bool) -> None:
+        """``name`` is the chain's value now: the same output as ``current`` (``same``: a
+        dropout, clone…) or the pending layer's output computed one step further."""
+        pending = self.pending
+        if pending is not None and pending["outputs"][-1] == current:
+            pending["outputs"] = [*pending["outputs"], name] if same else [name]
+        elif same and current in self.produced:
+            self.produced[name] = self.produced[current]
+
+    def _add(self, where: str, node: Any, current: str) -> None:
+        """``z + b`` (a bias after a matmul) or ``z + a`` (a skip into the pre-activation)."""
+        args = node.args
+        operands = [a for a in args if hasattr(a, "op")]
+        others = [a for a in operands if a.name != current]
+        if len(args) != 2 or len(operands) != 2 or len(others) != 1:
+            what = "the chain to itself" if len(operands) == 2 and not others else "a constant"
+            raise fail(
+                self.path,
+                f"{where}: adds {what}; nndiagram's add is a layer's output (or the input) added "
+                "to a later layer's pre-activation",
+            )
+        if node.kwargs.get("alpha", 1) != 1:
+            raise fail(self.path, f"{where}: an add with alpha (a scaled skip) is not supported")
+        other = others[0]
+        pending = self.pending
+        if other.name in self.tensors:  # a stored tensor: the bias of a matmul
+            if pending is None or not pending["needs_bias"] or pending["activation"] is not None:
                 raise fail(
                     self.path,
-                    f"{where}: add is supported only as the bias right after a matmul "
-                    "(residual additions come with skip connections)",
+                    f"{where}: add of the stored tensor {other.name!r} is supported only as the "
+                    "bias right after a matmul",
                 )
             pending["bias"], pending["bias_name"] = self._bias(
                 other, where, pending["weight"].shape[0]
             )
-            pending["add"] = False
-            return rank
-        if target in ACTIVATIONS:
-            self._activation(where, ACTIVATIONS[target], args)
-            return rank
-        raise fail(self.path, f"{where} is not supported; nndiagram imports {SUPPORTED}")
+            pending["needs_bias"] = False
+            pending["outputs"] = [node.name]
+            return
+        if pending is None:
+            raise fail(self.path, f"{where}: an add before the first dense layer")
+        if pending["activation"] is not None or pending["outputs"][-1] != current:
+            raise fail(
+                self.path,
+                f"{where}: an add after the activation (relu(f(x)) + x) is not supported: "
+                "nndiagram's add enters z, before the activation",
+            )
+        if other.name not in self.produced:
+            raise fail(
+                self.path,
+                f"{where}: adds {other.name!r}, which is neither a layer's output nor the input "
+                "(a pre-activation or another intermediate value)",
+            )
+        if pending["add"] is not None:
+            raise fail(self.path, f"{where}: a layer adds one earlier output at most")
+        pending["add"] = self.produced[other.name]
+        pending["outputs"] = [node.name]
+
+    def _cat(self, where: str, node: Any, current: str) -> None:
+        """``torch.cat([...], dim=1)`` of the chain's output and earlier outputs (or the input)."""
+        args = node.args
+        dim = args[1] if len(args) > 1 else node.kwargs.get("dim", 0)
+        if dim not in (1, -1):
+            raise fail(self.path, f"{where}: a cat must stack the features (dim=1), not dim={dim}")
+        pieces = list(args[0])
+        if not all(hasattr(p, "op") for p in pieces):
+            raise fail(self.path, f"{where}: a cat of a constant is not supported")
+        if [p.name for p in pieces] == [current]:  # a cat of one tensor is that tensor
+            self._follow(node.name, current, same=True)
+            return
+        pending = self.pending
+        if pending is not None and pending["outputs"][-1] == current:
+            self._finish()
+        bad = [p.name for p in pieces if p.name not in self.produced]
+        if bad:
+            raise fail(
+                self.path,
+                f"{where}: stacks {bad[0]!r}, which is neither a layer's output nor the input "
+                "(a cat stacks layer outputs and the input, feeding a dense layer)",
+            )
+        sources = [self.produced[p.name] for p in pieces]
+        previous = self.produced[current]
+        if len(set(sources)) != len(sources):
+            raise fail(self.path, f"{where}: a cat that lists an output twice is not supported")
+        if len(pieces) < 2 or previous != len(self.layers) - 1:
+            raise fail(self.path, f"{where}: a cat must stack the previous layer's output")
+        widths = [int(p.meta["val"].shape[-1]) for p in pieces]
+        starts = [sum(widths[:i]) for i in range(len(widths))]
+        first = sources.index(previous)
+        order = [first] + [i for i in range(len(pieces)) if i != first]
+        columns = [c for i in order for c in range(starts[i], starts[i] + widths[i])]
+        self.stacked = (tuple(sources[i] for i in order[1:]), columns)
 
     def _bias(self, node: Any, where: str, units: int) -> tuple[Any, str]:
         if not hasattr(node, "name") or node.name not in self.tensors:
@@ -284,7 +401,7 @@ class _ProgramWalker:
             pending["activation"] = ActivationChoice("leaky_relu", alpha=slope)
         else:
             pending["activation"] = ActivationChoice(name)
-        pending["add"] = False
+        pending["needs_bias"] = False
 
     def _finish(self) -> None:
         pending = self.pending
@@ -298,9 +415,20 @@ class _ProgramWalker:
                 pending["activation"] or ActivationChoice(),
                 pending["weight_name"],
                 pending["bias_name"],
+                add=pending["add"],
+                concat=pending["concat"],
             )
         )
+        for name in pending["outputs"]:
+            self.produced[name] = len(self.layers) - 1
         self.pending = None
+
+
+def _operands(node: Any, target: str) -> list[Any]:
+    """The graph nodes an operation reads (a cat's come in a list)."""
+    if target in CAT and node.args and isinstance(node.args[0], list | tuple):
+        return [a for a in node.args[0] if hasattr(a, "op")]
+    return [a for a in node.args if hasattr(a, "op")]
 
 
 def _numpy(tensor: Any) -> Any:

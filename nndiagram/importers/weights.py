@@ -127,7 +127,18 @@ def _match(
                     f"{bias_name} has shape {tuple(bias.shape)} but layer {index} of the spec has "
                     f"{layer.units} unit(s)",
                 )
-        layers.append(Dense(prefix, weight, bias, layer.activation, weight_name, bias_name))
+        layers.append(
+            Dense(
+                prefix,
+                weight,
+                bias,
+                layer.activation,
+                weight_name,
+                bias_name,
+                add=layer.add,
+                concat=layer.concat,
+            )
+        )
     if len(layers) != len(network.layers):
         raise fail(
             path,
