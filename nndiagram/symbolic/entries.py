@@ -49,10 +49,16 @@ def entry_symbols(network: Network, names: Names) -> EntrySymbols:
     ws, bs = [], []
     for layer in network.layers:
         ws.append(
+            # Rows from Python ints: SymPy's (rows, cols, lambda) form passes SymPy Integers,
+            # which made printing every index ten times slower.
             sympy.ImmutableMatrix(
-                layer.units,
-                layer.fan_in,
-                lambda j, k, i=layer.index: symbol(notation.weight(network, i, j, k)),
+                [
+                    [
+                        symbol(notation.weight(network, layer.index, j, k))
+                        for k in range(layer.fan_in)
+                    ]
+                    for j in range(layer.units)
+                ]
             )
         )
         bs.append(

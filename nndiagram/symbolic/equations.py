@@ -78,7 +78,7 @@ def _matrix_equation(
         section,
         f"{lhs_latex} = {body_latex}",
         f"{lhs_text} = {body_text}",
-        pr.srepr(sympy.Eq(block, entries, evaluate=False)),
+        sympy.Eq(block, entries, evaluate=False),
     )
 
 
@@ -93,7 +93,7 @@ def _shape_equation(ctx: Context, section: str, name: str, block: Any) -> pr.Equ
         section,
         rf"{pr.latex(block, ctx.names)} \in {space_latex}",
         f"{pr.text(block, ctx.names)} ∈ {space_text}",
-        pr.srepr(block),
+        block,
     )
 
 
@@ -128,7 +128,7 @@ def _neuron(ctx: Context, section: str, layer: int, unit: int) -> pr.Equation:
         section,
         eq.latex(),
         eq.text(),
-        pr.srepr(sympy.Eq(sympy.Symbol(eq.lhs.key), rhs, evaluate=False)),
+        sympy.Eq(sympy.Symbol(eq.lhs.key), rhs, evaluate=False),
     )
 
 
@@ -187,7 +187,7 @@ def layer(ctx: Context, index: int) -> list[pr.Equation]:
     units = net.layers[index].units
     for unit in pr.elided(units, ctx.limit):
         if unit is None:
-            out.append(pr.Equation(f"z{mark}_…", section, r"\vdots", "⋮", pr.srepr(None)))
+            out.append(pr.Equation(f"z{mark}_…", section, r"\vdots", "⋮", None))
         else:
             out.append(_neuron(ctx, section, index, unit))
     if not net.layers[index].activation.is_identity:
@@ -199,7 +199,7 @@ def layer(ctx: Context, index: int) -> list[pr.Equation]:
                 section,
                 rf"{pr.latex(blocks.a[index], names)} = {g.latex()}({g_of_z[0]})",
                 f"{pr.text(blocks.a[index], names)} = {g.text()}({g_of_z[1]})",
-                pr.srepr(sympy.Eq(blocks.a[index], sympy.Function(g.key)(z), evaluate=False)),
+                sympy.Eq(blocks.a[index], sympy.Function(g.key)(z), evaluate=False),
             )
         )
     return out
@@ -220,7 +220,7 @@ def hidden_layers(ctx: Context, first: int, last: int) -> list[pr.Equation]:
     latex += rf" \quad \text{{for }} l = {a}, \dots, {b}"
     text += f" for l = {a}, …, {b}"
     section = f"Layers {a} to {b}"
-    return [pr.Equation("hidden", section, latex, text, pr.srepr(None))]
+    return [pr.Equation("hidden", section, latex, text, None)]
 
 
 def composition(ctx: Context) -> list[pr.Equation]:
@@ -258,7 +258,7 @@ def composition(ctx: Context) -> list[pr.Equation]:
                 section,
                 f"{entry.latex()} = {pr.latex(row, names)}",
                 f"{entry.text()} = {pr.text(row, names)}",
-                pr.srepr(sympy.Eq(sympy.Symbol(entry.key), row, evaluate=False)),
+                sympy.Eq(sympy.Symbol(entry.key), row, evaluate=False),
             )
         )
     return out
@@ -282,7 +282,7 @@ def _deep_composition(ctx: Context, lhs: Any) -> pr.Equation:
         "Composition",
         f"{pr.latex(lhs, names)} = {latex}",
         f"{pr.text(lhs, names)} = {text}",
-        pr.srepr(None),
+        None,
     )
 
 
@@ -324,10 +324,7 @@ def _deep_collapse(ctx: Context, lhs: Any, proof_holds: bool) -> list[pr.Equatio
             f"B = {wt[last]}⋯{wt[1]}·{bt[0]} + … + {wt[last]}·{bt[last - 1]} + {bt[last]}",
         ),
     ]
-    return [
-        pr.Equation(name, "Collapse", latex, text, pr.srepr(None))
-        for name, latex, text in equations
-    ]
+    return [pr.Equation(name, "Collapse", latex, text, None) for name, latex, text in equations]
 
 
 def affine_folding(ctx: Context, forms: Sequence[Affine]) -> list[pr.Equation]:
@@ -361,7 +358,7 @@ def affine_folding(ctx: Context, forms: Sequence[Affine]) -> list[pr.Equation]:
                 rf"{weight}{b} \to {scale}{b} + {d}",
                 f"{g.text()}(z) = {form.text()}  ({kind}, proven): "
                 f"{weight_text}{bt} → {scale_text}{bt} + {dt}",
-                pr.srepr(sympy.Tuple(form.c, form.d)),
+                sympy.Tuple(form.c, form.d),
             )
         )
     return out
@@ -399,7 +396,7 @@ def collapse(
                 r" \text{(a single linear layer is already of the form } W x + b\text{)}",
                 f"{z[1]} = {rhs[1]}·{x[1]} + {pr.text(b, names)}  (a single linear layer is "
                 "already of the form W x + b)",
-                pr.srepr(sympy.Eq(lhs, sympy.MatAdd(terms[0], b, evaluate=False), evaluate=False)),
+                sympy.Eq(lhs, sympy.MatAdd(terms[0], b, evaluate=False), evaluate=False),
             )
         ]
     # The tutorial's steps: distribute; associate the weights; substitute W, then B.
@@ -438,7 +435,7 @@ def collapse(
                     section,
                     f"{pr.latex(block, names)} = {body_latex}",
                     f"{pr.text(block, names)} = {body_text}",
-                    pr.srepr(sympy.Eq(block, entries, evaluate=False)),
+                    sympy.Eq(block, entries, evaluate=False),
                 )
             )
     level = (
@@ -454,7 +451,7 @@ def collapse(
             rf"{pr.latex(lhs, names)} - \left({pr.latex(collapsed, names)}\right) {verdict[0]}"
             rf" \quad \text{{({level})}}",
             f"{pr.text(lhs, names)} − ({pr.text(collapsed, names)}) {verdict[1]}  ({level})",
-            pr.srepr(sympy.Eq(lhs, collapsed, evaluate=False)),
+            sympy.Eq(lhs, collapsed, evaluate=False),
         )
     )
     return out
@@ -476,7 +473,7 @@ def nonlinear(
                 rf"{out_sym.latex()} \overset{{?}}{{=}} W x + B \quad \text{{(not every activation"
                 rf" is the identity, and {why})}}",
                 f"{out_sym.text()} =? W x + B  (not every activation is the identity, and {why})",
-                pr.srepr(None),
+                None,
             )
         ]
     section = "No collapse"
@@ -486,7 +483,7 @@ def nonlinear(
             section,
             rf"{out_sym.latex()} \neq W x + B \quad \text{{(not affine in }} x\text{{): take}}",
             f"{out_sym.text()} ≠ W x + B  (not affine in x): take",
-            pr.srepr(None),
+            None,
         )
     ]
     if example.substituted:
@@ -499,14 +496,14 @@ def nonlinear(
                 r" \quad \text{(a concrete activation for the generic one)}",
                 f"{', '.join(g.text() for g in layers)} = ReLU  (a concrete activation for the "
                 "generic one)",
-                pr.srepr(None),
+                None,
             )
         )
     lines = describe_counterexample(net, example)
     names = ["parameters", "f", "f(t1)", "f(t2)", "f(mid)", "counterexample"]
     for name, (latex, text) in zip(names, lines, strict=True):
-        srepr = pr.srepr(example.difference if name == "counterexample" else None)
-        out.append(pr.Equation(name, section, latex, text, srepr))
+        source = example.difference if name == "counterexample" else None
+        out.append(pr.Equation(name, section, latex, text, source))
     return out
 
 
@@ -543,7 +540,7 @@ def activations(ctx: Context) -> list[pr.Equation]:
                 f"{lhs} = {act.latex}",
                 f"{g.text()}(z) = "
                 + (pr.text(formula, ctx.names) if act.elementwise else "exp(z_j) / Σₖ exp(z_k)"),
-                pr.srepr(formula),
+                formula,
             )
         )
         out.append(
@@ -557,7 +554,7 @@ def activations(ctx: Context) -> list[pr.Equation]:
                     if act.elementwise
                     else "g_j (δ_jk − g_k)"
                 ),
-                pr.srepr(sympy.diff(formula, z) if act.elementwise else formula),
+                sympy.diff(formula, z) if act.elementwise else formula,
             )
         )
     return out
@@ -567,4 +564,4 @@ def cost(ctx: Context) -> list[pr.Equation]:
     loss = ctx.network.loss
     if loss is None:
         return []
-    return [pr.Equation("cost", "Cost", cost_latex(loss), cost_text(loss), pr.srepr(loss))]
+    return [pr.Equation("cost", "Cost", cost_latex(loss), cost_text(loss), loss)]

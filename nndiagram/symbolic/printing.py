@@ -77,11 +77,18 @@ class _Text(StrPrinter):
 
 
 def latex(expr: Any, names: Names) -> str:
+    # A matrix prints one entry at a time and most entries are named symbols: look them up
+    # rather than build a printer for each (the same string ``_print_Symbol`` returns).
+    if isinstance(expr, sympy.Symbol) and expr.name in names.latex:
+        return names.latex[expr.name]
     return str(_Latex(names).doprint(expr))
 
 
 def text(expr: Any, names: Names) -> str:
-    out = str(_Text(names).doprint(expr))
+    if isinstance(expr, sympy.Symbol) and expr.name in names.text:
+        out = names.text[expr.name]
+    else:
+        out = str(_Text(names).doprint(expr))
     return out.replace("**", "^").replace("*", "·")
 
 
@@ -142,13 +149,18 @@ def matrix_of(entries: Any, names: Names, limit: int = 1_000_000) -> tuple[str, 
 
 @dataclass(frozen=True)
 class Equation:
-    """One printed line of the derivation: its LaTeX, its text and the SymPy ``srepr`` behind it."""
+    """One printed line of the derivation: its LaTeX, its text and the SymPy object behind it."""
 
     name: str  # a stable id: "w[0]", "z[1]_0", "collapse", …
     section: str
     latex: str
     text: str
-    srepr: str
+    source: Any = field(repr=False)  # a SymPy object, or None for lines said in words
+
+    @property
+    def srepr(self) -> str:
+        # Only the JSON output needs it; ``srepr`` of a 32×32 matrix costs more than its LaTeX.
+        return srepr(self.source)
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -171,7 +183,7 @@ def equation(section: str, name: str, lhs: Any, rhs: Any, names: Names) -> Equat
         section,
         f"{latex(lhs, names)} = {latex(rhs, names)}",
         f"{text(lhs, names)} = {text(rhs, names)}",
-        srepr(sympy.Eq(lhs, rhs, evaluate=False)),
+        sympy.Eq(lhs, rhs, evaluate=False),
     )
 
 
@@ -190,7 +202,7 @@ def chain(
         section,
         " = ".join(pr(p, "latex") for p in parts),
         " = ".join(pr(p, "text") for p in parts),
-        srepr(obj if obj is not None else sympy.Eq(parts[0], parts[-1], evaluate=False)),
+        obj if obj is not None else sympy.Eq(parts[0], parts[-1], evaluate=False),
     )
 
 

@@ -269,7 +269,7 @@ def collapse_equations(
                 rf" \quad {own[1]} = {B_latex}",
                 f"{out_sym.text()} = {own[2]}·x + {own[3]},  {own[2]} = {W_text},  "
                 f"{own[3]} = {B_text}",
-                pr.srepr(None),
+                None,
             )
         )
     last = _affine_symbols(net, len(net.layers) - 1)
@@ -289,7 +289,7 @@ def collapse_equations(
             rf"{out_sym.latex()} {verdict[0]} W x + B, \quad W = {last[0]}, \quad B = {last[1]}"
             rf" \quad \text{{({level})}}",
             f"{out_sym.text()} {verdict[1]} W·x + B,  W = {last[2]},  B = {last[3]}  ({level})",
-            pr.srepr(None),
+            None,
         )
     )
     if W_B is not None and ctx.small:
@@ -301,7 +301,7 @@ def collapse_equations(
                     section,
                     f"{name} = {body_latex}",
                     f"{name} = {body_text}",
-                    pr.srepr(entries),
+                    entries,
                 )
             )
     return out
