@@ -90,7 +90,9 @@ def test_the_entry_proof_rejects_a_collapse_that_forgets_the_skip(
         ),
     )
     real = skips._maps_symengine
-    monkeypatch.setattr(skips, "_maps_symengine", lambda net, ws, bs: real(chain, ws, bs))
+    monkeypatch.setattr(
+        skips, "_maps_symengine", lambda net, ws, bs, forms=None: real(chain, ws, bs, forms)
+    )
     assert not skips.prove_entries(network)
 
 
@@ -182,3 +184,112 @@ def test_random_skip_networks_collapse_or_get_a_counterexample(plan: Plan, linea
     numeric = float((y1 + y2 - 2 * ym)[example.unit, 0])
     assert numeric == pytest.approx(float(example.difference), rel=1e-6, abs=1e-12)
     assert abs(numeric) > 1e-9
+
+
+# --- affine (non-identity) activations with skips ---------------------------------------------
+
+AFFINE = """
+inputs: 2
+layers:
+  - units: 2
+    activation: {custom: "2*z + 1"}
+  - units: 2
+    activation: {custom: "3*z - 2"}
+    add: input
+  - units: 1
+    concat: [0]
+"""
+
+
+def test_the_entry_proof_rejects_a_collapse_that_ignores_the_affine_activations(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    network = load_spec_text(AFFINE)
+    forms = derive(network).affine
+    assert forms is not None and skips.prove_entries(network, forms)
+    real = skips._maps_symengine
+    monkeypatch.setattr(
+        skips, "_maps_symengine", lambda net, ws, bs, forms=None: real(net, ws, bs, None)
+    )
+    assert not skips.prove_entries(network, forms)
+
+
+def affine_agrees(network: Network, seed: int) -> None:
+    """The derivation collapses with a proof, and its W, B (symengine, from the recursion)
+    map inputs as the evaluator does, layer by layer with the real activations."""
+    derivation = derive(network)
+    assert derivation.collapsible and derivation.proof_holds
+    params = init_params(network, seed)
+    W, B = collapse_function(derivation)(params)
+    X = np.random.default_rng(seed).normal(size=(network.inputs, 5))
+    expected = forward(network, params, X)
+    np.testing.assert_allclose(W @ X + B[:, None], expected, rtol=1e-10, atol=1e-10)
+    W_n, B_n = collapse_params(network, params)
+    np.testing.assert_allclose(W, W_n, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(B, B_n, rtol=1e-10, atol=1e-12)
+
+
+def test_affine_activations_with_skips_collapse_with_c_around_the_whole_step() -> None:
+    network = load_spec_text(AFFINE)
+    derivation = derive(network)
+    text = derivation.to_text()
+    assert "g⁽¹⁾(z) = 3*z - 2  (affine, proven): it applies to all of z, the added output" in text
+    assert "W^[1] = 3·(w⁽¹⁾·W^[0] + I),  B^[1] = 3·(w⁽¹⁾·B^[0] + b⁽¹⁾) - 2" in text
+    assert "W^[0] = 2·w⁽⁰⁾,  B^[0] = 2·b⁽⁰⁾ + 1" in text
+    assert r"W^{[1]} = 3 \left(w^{[1]} W^{[0]} + I\right)" in derivation.to_latex()
+    affine_agrees(network, 0)
+
+
+def test_a_constant_activation_with_a_skip_zeroes_its_map() -> None:
+    network = load_spec_text(
+        "inputs: 2\nlayers:\n  - {units: 2}\n"
+        "  - {units: 2, add: 0, activation: {custom: 'sigmoid(z) + sigmoid(-z)'}}\n"
+        "  - {units: 1, concat: [input]}\n"
+    )
+    assert "W^[1] = 0,  B^[1] = 1" in derive(network).to_text()
+    affine_agrees(network, 1)
+
+
+AFFINE_CHOICES = ["identity", "2*z + 1", "-z/2 + 3", "z - 1", "-3*z"]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    skip_networks(),
+    st.lists(st.sampled_from(AFFINE_CHOICES), min_size=4, max_size=4),
+    st.integers(0, 99),
+)
+def test_random_affine_skip_networks_collapse_with_a_proof(
+    plan: Plan, picks: list[str], seed: int
+) -> None:
+    layers = tuple(
+        Layer(
+            lay.index,
+            lay.units,
+            lay.fan_in,
+            ActivationChoice()
+            if pick == "identity"
+            else ActivationChoice("custom", expression=pick),
+            None,
+            lay.add,
+            lay.concat,
+        )
+        for lay, pick in zip(plan.network.layers, picks, strict=False)
+    )
+    affine_agrees(Network(inputs=plan.network.inputs, layers=layers), seed)
+
+
+def test_the_equations_command_derives_an_affine_skip_network(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    spec = tmp_path / "affine.yaml"
+    spec.write_text(AFFINE)
+    result = run_cli("equations", str(spec), "--format", "text")
+    assert result.returncode == 0, result.stderr
+    assert "(proved in the entries with symengine and in block algebra" in result.stdout
+    check = run_cli("check", str(spec))
+    assert check.returncode == 0, check.stdout
+    assert any(
+        line.startswith("collapse proof ") and " pass " in line
+        for line in check.stdout.splitlines()
+    )

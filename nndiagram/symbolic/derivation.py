@@ -89,15 +89,13 @@ class Derivation:
         )
         # Affine activations (g(z) = c z + d, proven) fold into w and b: the network collapses.
         self.affine = network_affine(network)
-        if network.has_skips and not network.is_linear:
-            self.affine = None  # the skip recursion (skips.py) folds no c, d: linear only
         self.collapsible = self.affine is not None
         self.counterexample: Counterexample | None = None
         self.constant: str | None = None  # a constant layer, said in words
         self.undecided: str | None = None  # why the search stopped short, when it did
         if self.collapsible and network.has_skips:
-            self.proof_holds = skips.prove_blocks(network, self.blocks) and (
-                not self.explicit or skips.prove_entries(network)
+            self.proof_holds = skips.prove_blocks(network, self.blocks, self.affine) and (
+                not self.explicit or skips.prove_entries(network, self.affine)
             )
         elif self.collapsible:
             self.proof_holds = prove_blocks(network, self.blocks) and (
@@ -142,7 +140,7 @@ class Derivation:
             out += eqs.composition(ctx)
         if self.collapsible and net.has_skips:
             W_B = self._collapse if self.explicit and is_small(net) else None
-            out += skips.collapse_equations(ctx, self.proof_holds, W_B)
+            out += skips.collapse_equations(ctx, self.proof_holds, W_B, self.affine)
         elif self.collapsible and self._folds:
             assert self.affine is not None
             out += eqs.affine_folding(ctx, self.affine)
@@ -242,7 +240,7 @@ class Derivation:
         if self.entries is None:
             return self._block_collapse()
         if self.network.has_skips:
-            return skips.collapse_entries(self.network, self.entries)
+            return skips.collapse_entries(self.network, self.entries, self.affine)
         if self._folds:
             folded = self._folded_entries()
             assert folded is not None

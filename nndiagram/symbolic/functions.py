@@ -133,7 +133,7 @@ def collapse_function(derivation: Derivation) -> Callable[[Params], tuple[Array,
     bs = [matrix(b) for b in derivation.entries.b]
     args = [s for pair in zip(ws, bs, strict=True) for m in pair for s in m]
     if derivation.network.has_skips:
-        W, B = skip_maps(derivation.network, ws, bs)
+        W, B = skip_maps(derivation.network, ws, bs, derivation.affine)
     else:
         if derivation.affine is not None:  # each g(z) = c z + d folded in: c w, c b + d
             forms = derivation.affine

@@ -9,7 +9,11 @@ with ``W^{[x]} = I`` and ``B^{[x]} = 0`` for the input itself, so
     W^{[l]} = w^{[l]} [W^{[l-1]}; W^{[k_1]}; …] + W^{[m]}
     B^{[l]} = w^{[l]} [B^{[l-1]}; B^{[k_1]}; …] + b^{[l]} + B^{[m]}
 
-and ``a^{[L]} = W x + B`` with ``W = W^{[L]}``, ``B = B^{[L]}``. That recursion is proved twice:
+and ``a^{[L]} = W x + B`` with ``W = W^{[L]}``, ``B = B^{[L]}``. An affine activation
+``g(z) = c z + d`` (``2*z + 1``; ``activations.affine_form``) scales the whole pre-activation,
+the added output included: ``W^{[l]} = c (…)``, ``B^{[l]} = c (…) + d``, so its ``c`` cannot be
+folded into ``w`` and ``b`` alone as in a chain; ``forms`` (one per layer, None: all the
+identity) carries it through every step below. That recursion is proved twice:
 in the entries (symengine expands the layer-by-layer output minus ``W x + B``) and in block
 algebra, one induction step per layer with fresh ``MatrixSymbol`` s for the sources' ``W``, ``B``.
 A nonlinear network gets the chain counterexample of ``collapse.py``, with the skips followed:
@@ -20,12 +24,13 @@ Kept apart from ``collapse.py`` (the plain chain) so both can change independent
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import sympy
 
 from .. import notation
-from ..activations import activation_for
+from ..activations import Affine, activation_for
 from ..model import INPUT, ActivationChoice, Network
 from . import printing as pr
 from .collapse import Counterexample, midpoint_counterexample, too_deep
@@ -38,7 +43,16 @@ if TYPE_CHECKING:
 # --- proofs ----------------------------------------------------------------------------------
 
 
-def _maps_symengine(network: Network, ws: list[Any], bs: list[Any]) -> tuple[Any, Any]:
+def _scaled(form: Affine | None) -> tuple[Any, Any] | None:
+    """``(c, d)`` of a layer's ``g(z) = c z + d``; None for the identity (nothing to apply)."""
+    if form is None or form.is_identity:
+        return None
+    return form.c, form.d
+
+
+def _maps_symengine(
+    network: Network, ws: list[Any], bs: list[Any], forms: Sequence[Affine] | None = None
+) -> tuple[Any, Any]:
     """``W^{[L]}``, ``B^{[L]}`` by the recursion above, as symengine matrices (no ``x``)."""
     import symengine as se
 
@@ -57,13 +71,18 @@ def _maps_symengine(network: Network, ws: list[Any], bs: list[Any]) -> tuple[Any
         if layer.add is not None:
             W = W + maps[layer.add][0]
             B = B + maps[layer.add][1]
+        scale = _scaled(forms[layer.index] if forms else None)
+        if scale is not None:
+            c, d = se.sympify(scale[0]), se.sympify(scale[1])
+            W, B = W * c, B * c + se.ones(B.rows, 1) * d
         maps[layer.index] = (W, B)
     return maps[len(network.layers) - 1]
 
 
-def prove_entries(network: Network) -> bool:
+def prove_entries(network: Network, forms: Sequence[Affine] | None = None) -> bool:
     """symengine: the output computed layer by layer (stacking and adding the entries of ``x``
-    and the earlier outputs) minus ``W x + B`` expands to zero in every entry."""
+    and the earlier outputs, applying each ``g(z) = c z + d``) minus ``W x + B`` expands to
+    zero in every entry."""
     import symengine as se
 
     def matrix(base: str, rows: int, cols: int) -> Any:
@@ -81,8 +100,12 @@ def prove_entries(network: Network) -> bool:
         z = ws[layer.index] * stacked + bs[layer.index]
         if layer.add is not None:
             z = z + outputs[layer.add]
+        scale = _scaled(forms[layer.index] if forms else None)
+        if scale is not None:  # g applied entry by entry: c z_j + d
+            c, d = se.sympify(scale[0]), se.sympify(scale[1])
+            z = se.Matrix(z.rows, 1, [c * entry + d for entry in z])
         outputs[layer.index] = z
-    W, B = _maps_symengine(network, ws, bs)
+    W, B = _maps_symengine(network, ws, bs, forms)
     difference = (outputs[len(network.layers) - 1] - (W * x + B)).expand()
     return all(entry == 0 for entry in difference)
 
@@ -107,11 +130,14 @@ def column_blocks(
     return out
 
 
-def prove_blocks(network: Network, blocks: BlockSymbols) -> bool:
+def prove_blocks(
+    network: Network, blocks: BlockSymbols, forms: Sequence[Affine] | None = None
+) -> bool:
     """SymPy, by induction on the layers: if every source is ``W^{[s]} x + B^{[s]}`` (fresh
-    symbols; ``I x + 0`` for the input), then ``Σ_s w_{(s)} a^{[s]} + b + a^{[m]}`` expands to
-    ``(Σ_s w_{(s)} W^{[s]} + W^{[m]}) x + (Σ_s w_{(s)} B^{[s]} + b + B^{[m]})``. The step holds
-    for any sizes, so each layer's shape signature is proved once."""
+    symbols; ``I x + 0`` for the input), then ``c (Σ_s w_{(s)} a^{[s]} + b + a^{[m]}) + d``
+    expands to ``c (Σ_s w_{(s)} W^{[s]} + W^{[m]}) x + (c (Σ_s w_{(s)} B^{[s]} + b + B^{[m]})
+    + d)`` (``c = 1``, ``d = 0`` for the identity). The step holds for any sizes, so each
+    layer's shape signature (with its ``c``, ``d``) is proved once."""
     x = blocks.x
     n = network.inputs
     proved: dict[tuple[Any, ...], bool] = {}
@@ -130,6 +156,7 @@ def prove_blocks(network: Network, blocks: BlockSymbols) -> bool:
             layer.units,
             tuple((s == INPUT, network.width(s)) for s in layer.sources),
             None if layer.add is None else (layer.add == INPUT, network.width(layer.add)),
+            _scaled(forms[layer.index] if forms else None),
         )
         if signature in proved:
             if not proved[signature]:
@@ -147,6 +174,12 @@ def prove_blocks(network: Network, blocks: BlockSymbols) -> bool:
             W_add, B_add = affine(layer.add, "added")
             layered = layered + (W_add * x + B_add)
             W_total, B_total = W_total + W_add, B_total + B_add
+        scale = _scaled(forms[layer.index] if forms else None)
+        if scale is not None:
+            c, d = scale
+            ones = d * sympy.OneMatrix(layer.units, 1)
+            layered = c * layered + ones
+            W_total, B_total = c * W_total, c * B_total + ones
         difference = (sympy.expand(layered) - (W_total * x + B_total)).doit()
         difference = sympy.expand(difference).doit()
         proved[signature] = bool(difference == sympy.ZeroMatrix(*difference.shape))
@@ -197,7 +230,9 @@ def find_counterexample(network: Network) -> Counterexample | None:
 # --- W and B -----------------------------------------------------------------------------------
 
 
-def collapse_entries(network: Network, entries: EntrySymbols) -> tuple[Any, Any]:
+def collapse_entries(
+    network: Network, entries: EntrySymbols, forms: Sequence[Affine] | None = None
+) -> tuple[Any, Any]:
     """``W`` and ``B`` in the entries (SymPy, expanded): the recursion on explicit matrices."""
     n = network.inputs
     maps: dict[int, tuple[Any, Any]] = {INPUT: (sympy.eye(n), sympy.zeros(n, 1))}
@@ -210,6 +245,9 @@ def collapse_entries(network: Network, entries: EntrySymbols) -> tuple[Any, Any]
         B = w * c + sympy.Matrix(entries.b[layer.index])
         if layer.add is not None:
             W, B = W + maps[layer.add][0], B + maps[layer.add][1]
+        scale = _scaled(forms[layer.index] if forms else None)
+        if scale is not None:
+            W, B = W * scale[0], B * scale[0] + sympy.ones(B.rows, 1) * scale[1]
         maps[layer.index] = (W.applyfunc(sympy.expand), B.applyfunc(sympy.expand))
     W, B = maps[len(network.layers) - 1]
     return sympy.ImmutableMatrix(W), sympy.ImmutableMatrix(B)
@@ -231,11 +269,56 @@ def _stack(parts: list[str], latex: bool) -> str:
     return "[" + "; ".join(parts) + "]"
 
 
+def _activation_line(net: Network, index: int, form: Affine) -> pr.Equation:
+    """``g^{[l]}(z) = 2 z + 1 (affine, proven)``: it scales the whole pre-activation."""
+    g = notation.vector(net, "g", index)
+    kind = "constant" if form.is_constant else "affine"
+    layer = net.layers[index]
+    scope = ", the added output included" if layer.add is not None else ""
+    scope_latex = rf"\text{{{scope}}}" if scope else ""
+    return pr.Equation(
+        f"affine{net.naming.layer(index)}",
+        "Collapse",
+        rf"{g.latex()}(z) = {form.latex()} \quad \text{{({kind}, proven): it applies to all of"
+        rf" }} z{scope_latex}",
+        f"{g.text()}(z) = {form.text()}  ({kind}, proven): it applies to all of z{scope}",
+        pr.srepr(sympy.Tuple(form.c, form.d)),
+    )
+
+
+def _apply(
+    form: Affine, W_latex: str, W_text: str, B_latex: str, B_text: str
+) -> tuple[str, str, str, str]:
+    """``c (W) ``, ``c (B) + d``: the step's maps through ``g(z) = c z + d``."""
+    c, d = form.c, form.d
+    if form.is_constant:
+        return "0", "0", sympy.latex(d), sympy.sstr(d)
+    if c != 1:
+        cl, ct = sympy.latex(c), sympy.sstr(c)
+
+        def times(latex: str, text: str) -> tuple[str, str]:
+            if " " not in text:  # one symbol: no parentheses
+                return f"{cl} {latex}", f"{ct}·{text}"
+            return rf"{cl} \left({latex}\right)", f"{ct}·({text})"
+
+        W_latex, W_text = times(W_latex, W_text)
+        B_latex, B_text = times(B_latex, B_text)
+    if d != 0:
+        sign = "-" if d.is_negative else "+"
+        dl, dt = sympy.latex(abs(d)), sympy.sstr(abs(d))
+        B_latex, B_text = f"{B_latex} {sign} {dl}", f"{B_text} {sign} {dt}"
+    return W_latex, W_text, B_latex, B_text
+
+
 def collapse_equations(
-    ctx: Context, proof_holds: bool, W_B: tuple[Any, Any] | None
+    ctx: Context,
+    proof_holds: bool,
+    W_B: tuple[Any, Any] | None,
+    forms: Sequence[Affine] | None = None,
 ) -> list[pr.Equation]:
-    """The recursion written out layer by layer (identity blocks and stacked blocks shown),
-    ``W`` and ``B`` (entries when small), and the proof line."""
+    """The recursion written out layer by layer (identity blocks and stacked blocks shown; an
+    affine activation's ``c`` and ``d`` around the whole step), ``W`` and ``B`` (entries when
+    small), and the proof line."""
     net, names = ctx.network, ctx.names
     section = "Collapse"
     out: list[pr.Equation] = []
@@ -259,6 +342,10 @@ def collapse_equations(
             W_latex, W_text = f"{W_latex} + {added[0]}", f"{W_text} + {added[2]}"
             if added[1] != "0":
                 B_latex, B_text = f"{B_latex} + {added[1]}", f"{B_text} + {added[3]}"
+        form = forms[l] if forms else None
+        if form is not None and not form.is_identity:
+            out.append(_activation_line(net, l, form))
+            W_latex, W_text, B_latex, B_text = _apply(form, W_latex, W_text, B_latex, B_text)
         own = _affine_symbols(net, l)
         out_sym = notation.source_vector(net, l)
         out.append(
