@@ -310,6 +310,21 @@ class Network:
         return DISPLAY_HOOK(self, include, exclude)
 
 
+def require_valid(network: Network, consequence: str, path: str) -> None:
+    """Refuse (exit 1) a hand-drawn graph that is not a valid network, naming its first problem:
+    ``not a valid network, cannot train: missing edge x_0 -> z_0_1 … (and 2 more)``."""
+    graph = network.graph
+    if graph is None or graph.is_valid:
+        return
+    from .errors import InvalidNetworkError
+
+    problems = graph.problems()
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    raise InvalidNetworkError(
+        f"not a valid network, {consequence}: {problems[0]}{more}", path=path, problems=problems
+    )
+
+
 def require_chain(network: Network, what: str) -> None:
     """Refuse, as bad input naming the spec, a network with skips in a stage that does not
     handle them yet (issue 17 lands stage by stage: spec and numbers first)."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .diagram.jupyter import mimebundle as _mimebundle
-from .model import Network
+from .model import Network, require_valid
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -191,16 +191,7 @@ def render_numbers_file(
         raise UsageError("--sample picks a column of --input X.npy: give --input too")
     chosen = format_for(output, fmt)
     network = load_spec(spec_path)
-    if network.graph is not None and not network.graph.is_valid:
-        from .errors import InvalidNetworkError
-
-        problems = network.graph.problems()
-        raise InvalidNetworkError(
-            f"not a valid network, so it has no weights to draw: {problems[0]}"
-            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-            path=spec_path,
-            problems=problems,
-        )
+    require_valid(network, "so it has no weights to draw", spec_path)
     params = load_params(params_path, network)
     X = None if input_path is None else load_input(input_path, network)
     numbers = figure_numbers(

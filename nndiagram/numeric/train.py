@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import InvalidNetworkError, SpecError, UsageError
-from ..model import Network
+from ..errors import SpecError, UsageError
+from ..model import Network, require_valid
 from .backward import backward_from_caches, check_targets, loss_of
 from .forward import Params, check_input, check_params, cost_from_logits, forward_pass, init_params
 
@@ -296,7 +296,7 @@ def train_files(
     check_options(steps, lr, batch, momentum)
     _check_writable(output_path, history_path)
     network = load_spec(spec)
-    _require_valid(network, spec)
+    require_valid(network, "cannot train", spec)
     chosen = loss_of(network, loss)
     X = load_input(data_path, network)
     m = X.shape[1]
@@ -315,15 +315,6 @@ def train_files(
     if history_path is not None:
         write_atomic(history_path, history_csv(training))
     return training
-
-
-def _require_valid(network: Network, spec: str) -> None:
-    if network.graph is not None and not network.graph.is_valid:
-        problems = network.graph.problems()
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise InvalidNetworkError(
-            f"not a valid network, cannot train: {problems[0]}{more}", path=spec, problems=problems
-        )
 
 
 def _load_targets(path: str, units: int, m: int) -> Array:

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from ..errors import InvalidNetworkError, UsageError
-from ..model import Network
+from ..errors import UsageError
+from ..model import Network, require_valid
 from ..numeric.forward import (
     Array,
     Params,
@@ -98,14 +98,7 @@ def evaluate_files(
             "or leave out -o to print the numbers as text"
         )
     network = load_spec(spec)
-    if network.graph is not None and not network.graph.is_valid:
-        problems = network.graph.problems()
-        raise InvalidNetworkError(
-            f"not a valid network, cannot evaluate: {problems[0]}"
-            + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-            path=spec,
-            problems=problems,
-        )
+    require_valid(network, "cannot evaluate", spec)
     params = load_params(params_path, network)
     X = load_input(input_path, network)
     try:
