@@ -116,6 +116,23 @@ def test_dpi_sets_the_png_resolution(run_cli: RunCli, tmp_path: Path) -> None:
 
 
 @pytest.mark.exe
+def test_a_png_past_the_side_limit_is_scaled_down_with_a_note(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    # XOR at 1200 dpi would be wider than MAX_PNG_SIDE pixels: cairo would rasterise it all.
+    from nndiagram.diagram.backend import MAX_PNG_SIDE
+
+    big, normal = tmp_path / "big.png", tmp_path / "normal.png"
+    done = run_cli("render", XOR, "--dpi", "1200", "-o", str(big))
+    assert done.returncode == 0, done.stderr
+    assert max(_png_size(big.read_bytes())) in (MAX_PNG_SIDE - 1, MAX_PNG_SIDE)
+    assert done.stderr.count("\n") == 1 and "note: the PNG is scaled down to" in done.stderr
+    quiet = run_cli("render", XOR, "-o", str(normal))
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert max(_png_size(normal.read_bytes())) < MAX_PNG_SIDE
+
+
+@pytest.mark.exe
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_png_has_the_theme_background_unless_transparent(
     run_cli: RunCli, tmp_path: Path, theme: str

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SpecError, UsageError
 from . import elide, explicit, layers, network, neuron, numbers, svg
-from .backend import run_dot
+from .backend import MAX_PNG_SIDE, png_size, run_dot
 from .dot import Drawing
 from .jupyter import DotSource, gv
 from .numbers import Numbers
@@ -278,6 +278,12 @@ def render_file(
     if note is not None:
         for line in draw(network, view, theme, labels, chosen).notes:
             note(line)
+        if chosen == "png" and max(png_size(data)) >= MAX_PNG_SIDE - 1:
+            width, height = png_size(data)
+            note(
+                f"the PNG is scaled down to {width:,} × {height:,} px (at most {MAX_PNG_SIDE:,} "
+                "a side); SVG or PDF keep every detail"
+            )
     target = output if output is not None else f"{Path(spec_path).stem}.{chosen}"
     write_atomic(target, data)
     return None if target == "-" else Path(target)
