@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from ..errors import SpecError
-from ..model import LOSSES, SIMPLIFIED, Network
+from ..model import INPUT, LOSSES, SIMPLIFIED, Network
 from ..symbolic.gradient_entries import (
     MAX_EXPLICIT_PARAMS,
     explicit_gradients,
@@ -78,13 +78,17 @@ def parse_body(source: str, root: Path | None = None) -> tuple[Network, str, tup
     include = data.get("include", list(PARTS))
     if not isinstance(include, list) or not set(include) <= set(PARTS):
         raise _fail(f"include must list some of: {', '.join(PARTS)}")
-    if network.has_skips and "flow" in include:
-        raise _fail("the flow figure draws a plain chain; leave flow out for skip connections")
     return network, str(loss), tuple(include)
 
 
 def flow_dot(network: Network, loss: str) -> str:
-    """The layers left to right (forward, solid) and the gradients flowing back (dashed)."""
+    """The layers left to right (forward, solid) and the gradients flowing back (dashed).
+
+    With skips (issue 17) an added or stacked output has a second forward edge into the
+    reading layer's ``z`` (⊕ for ``add``, "stacked" for ``concat``), and the gradient comes
+    back along it: ``+ dz^{[l]}`` through no weight for an ``add``, ``+ W^{[l]T}_{(k)} dz^{[l]}``
+    through the columns that multiply it for a ``concat`` — the terms of ``da^{[k]}`` in
+    ``gradients.py``'s skip equations. The input needs no gradient: no edge goes back to x."""
     import graphviz
 
     from ..notation import Sym
@@ -96,10 +100,42 @@ def flow_dot(network: Network, loss: str) -> str:
     def html_label(*pieces: str) -> str:
         return "<" + "".join(pieces) + ">"  # graphviz passes <…> through as an HTML label
 
+    def node(source: int) -> str:
+        return "x" if source == INPUT else f"a{source}"
+
+    def weights_T(l: int, source: int) -> str:  # noqa: E741
+        """``W^{[l]T}``, or its block ``W^{[l]T}_{(k)}`` when layer l stacks its input."""
+        if not network.layers[l].concat:
+            return sym("W", l, transpose=True)
+        tag = "x" if source == INPUT else str(network.naming.index(source))
+        return sym("W", l, transpose=True) + f"<SUB>({tag})</SUB>"
+
     dot = graphviz.Digraph("backprop", graph_attr={"rankdir": "LR", "bgcolor": "transparent"})
     dot.attr("node", shape="circle", fontname="Helvetica", fontsize="12", color="black")
     dot.attr("edge", fontname="Helvetica", fontsize="10", color="black", fontcolor="black")
-    back = {"color": BACKWARD, "fontcolor": BACKWARD, "style": "dashed", "constraint": "false"}
+    back = {"color": BACKWARD, "fontcolor": BACKWARD, "style": "dashed"}
+    skips = network.has_skips
+    over = {"tailport": "ne", "headport": "nw"}  # a skip arcs over the layers it jumps
+
+    def gradient(source: str, target: str, label: str, **extra: str) -> None:
+        """A dashed gradient edge from ``source`` back to ``target``. With skips it is laid
+        out as a forward edge drawn backwards (``dir=back``), so dot routes it beside the
+        forward edge it follows instead of across the figure."""
+        if skips:
+            dot.edge(target, source, label=label, dir="back", **back, **extra)
+        else:
+            dot.edge(source, target, label=label, constraint="false", **back, **extra)
+
+    # da^{[k]}: what every layer reading a^{[k]} sends back, the next layer's term first
+    terms: dict[int, list[str]] = {}
+    for layer in network.layers:
+        for source in layer.sources:
+            terms.setdefault(source, []).append(
+                f"{weights_T(layer.index, source)} {sym('dz', layer.index)}"
+            )
+        if layer.add is not None:
+            terms.setdefault(layer.add, []).append(sym("dz", layer.index))
+
     previous = "x"
     dot.node("x", "x")
     for layer in network.layers:
@@ -109,19 +145,29 @@ def flow_dot(network: Network, loss: str) -> str:
         dot.node(z, html_label(sym("z", l)))
         dot.node(a, html_label(sym("a", l)))
         dot.edge(previous, z)
+        for source in layer.concat:
+            dot.edge(node(source), z, label="stacked", **over)
+        if layer.add is not None:
+            dot.edge(node(layer.add), z, label=html_label("&#8853; added to ", sym("z", l)), **over)
         dot.edge(W, z)
         dot.edge(z, a, label=html_label(sym("g", l)))
-        dot.edge(z, W, label=html_label(sym("dW", l), ", ", sym("db", l)), **back)
+        gradient(z, W, html_label(sym("dW", l), ", ", sym("db", l)))
         if l > 0:
-            da = html_label(sym("da", l - 1), " = ", sym("W", l, transpose=True), " ", sym("dz", l))
-            dot.edge(z, previous, label=da, **back)
+            gradient(z, previous, html_label(sym("da", l - 1), " = ", " + ".join(terms[l - 1])))
             prime = html_label("&#8857; ", sym("g", l - 1), "′(", sym("z", l - 1), ")")
-            dot.edge(previous, f"z{l - 1}", label=prime, **back)
+            gradient(previous, f"z{l - 1}", prime)
+        for source in layer.concat:  # the stacked output's share of the gradient
+            if source != INPUT:
+                term = html_label(weights_T(l, source), " ", sym("dz", l))
+                gradient(z, node(source), term, **over)
+        if layer.add is not None and layer.add != INPUT:  # along the skip, through no weight
+            term = html_label(sym("dz", l), " along the skip, through no weight")
+            gradient(z, node(layer.add), term, **over)
         previous = a
     last = network.layers[-1].index
     dot.node("L", html_label("L(", sym("a", last), ", y)"), shape="box")
     dot.edge(previous, "L")
-    dot.edge("L", f"z{last}", label=html_label(sym("dz", last)), **back)
+    gradient("L", f"z{last}", html_label(sym("dz", last)))
     return dot.source
 
 
