@@ -293,3 +293,17 @@ def test_generic_activation_cannot_be_trained(run_cli: RunCli, tmp_path: Path) -
         "form; choose a concrete activation to evaluate it"
     )
     assert snapshot(tmp_path) == before
+
+
+def test_training_without_a_loss_names_the_spec(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = str(DIAGRAMS / "multilayer.yaml")  # 2-2-1, linear, no loss
+    np.save(tmp_path / "X.npy", np.ones((2, 3)))
+    np.save(tmp_path / "Y.npy", np.ones((1, 3)))
+    done = run_cli("train", spec, "--data", str(tmp_path / "X.npy"), "--targets",
+                   str(tmp_path / "Y.npy"), "-o", str(tmp_path / "P.npz"))  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"{spec}:1:1: error: no loss to differentiate: pass --loss mse|bce|ce or set 'loss' "
+        "in the spec\n"
+    )
+    assert not (tmp_path / "P.npz").exists()

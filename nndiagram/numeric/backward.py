@@ -42,9 +42,10 @@ def loss_of(network: Network, loss: str | None) -> str:
     """The loss to differentiate: the argument, else the spec's ``loss``; an error if neither."""
     chosen = loss or network.loss
     if chosen is None:
-        raise UsageError(
-            "no loss to differentiate: pass --loss mse|bce|ce or set 'loss' in the spec"
-        )
+        message = "no loss to differentiate: pass --loss mse|bce|ce or set 'loss' in the spec"
+        if network.source != "<spec>":  # read from a file: the one line names it
+            raise SpecError(message, path=network.source, line=1, column=1)
+        raise UsageError(message)
     if chosen not in LOSSES:
         raise UsageError(f"unknown loss {chosen!r} (must be one of: {', '.join(LOSSES)})")
     check_loss_fits(network, chosen)
