@@ -1,6 +1,7 @@
-"""Skip connections imported from ONNX (issue 17): an Add of an earlier output into a layer's
-pre-activation is its add, a Concat of the previous output with earlier ones is its concat;
-checked against onnxruntime and PyTorch in float64, and through `nndiagram import`."""
+"""Skip connections imported (issue 17) from ONNX files, PyTorch modules and Keras models: an
+add of an earlier output into a layer's pre-activation is its add, a concatenation of the
+previous output with earlier ones is its concat; checked against onnxruntime and PyTorch in
+float64 (Keras at the float32 it computes in), and through `nndiagram import`."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from test_import_onnx import export, onnxruntime_output, relative
 from test_skips_numeric import Plan, skip_networks
 
+import nndiagram
 from nndiagram.errors import NNDiagramError
 from nndiagram.importers import from_onnx, from_torch
 from nndiagram.numeric.forward import forward, init_params
@@ -301,3 +303,81 @@ def test_the_import_command_refuses_a_bad_add_in_one_line(
     assert result.returncode == 2
     assert result.stderr.startswith(f"{path}:1:1: error: ") and message in result.stderr
     assert result.stderr.count("\n") == 1 and not spec.exists() and not P.exists()
+
+
+# --- Keras functional models: Add and Concatenate ----------------------------------------------
+
+
+def keras_residual(order: str = "chain first") -> Any:
+    """Dense(relu) → Dense → Add([z, h]) → Activation(tanh) → Concatenate → Dense(sigmoid)."""
+    from test_import_keras import keras
+
+    keras.utils.set_random_seed(11)
+    layers = keras.layers
+    x = keras.Input((3,), dtype="float64")
+    h = layers.Dense(4, activation="relu", name="fc1", dtype="float64")(x)
+    z = layers.Dense(4, name="fc2", dtype="float64")(h)
+    added = layers.Add(name="add", dtype="float64")([z, h] if order == "chain first" else [h, z])
+    a = layers.Activation("tanh", name="act", dtype="float64")(added)
+    pieces = [a, x] if order == "chain first" else [x, a]
+    stacked = layers.Concatenate(name="cat", dtype="float64")(pieces)
+    y = layers.Dense(2, activation="sigmoid", name="head", dtype="float64")(stacked)
+    return keras.Model(x, y, name="residual")
+
+
+@pytest.mark.parametrize("order", ["chain first", "skip first"])
+def test_a_keras_functional_model_with_add_and_concatenate_imports(order: str) -> None:
+    """Keras 3 computes float64 models in float32 (test_import_keras): its precision holds."""
+    from nndiagram.importers import from_keras
+
+    model = keras_residual(order)
+    network, params = from_keras(model)
+    shape = [(lay.units, lay.add, lay.concat, lay.activation.name) for lay in network.layers]
+    assert shape == [(4, None, (), "relu"), (4, 0, (), "tanh"), (2, None, (-1,), "sigmoid")]
+    kernel = model.get_layer("head").kernel.value.detach().numpy().T  # (units, fan_in)
+    expected = kernel if order == "chain first" else np.hstack([kernel[:, 3:], kernel[:, :3]])
+    assert np.array_equal(params["W2"], expected)
+    X = np.random.default_rng(12).normal(size=(3, 9))
+    keras_out = model(X.T, training=False).detach().numpy().T
+    assert relative(forward(network, params, X), keras_out) < 1e-5
+    report = nndiagram.check(network, params=params, against=model)
+    assert report.passed and report.checks[-1].tolerance == 1e-5
+
+
+def test_import_command_reads_a_keras_archive_with_skips(run_cli: RunCli, tmp_path: Path) -> None:
+    from test_import_keras import save
+
+    save(keras_residual("skip first"), tmp_path / "res.keras")
+    spec, P = tmp_path / "res.yaml", tmp_path / "P.npz"
+    result = run_cli("import", str(tmp_path / "res.keras"), "-o", str(spec), "--params", str(P))
+    assert result.returncode == 0, result.stderr
+    network = load_spec(spec)
+    assert network.layers[1].add == 0 and network.layers[2].concat == (-1,)
+    against = run_cli(
+        "check", str(spec), "--params", str(P), "--against", str(tmp_path / "res.keras")
+    )
+    assert against.returncode == 0, against.stdout + against.stderr
+    assert any(
+        line.startswith("framework ") and " pass " in line for line in against.stdout.splitlines()
+    )
+
+
+def test_a_keras_add_after_the_activation_is_refused_in_one_line(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    from test_import_keras import keras, save
+
+    x = keras.Input((3,))
+    h = keras.layers.Dense(3, activation="relu", name="fc")(x)
+    save(keras.Model(x, keras.layers.Add(name="sum")([x, h])), tmp_path / "after.keras")
+    result = run_cli(
+        "import",
+        str(tmp_path / "after.keras"),
+        "-o",
+        str(tmp_path / "a.yaml"),
+        "--params",
+        str(tmp_path / "P.npz"),
+    )
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "layer 'sum' (Add, layer 3 of 3): an Add after the activation" in result.stderr
+    assert not (tmp_path / "a.yaml").exists()

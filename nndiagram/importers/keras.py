@@ -2,7 +2,8 @@
 
 The archive's ``config.json`` is read first, as JSON: an unsupported layer, a ``Lambda`` or a
 custom object is refused by name before Keras deserializes anything. The model must be a
-chain (``Sequential``, or a functional model whose layers follow each other).
+chain (``Sequential``, or a functional model whose layers follow each other), with skips
+(issue 17): ``Add`` into a pre-activation, ``Concatenate`` feeding a ``Dense``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import math
 import os
 import zipfile
+from dataclasses import replace
 from typing import Any
 
 from ..model import ActivationChoice
@@ -39,8 +41,11 @@ LAYERS = {
     "Reshape",
     "Dropout",
     "Identity",
+    "Add",
+    "Concatenate",
 }
 INPUT_SIDE = {"Flatten", "Reshape"}
+SKIP_LAYERS = {"Add", "Concatenate"}  # the layers that read an output a second time
 NAMED_ACTIVATIONS = {
     "linear": "identity",
     "relu": "relu",
@@ -153,44 +158,8 @@ def read_keras_model(model: Any, path: str | None = None) -> Imported:
             f"{type(model).__name__} is not a Sequential or functional Keras model "
             "(a subclassed model has no layer graph to read)",
         )
-    _check_chain(path, model, config)
-    layers: list[Dense] = []
     sample_shape = _input_shape(model)
-    flat = sample_shape is not None and len(sample_shape) == 1
-    total = len(model.layers)
-    for position, layer in enumerate(model.layers, start=1):
-        cls = type(layer).__name__
-        where = f"layer {layer.name!r} ({cls}, layer {position} of {total})"
-        if cls not in LAYERS:
-            raise fail(path, f"{where} is not supported; nndiagram imports {SUPPORTED}")
-        if cls in ("InputLayer", "Dropout", "Identity"):
-            continue
-        if cls in INPUT_SIDE:
-            if layers:
-                raise fail(path, f"{where}: {cls} after the first layer is not supported")
-            target = getattr(layer, "target_shape", None)
-            if cls == "Reshape" and (target is None or len(tuple(target)) != 1):
-                raise fail(path, f"{where}: only a Reshape to one feature axis is supported")
-            flat = True
-            continue
-        if cls == "Dense":
-            if not flat:
-                raise fail(path, f"{where}: Dense on a multi-axis input: flatten it first")
-            layers.append(_dense(path, where, layer))
-            continue
-        activation = _layer_activation(path, where, layer)
-        if not layers:
-            raise fail(path, f"{where}: an activation before the first Dense is not supported")
-        if not layers[-1].activation.is_identity:
-            raise fail(path, f"{where} follows another activation: one activation per layer")
-        layers[-1] = Dense(
-            layers[-1].name,
-            layers[-1].weight,
-            layers[-1].bias,
-            activation,
-            layers[-1].weight_name,
-            layers[-1].bias_name,
-        )
+    layers = _Walker(path, model, config, sample_shape).run()
     inputs = math.prod(sample_shape) if sample_shape else None
     input_dtype = [dtype_name(model.inputs[0].dtype)] if getattr(model, "inputs", None) else []
     # Keras 3 computes a float64 model's matrix products in float32 (its type promotion turns
@@ -208,39 +177,228 @@ def read_keras_model(model: Any, path: str | None = None) -> Imported:
     )
 
 
-def _check_chain(path: str, model: Any, config: dict[str, Any]) -> None:
-    """A functional model must be a chain: each layer called once, on the one before it."""
-    entries = config["layers"]
-    previous = None
-    for entry in entries:
-        nodes = entry.get("inbound_nodes")
-        name = entry.get("name") or (entry.get("config") or {}).get("name")
-        if nodes is None:  # Sequential: the order is the chain
-            return
-        if previous is not None:
-            sources = _history(nodes)
-            if sources != [previous]:
-                got = ", ".join(sources) or "nothing"
+class _Walker:
+    """The model's layers in order as a chain, with skips (issue 17): an ``Add`` of the chain's
+    pre-activation and an earlier output (or the input) is the layer's ``add``; a
+    ``Concatenate`` of the chain's output with earlier outputs, feeding a ``Dense``, is that
+    layer's ``concat`` (its kernel's rows put in nndiagram's order, the previous output first).
+    """
+
+    def __init__(
+        self, path: str, model: Any, config: dict[str, Any], sample_shape: tuple[int, ...] | None
+    ) -> None:
+        self.path = path
+        self.model = model
+        self.flat = sample_shape is not None and len(sample_shape) == 1
+        self.sources = _inbound(path, config)  # None: Sequential, the order is the chain
+        self.layers: list[Dense] = []
+        self.pending: dict[str, Any] | None = None
+        self.produced: dict[str, int] = {}  # layer name -> the layer whose output it is
+        self.widths: dict[str, int] = {}
+        self.stacked: tuple[tuple[int, ...], list[int]] | None = None
+        outputs = config.get("output_layers") or []  # ['head', 0, 0] or [['head', 0, 0], …]
+        if outputs and isinstance(outputs[0], list | tuple):
+            outputs = outputs[0]
+        self.output = str(outputs[0]) if outputs else None
+
+    def run(self) -> list[Dense]:
+        model = self.model
+        current = "(input)"  # a Sequential model's input has no layer name
+        if self.sources is not None:
+            starts = [name for name, sources in self.sources.items() if not sources]
+            current = starts[0] if len(starts) == 1 else current
+        if self.flat:
+            self.produced[current] = -1
+            self.widths[current] = int(tuple(model.inputs[0].shape)[-1])
+        readers: dict[str, list[str]] = {}
+        for name, sources in (self.sources or {}).items():
+            for source in sources:
+                readers.setdefault(source, []).append(name)
+        total = len(model.layers)
+        for position, layer in enumerate(model.layers, start=1):
+            cls = type(layer).__name__
+            where = f"layer {layer.name!r} ({cls}, layer {position} of {total})"
+            if cls not in LAYERS:
+                raise fail(self.path, f"{where} is not supported; nndiagram imports {SUPPORTED}")
+            if cls == "InputLayer":
+                continue
+            sources = [current] if self.sources is None else self.sources.get(layer.name, [])
+            if cls in SKIP_LAYERS:
+                if current not in sources:
+                    raise fail(
+                        self.path,
+                        f"{where} takes {', '.join(sources) or 'nothing'}, not the layer before "
+                        f"it ({current!r}): nndiagram imports a chain of layers",
+                    )
+            elif sources != [current]:
                 raise fail(
-                    path,
-                    f"layer {name!r} takes {got}, not the layer before it ({previous!r}): "
-                    "nndiagram imports a chain of layers",
+                    self.path,
+                    f"layer {layer.name!r} takes {', '.join(sources) or 'nothing'}, not the layer "
+                    f"before it ({current!r}): nndiagram imports a chain of layers",
                 )
-        previous = name
-    outputs = config.get("output_layers") or []
-    if outputs and outputs[0] != previous:
-        raise fail(path, f"the model's output is {outputs[0]!r}, not its last layer")
+            chain = [r for r in readers.get(current, []) if self._class(r) not in SKIP_LAYERS]
+            if len(chain) > 1:
+                raise fail(
+                    self.path,
+                    f"the output of {current!r} feeds {', '.join(chain)}: nndiagram imports a "
+                    "chain of layers, with skips only as an Add into a later pre-activation or "
+                    "a Concatenate feeding a Dense layer",
+                )
+            self._step(where, cls, layer, current, sources)
+            current = layer.name
+        if self.stacked is not None:
+            raise fail(self.path, "the model ends with a Concatenate: it must feed a Dense layer")
+        self._finish()
+        if self.output is not None and self.output != current:
+            raise fail(self.path, f"the model's output is {self.output!r}, not its last layer")
+        return self.layers
+
+    def _class(self, name: str) -> str:
+        return type(self.model.get_layer(name)).__name__
+
+    def _step(self, where: str, cls: str, layer: Any, current: str, sources: list[str]) -> None:
+        path = self.path
+        if cls in ("Dropout", "Identity"):
+            self._follow(layer.name, current)
+            return
+        if self.stacked is not None and cls != "Dense":
+            raise fail(path, f"{where}: a Concatenate must feed a Dense layer")
+        if cls in INPUT_SIDE:
+            if self.layers or self.pending is not None:
+                raise fail(path, f"{where}: {cls} after the first layer is not supported")
+            target = getattr(layer, "target_shape", None)
+            if cls == "Reshape" and (target is None or len(tuple(target)) != 1):
+                raise fail(path, f"{where}: only a Reshape to one feature axis is supported")
+            self.flat = True
+            self.produced[layer.name] = -1
+            self.widths[layer.name] = int(tuple(layer.output.shape)[-1])
+            return
+        if cls == "Dense":
+            if not self.flat:
+                raise fail(path, f"{where}: Dense on a multi-axis input: flatten it first")
+            self._finish()
+            dense = _dense(path, where, layer)
+            concat: tuple[int, ...] = ()
+            if self.stacked is not None:
+                concat, columns = self.stacked
+                dense = replace(dense, weight=dense.weight[:, columns])
+                self.stacked = None
+            self.pending = {"dense": dense, "add": None, "concat": concat, "out": [layer.name]}
+            self.widths[layer.name] = dense.units
+            return
+        if cls == "Add":
+            self._add(where, layer, current, sources)
+            return
+        if cls == "Concatenate":
+            self._concatenate(where, layer, current, sources)
+            return
+        activation = _layer_activation(path, where, layer)
+        pending = self.pending
+        if pending is None:
+            raise fail(path, f"{where}: an activation before the first Dense is not supported")
+        if not pending["dense"].activation.is_identity:
+            raise fail(path, f"{where} follows another activation: one activation per layer")
+        pending["dense"] = replace(pending["dense"], activation=activation)
+        pending["out"] = [layer.name]
+
+    def _follow(self, name: str, current: str) -> None:
+        pending = self.pending
+        if pending is not None and pending["out"][-1] == current:
+            pending["out"].append(name)
+        elif current in self.produced:
+            self.produced[name] = self.produced[current]
+            self.widths[name] = self.widths[current]
+
+    def _add(self, where: str, layer: Any, current: str, sources: list[str]) -> None:
+        others = [s for s in sources if s != current]
+        if len(sources) != 2 or len(others) != 1:
+            raise fail(
+                self.path, f"{where}: nndiagram's add takes two tensors, the chain's and one more"
+            )
+        pending = self.pending
+        if pending is None:
+            raise fail(self.path, f"{where}: an Add before the first Dense")
+        if not pending["dense"].activation.is_identity or pending["out"][-1] != current:
+            raise fail(
+                self.path,
+                f"{where}: an Add after the activation (relu(f(x)) + x) is not supported: "
+                "nndiagram's add enters z, before the activation (give that Dense no activation "
+                "and put an Activation after the Add)",
+            )
+        if others[0] not in self.produced:
+            raise fail(
+                self.path,
+                f"{where}: adds {others[0]!r}, which is neither a layer's output nor the input "
+                "(a pre-activation or another intermediate value)",
+            )
+        if pending["add"] is not None:
+            raise fail(self.path, f"{where}: a layer adds one earlier output at most")
+        pending["add"] = self.produced[others[0]]
+        pending["out"] = [layer.name]
+
+    def _concatenate(self, where: str, layer: Any, current: str, sources: list[str]) -> None:
+        if getattr(layer, "axis", -1) not in (-1, 1):
+            raise fail(self.path, f"{where}: a Concatenate must stack the features (axis -1)")
+        pending = self.pending
+        if pending is not None and pending["out"][-1] == current:
+            self._finish()
+        bad = [s for s in sources if s not in self.produced]
+        if bad:
+            raise fail(
+                self.path,
+                f"{where}: stacks {bad[0]!r}, which is neither a layer's output nor the input",
+            )
+        stacked = [self.produced[s] for s in sources]
+        if len(set(stacked)) != len(stacked):
+            raise fail(self.path, f"{where}: a Concatenate that lists an output twice")
+        widths = [self.widths[s] for s in sources]
+        starts = [sum(widths[:i]) for i in range(len(widths))]
+        first = sources.index(current)
+        order = [first] + [i for i in range(len(sources)) if i != first]
+        columns = [c for i in order for c in range(starts[i], starts[i] + widths[i])]
+        self.stacked = (tuple(stacked[i] for i in order[1:]), columns)
+
+    def _finish(self) -> None:
+        pending = self.pending
+        if pending is None:
+            return
+        dense = replace(pending["dense"], add=pending["add"], concat=pending["concat"])
+        self.layers.append(dense)
+        for name in pending["out"]:
+            self.produced[name] = len(self.layers) - 1
+            self.widths[name] = dense.units
+        self.pending = None
+
+
+def _inbound(path: str, config: dict[str, Any]) -> dict[str, list[str]] | None:
+    """Each layer's input layers, by name, in order (a list's order for Add and Concatenate);
+    None for a Sequential model (no inbound nodes: the order is the chain)."""
+    found: dict[str, list[str]] = {}
+    for entry in config["layers"]:
+        nodes = entry.get("inbound_nodes")
+        name = str(entry.get("name") or (entry.get("config") or {}).get("name"))
+        if nodes is None:
+            return None
+        if isinstance(nodes, list) and len(nodes) > 1:
+            raise fail(path, f"layer {name!r} is called {len(nodes)} times: not supported")
+        found[name] = _history(nodes)
+    return found
 
 
 def _history(nodes: Any) -> list[str]:
     found: list[str] = []
-    for node in nodes if isinstance(nodes, list) else []:
-        for arg in node.get("args", []) if isinstance(node, dict) else []:
-            history = (
-                (arg.get("config") or {}).get("keras_history") if isinstance(arg, dict) else None
-            )
+
+    def visit(arg: Any) -> None:
+        if isinstance(arg, list | tuple):
+            for item in arg:
+                visit(item)
+        elif isinstance(arg, dict):
+            history = (arg.get("config") or {}).get("keras_history")
             if history:
                 found.append(str(history[0]))
+
+    for node in nodes if isinstance(nodes, list) else []:
+        visit(node.get("args", []) if isinstance(node, dict) else [])
     return found
 
 
