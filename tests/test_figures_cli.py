@@ -38,3 +38,29 @@ def test_one_index_rule_in_figures_equations_and_text(run_cli: RunCli, tmp_path:
     neuron = run_cli("render", str(wide), "--view", "neuron", "-o", "-", "--format", "dot")
     assert '<FONT POINT-SIZE="7.2">0,1</FONT></SUB>' in neuron.stdout
     assert '<FONT POINT-SIZE="7.2">01</FONT></SUB> <I>x' not in neuron.stdout
+
+
+def _edges(dot: str) -> set[tuple[str, str]]:
+    import re
+
+    return set(re.findall(r"^\s*(\S+) -> (\S+)(?: \[(?!style=\"invis\")|$)", dot, re.M))
+
+
+def test_neuron_view_draws_softmax_as_one_block(run_cli: RunCli, tmp_path: Path) -> None:
+    """Each a_j depends on every z: the neuron view, like the network view, runs every z of a
+    softmax layer into one block and every a out of it (no z_j -> a_j arrow)."""
+    spec = _spec(tmp_path, "soft", "inputs: 2\nlayers:\n  - {units: 3, activation: softmax}\n")
+    result = run_cli("render", str(spec), "--view", "neuron", "-o", "-", "--format", "dot")
+    assert result.returncode == 0, result.stderr
+    edges = _edges(result.stdout)
+    assert 'softmax_0 [label="softmax"' in result.stdout
+    for j in range(3):
+        assert (f"z{j}_end", "softmax_0") in edges and ("softmax_0", f"a_{j}") in edges
+        assert (f"z{j}", f"a_{j}") not in edges
+        assert (f"z{j}", f"z{j}_end") in edges  # the neuron's own equation edge
+    assert 'softmax(<I>z</I>)<SUB><FONT POINT-SIZE="7.2">0</FONT></SUB>' in result.stdout
+    network = run_cli("render", str(spec), "--view", "network", "-o", "-", "--format", "dot")
+    assert ("softmax_0", "a_0") in _edges(network.stdout)  # the same picture in both views
+    relu = _spec(tmp_path, "relu", "inputs: 2\nlayers:\n  - {units: 3, activation: relu}\n")
+    plain = run_cli("render", str(relu), "--view", "neuron", "-o", "-", "--format", "dot")
+    assert ("z0", "a_0") in _edges(plain.stdout) and "softmax" not in plain.stdout

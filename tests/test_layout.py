@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 from conftest import DIAGRAMS
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from layout_check import check
 
@@ -25,12 +25,12 @@ NAMES = ("area", "rooms", "age", "income", "t", "pressure", "x")
 
 def _problems(network: Network, view: str | None, labels: str) -> list[str]:
     report = check(render(network, "svg", view=view, labels=labels))
+    crossed = report.crossed_labels
     if view == "neuron" and len(network.layers) > 1:
-        # Known gap: in a deep neuron view an edge may still cross a label's patch.
-        return report.problems
-    return report.problems + [
-        f"label of {a} is crossed by edge {b}" for a, b in report.crossed_labels
-    ]
+        # Known gap: in a deep neuron view a steep weight edge may still pass through the
+        # corner of another weight label's patch. Bias labels are checked.
+        crossed = [(a, b) for a, b in crossed if a.startswith("bias") or b.startswith("bias")]
+    return report.problems + [f"label of {a} is crossed by edge {b}" for a, b in crossed]
 
 
 @pytest.mark.exe
@@ -76,10 +76,50 @@ def networks(draw: st.DrawFn) -> Network:
 )
 @given(network=networks(), view=st.sampled_from(VIEWS), labels=st.sampled_from(["math", "plain"]))
 def test_generated_networks_are_laid_out_cleanly(network: Network, view: str, labels: str) -> None:
-    # Known gap: a neuron view deeper than 3 layers can still put a bias label on a steep
-    # incoming edge's arrowhead; the neuron view is meant for a layer or two.
-    assume(view != "neuron" or len(network.layers) <= 3)
     assert _problems(network, view, labels) == []
+
+
+def _deep_neuron_corpus() -> list[Network]:
+    """Neuron views of 4–8 layers (widths 1–5), every option drawn from a fixed seed: where
+    the old layout squeezed a bias circle onto its box (a 2-unit rank of a 16-row grid was
+    centred half a unit off) or a steep edge crossed a bias label."""
+    import random
+
+    rng = random.Random(11)
+    out = []
+    for _ in range(12):
+        depth = rng.randint(4, 8)
+        sizes = [rng.randint(1, 5) for _ in range(depth + 1)]
+        activations = [rng.choice(ACTIVATIONS) for _ in range(depth)]
+        names = tuple(NAMES[k % len(NAMES)] + str(k) for k in range(sizes[0]))
+        network = replace(
+            Network.from_sizes(sizes, activations),
+            naming=Naming(base=rng.choice([0, 1]), input_names=names if rng.random() < 0.3 else ()),
+            max_neurons=rng.choice([3, 4, 8]),
+            show=Show(
+                bias=rng.random() < 0.8,
+                weights=rng.random() < 0.7,
+                activations=rng.random() < 0.8,
+                equations=rng.random() < 0.8,
+            ),
+        )
+        out.append(network)
+    # The figure that squeezed its last bias circle onto the box.
+    squeezed = Network.from_sizes(
+        [3, 5, 5, 8, 6, 8, 8, 2, 1],
+        ["sigmoid", "tanh", "sigmoid", "tanh", "leaky_relu", "relu", "sigmoid", "identity"],
+    )
+    return [*out, replace(squeezed, show=Show(weights=False))]
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain"])
+@pytest.mark.parametrize("index", range(13))
+def test_deep_neuron_views_are_laid_out_cleanly(index: int, labels: str) -> None:
+    """Item 4 of issue 13: the neuron view of 4–8 layers passes the checker, bias labels
+    included (no text on a box or an arrowhead, no edge through a bias label)."""
+    network = _deep_neuron_corpus()[index]
+    assert _problems(network, "neuron", labels) == []
 
 
 def test_the_checker_sees_a_label_on_the_wrong_edge() -> None:

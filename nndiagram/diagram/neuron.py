@@ -31,9 +31,13 @@ WEIGHT_LABELS_MAX_EDGES = 16  # per layer; the tutorial's two-neuron figure labe
 BOX_WIDTH = 72.0  # points: the tutorial's box3d, width=1 height=0.7
 BOX_HEIGHT = 50.4
 BIAS_SIZE = 21.6  # points: the tutorial's bias circle, width=0.3
-NODESEP = 18.0  # points between rows: room for the bias label on its short edge
+NODESEP = 18.0  # points between rows without bias circles
+# With them: a bias circle's edge to its box may be as short as ``nodesep`` (dot pulls the
+# flat edge tight), and must hold its label clear of the circle and of the arrowhead.
+BIAS_GAP = placement.LABEL_HEIGHT + placement.ARROW_LENGTH + 7.0
 RANKSEP = 40.0
 CIRCLE = 36.0  # points: inputs and activation circles
+SOFTMAX_WIDTH = 64.8  # points: the softmax block (as wide as the network view's)
 
 
 def draw(drawing: Drawing, network: Network) -> None:
@@ -88,11 +92,22 @@ def draw(drawing: Drawing, network: Network) -> None:
             )
         ranks.append(parts.Rank(z_rank, BOX_WIDTH))
         layers.append(_LayerEdges(index, feeding, units))
-        # The ranks after the box: a (if drawn), then the junction or the output.
+        # The ranks after the box: a (if drawn), then the junction or the output. A softmax
+        # is one block that every z enters and every a leaves (each a_j depends on all of z),
+        # after a point that ends each neuron's equation edge.
         steps = ["a"] if shows_activation(n, layer) else []
+        if _is_softmax(n, layer):
+            steps = ["zout", "softmax", "a"]
         steps.append("out" if index == last else "junction")
         for step in steps:
             keys: list[Hashable | None] = []
+            if step == "softmax":  # level with the middle of the layer's boxes
+                keys = [None] * (per_unit * len(units))
+                keys[(per_unit - 1) + per_unit * (len(units) - 1) // 2] = _softmax_block(
+                    drawing, n, index
+                )
+                ranks.append(parts.Rank(keys, SOFTMAX_WIDTH))
+                continue
             for unit in units:
                 key = _after(drawing, n, step, index, unit)
                 keys += [None] * (per_unit - 1) + [key]
@@ -103,7 +118,7 @@ def draw(drawing: Drawing, network: Network) -> None:
         feeding = [(("junction", index, unit), unit) for unit in units]
         out_rank[index] = len(ranks) - 1
 
-    rows = max(len(rank.keys) for rank in ranks)
+    rows = _units_on_rows(ranks, per_unit)
     paths: dict[int, list[Hashable]] = {}
     if skip_list:
         ranks, paths = skips.with_lanes(drawing, ranks, skip_list, rows, BOX_HEIGHT)
@@ -111,6 +126,31 @@ def draw(drawing: Drawing, network: Network) -> None:
     flat = {("bias", i, u) for i, units in enumerate(shown[1:]) for u in units}
     ties = parts.grid(drawing, ranks, rows, BOX_HEIGHT, ordered_by_edges=flat)
     plans = _plan_labels(drawing, n, ranks, layers, rows, labelled_layers, input_width)
+
+    # The bias label halfway between the circle and the arrowhead, on the shortest bias edge
+    # the layout allows (``nodesep``).
+    gap = float(drawing.layout["nodesep"] or 0) * 72
+    bias_distance = round(max(gap - placement.ARROW_LENGTH, 0) / 2 / 10, 2)
+
+    row_of = parts.rows_of(ranks, rows)
+    rank_of = {key: r for r, rank in enumerate(ranks) for key in rank.keys if key is not None}
+    pitch = BOX_HEIGHT + gap  # points between the centres of neighbouring rows
+    ranksep = float(drawing.layout["ranksep"] or 0) * 72
+
+    def port(tail: Hashable, head: Hashable) -> dict[str, Value]:
+        """A weight edge steep enough to enter its box through the top (or bottom) would cross
+        the bias label above the box: it ends at the box's corner instead. (Not in a layer
+        whose weights are labelled: their places are planned for edges to the centre.)"""
+        if not n.show.bias or not isinstance(head, tuple) or head[-1] is None:
+            return {}  # no bias label, or the head is a ⋮
+        if head[1] in plans:
+            return {}
+        c = rank_of[tail]
+        across = ranksep + (ranks[c].width + ranks[c + 1].width) / 2
+        rise = (row_of[head] - row_of[tail]) * pitch
+        if abs(rise) * BOX_WIDTH <= across * BOX_HEIGHT:
+            return {}
+        return {"headport": "nw" if rise > 0 else "sw"}
 
     def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if (tail, head) in ties:
@@ -132,7 +172,9 @@ def draw(drawing: Drawing, network: Network) -> None:
                     **parts.edge_style(drawing, k, unit),
                     **parts.weight_style(drawing, index, unit, k),
                 }
-                edge(source, ("z", index, unit), **place, **style)
+                edge(
+                    source, ("z", index, unit), **place, **style, **port(source, ("z", index, unit))
+                )
             if unit is not None and n.show.bias:
                 bias = parts.weight_label(
                     drawing, notation.bias(n, index, unit), parts.bias_value(drawing, index, unit)
@@ -142,12 +184,52 @@ def draw(drawing: Drawing, network: Network) -> None:
                     ("z", index, unit),
                     taillabel=placement.knockout(bias, t.background),
                     labelangle=0,
-                    labeldistance=round(NODESEP / 2 / 10 + 0.4, 2),
+                    labeldistance=bias_distance,
                     **{"color": t.muted, **parts.bias_style(drawing, index, unit)},
                 )
         _outputs(drawing, n, edges, final=index == last, edge=edge)
     skips.draw_edges(drawing, n, skip_list, paths, edge)
     parts.tie_rest(drawing, ties)
+
+
+def _is_softmax(network: Network, layer: Layer) -> bool:
+    return shows_activation(network, layer) and layer.activation.name == "softmax"
+
+
+def _softmax_block(drawing: Drawing, network: Network, layer: int) -> Hashable:
+    """The layer-wide softmax, drawn as the network view draws it: one rounded block."""
+    t = drawing.theme
+    key = ("softmax", layer)
+    drawing.node(
+        key,
+        f"softmax_{network.naming.index(layer)}",
+        "softmax",
+        shape="box",
+        style="rounded,filled",
+        fillcolor=t.activation_fill,
+        fontname=t.font,
+        fontsize=t.edge_font_size,
+        fixedsize=True,
+        width=round(SOFTMAX_WIDTH / 72, 3),
+        height=round(CIRCLE / 72, 3),
+    )
+    return key
+
+
+def _units_on_rows(ranks: list[parts.Rank], per_unit: int) -> int:
+    """Centre every rank in the grid a whole unit at a time, so that each bias circle lies on
+    a bias row and each box, ``a`` or junction on a box row in every rank (centring row
+    by row put a 2-unit rank of a 16-row grid half a unit off, its bias on a box row: the row
+    ties then squeezed the bias circle onto its box). Returns the number of rows."""
+    rows = max(len(rank.keys) for rank in ranks)
+    for c, rank in enumerate(ranks):
+        units = -(-len(rank.keys) // per_unit)
+        top = per_unit * ((rows // per_unit - units) // 2)
+        if c == 0:  # the inputs have no bias rows: centred row by row
+            top = (rows - len(rank.keys)) // 2
+        rank.keys[0:0] = [None] * top
+        rank.keys.extend([None] * (rows - len(rank.keys)))
+    return rows
 
 
 def _stack_copies(
@@ -298,8 +380,9 @@ def _after(
             ),
         )
         return ("a", layer, unit)
-    junction = ("junction", layer, unit)
-    drawing.node(junction, names["junction"], "", shape="point", width=0.05, color=t.edge)
+    junction = (step, layer, unit)  # "junction", or "zout" before a softmax block
+    name = names["junction"] if step == "junction" else f"{names['z']}_end"
+    drawing.node(junction, name, "", shape="point", width=0.05, color=t.edge)
     return junction
 
 
@@ -315,18 +398,23 @@ def _outputs(
     layer = n.layers[index]
     ranksep = float(drawing.layout.get("ranksep") or RANKSEP / 72) * 72
     activation = shows_activation(n, layer)
+    softmax = _is_softmax(n, layer)
     end_radius = 2.0
     if final:
         end_radius = parts.text_width(drawing, "output_00") / 2
     Key = tuple[str, int, int | None] | tuple[str, int | None]
-    first: list[tuple[Key, Key, Label | None]] = []  # z -> a (or -> end)
+    first: list[tuple[Key, Key, Label | None]] = []  # z -> a (or -> end, or -> softmax)
     second: list[tuple[Key, Key, Label | None]] = []  # a -> end
     for unit in edges.units:
         end: Key = ("out", unit) if final else ("junction", index, unit)
+        a_key: Key = ("zout", index, unit) if softmax else ("a", index, unit)
+        if softmax:  # through the block: z_j's point into it, out of it into a_j
+            edge(("zout", index, unit), ("softmax", index), **parts.edge_style(drawing, unit))
+            edge(("softmax", index), ("a", index, unit), **parts.edge_style(drawing, unit))
         if unit is None:
             source_dots: Key = ("z", index, None)
             if activation:
-                first.append((source_dots, ("a", index, None), None))
+                first.append((source_dots, a_key, None))
                 source_dots = ("a", index, None)
             (second if activation else first).append((source_dots, end, None))
             continue
@@ -339,13 +427,14 @@ def _outputs(
         )
         label = drawing.text(equation.html(), equation.plain()) if n.show.equations else None
         if activation:
-            first.append((("z", index, unit), ("a", index, unit), label))
+            first.append((("z", index, unit), a_key, label))
             g = notation.activation_equation(n, index, unit)
             shown = drawing.text(g.html(), g.plain()) if n.show.equations else None
             second.append((("a", index, unit), end, shown))
         else:
             first.append((("z", index, unit), end, label))
-    segments = [(first, BOX_WIDTH / 2, CIRCLE / 2 if activation else end_radius)]
+    first_head = 2.0 if softmax else CIRCLE / 2 if activation else end_radius
+    segments = [(first, BOX_WIDTH / 2, first_head)]
     if activation:
         segments.append((second, CIRCLE / 2, end_radius))
     for chain, tail_radius, head_radius in segments:
@@ -357,7 +446,7 @@ def _outputs(
             is_end = head[0] in ("out", "junction")
             style: dict[str, Value | None] = {
                 **parts.edge_style(drawing, None if tail[-1] is None else 0),
-                "arrowhead": "none" if is_end and not final else None,
+                "arrowhead": "none" if (is_end and not final) or head[0] == "zout" else None,
                 "minlen": minlen if minlen > 1 else None,
             }
             if label is not None:
@@ -421,7 +510,7 @@ def _plan_labels(
         widest = widest * (not drawing.values_only) + placement.width_of(longest, math_style=False)
     options = []
     for stretch in placement.STRETCHES:
-        spacing = (BOX_HEIGHT + NODESEP) * stretch
+        spacing = (BOX_HEIGHT + (BIAS_GAP if n.show.bias else NODESEP)) * stretch
         built: dict[int, placement.Layer] = {}
         for edges in layers:
             if edges.index not in labelled_layers:

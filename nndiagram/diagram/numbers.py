@@ -175,6 +175,8 @@ def symbolic_items(view: str, network: Network) -> list[str]:
             items.append("small circle 1: the bias input, its edge weighted b")
         if activations:
             items.append("green circle a: the activation a = g(z)")
+        if activations and any(layer.activation.name == "softmax" for layer in network.layers):
+            items.append("softmax box: every a of the layer depends on every z")
     elif view == "network":
         items.append("circle x: an input;  blue circle z: a neuron's z = w·a + b")
         if activations:
