@@ -188,6 +188,40 @@ def check_keyboard(page: Any, name: str, layers: int = XOR_LAYERS) -> None:
     for step in ["x", *map(str, range(layers - 1))][::-1]:
         page.keyboard.press("ArrowLeft")
         assert active_layers(page) == {step}
+    check_keyboard_math(page, name)
+
+
+def check_keyboard_math(page: Any, name: str) -> None:
+    """Tab on to a typeset symbol (a matrix entry or a term): the focus shows on it, it marks
+    its part of the figure and shows the tooltip that describes it (aria-describedby)."""
+    focused = "document.activeElement"
+    for _ in range(400):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            f"!!{focused}.closest('mjx-container svg') && "
+            f"/^nnd-[xwbzag]-\\d/.test({focused}.getAttribute('class') || '')"
+        ):
+            break
+    else:
+        pytest.fail("Tab never reached a typeset symbol")
+    symbol = page.evaluate(
+        f"""() => ({{link: {focused}.getAttribute('class').split(' ')[0],
+                    described: {focused}.getAttribute('aria-describedby'),
+                    name: {focused}.getAttribute('aria-label'),
+                    role: {focused}.getAttribute('role'),
+                    hidden: {focused}.closest('svg').getAttribute('aria-hidden'),
+                    focusStyle: getComputedStyle({focused}).filter}})"""
+    )
+    tip = tooltip(page)
+    assert tip["shown"] and symbol["described"] == tip["id"], (symbol, tip)
+    assert symbol["name"] and symbol["role"] == "button" and symbol["hidden"] is None, symbol
+    assert "drop-shadow" in symbol["focusStyle"], symbol  # visible focus, not only colour
+    assert symbol["link"] in shown_links(page, "nnd-highlight"), symbol
+    screenshot(page, f"{name}-keyboard-math")
+    page.keyboard.press("Tab")  # on to the next symbol: the marks follow the focus
+    following = page.evaluate(f"{focused}.getAttribute('class').split(' ')[0]")
+    if following != symbol["link"] and re.match(r"nnd-[xwbzag]-\d", following):
+        assert symbol["link"] not in shown_links(page, "nnd-highlight")
 
 
 def test_xor_page_links_figure_and_equations(
@@ -342,3 +376,119 @@ def test_figure_links_to_the_equations_of_another_fence(
     page.locator(entry).evaluate("el => el.scrollIntoView({block: 'center'})")
     page.hover(entry)
     assert page.evaluate("!!document.querySelector('.nndiagram-svg g.nnd-z-1-0.nnd-highlight')")
+
+
+# --- the backward pass (the backprop fence with its figure) -------------------------------------
+
+BACKPROP_PAGE = "tutorial/backpropagation/"
+BACKPROP_BLOCK = ".nnd-backprop.nndiagram"
+# The tutorial's 2-2-1 network: after the forward steps, each layer's dz, dW, db, last first.
+BACKWARD_STEPS = [
+    ("dz[1]", {"z-1-0", "a-1-0", "g-1-0"}, {"dz-1"}),
+    ("dW[1]", {"w-1-0-0", "w-1-0-1"}, {"dw-1"}),
+    ("db[1]", {"b-1-0", "bias-1"}, {"db-1"}),
+    ("dz[0]", {"z-0-0", "z-0-1", "a-0-0", "a-0-1", "g-0-0", "g-0-1"}, {"dz-0"}),
+    ("dW[0]", {"w-0-0-0", "w-0-0-1", "w-0-1-0", "w-0-1-1"}, {"dw-0"}),
+    ("db[0]", {"b-0-0", "b-0-1", "bias-0"}, {"db-0"}),
+]
+
+
+def backprop_state(page: Any) -> dict[str, Any]:
+    """The step label, the shown figure's active links and the active typeset symbols."""
+    state: dict[str, Any] = page.evaluate(
+        r"""css => {
+            const block = document.querySelector(css);
+            const key = el => [...el.classList].find(c => /^nnd-[a-z]+-\d/.test(c)).slice(4);
+            const figure = [...block.querySelectorAll('.nndiagram-svg g.nnd-active')]
+                           .filter(g => g.getClientRects().length).map(key);
+            const math = [...block.querySelectorAll('mjx-container svg .nnd-active')].map(key);
+            return {label: block.querySelector('.nnd-step-label').textContent,
+                    figure: [...new Set(figure)], math: [...new Set(math)]};
+        }""",
+        BACKPROP_BLOCK,
+    )
+    return {"label": state["label"], "figure": set(state["figure"]), "math": set(state["math"])}
+
+
+def test_backprop_page_steps_forward_then_backward(
+    page_and_watch: tuple[Any, Watch], server: str
+) -> None:
+    """On the backpropagation tutorial the step control goes on past the output layer, back
+    through dz, dW, db of each layer (equations and figure together), and back again; the
+    gradients link to the figure both ways; the arrow keys do the same; both palettes."""
+    page, _ = page_and_watch
+    page.goto(server + BACKPROP_PAGE, wait_until="load")
+    page.wait_for_selector(f"{BACKPROP_BLOCK} .nnd-steps", timeout=TIMEOUT_MS)
+    page.wait_for_function(
+        f"document.querySelectorAll('{BACKPROP_BLOCK} mjx-container svg g.nnd-db-0').length",
+        timeout=TIMEOUT_MS,
+    )
+    assert backprop_state(page)["label"] == "forward and backward pass: 9 steps"
+    next_button = f"{BACKPROP_BLOCK} button[aria-label='next step']"
+    page.locator(next_button).scroll_into_view_if_needed()
+    forward = []
+    for _ in range(3):  # the inputs, layer 0, layer 1
+        page.click(next_button)
+        forward.append(backprop_state(page))
+    assert forward[0]["figure"] == {"x-0", "x-1"}
+    assert {link.split("-")[1] for link in forward[2]["figure"]} == {"1"}
+    assert not any(link.startswith("d") for state in forward for link in state["math"])
+    for number, (name, figure, math) in enumerate(BACKWARD_STEPS):
+        page.click(next_button)
+        state = backprop_state(page)
+        assert state["label"] == f"step {number + 4} of 9: backward, {name}", state
+        assert state["figure"] == figure and state["math"] == math, (name, state)
+        if name == "dW[1]":
+            screenshot(page, "backprop-dW1")
+    assert page.get_attribute(next_button, "aria-disabled") == "true"
+    # Back with the keyboard: the arrow keys from the focused control.
+    page.focus(next_button)
+    for name, figure, math in reversed(BACKWARD_STEPS[:-1]):
+        page.keyboard.press("ArrowLeft")
+        state = backprop_state(page)
+        assert name in state["label"] and state["figure"] == figure and state["math"] == math
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    assert backprop_state(page)["figure"] == set()
+    # The gradients and the figure, both ways.
+    symbol = f"{BACKPROP_BLOCK} mjx-container svg g.nnd-dz-1 >> nth=0"
+    page.locator(symbol).evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.hover(symbol)
+    highlighted = page.evaluate(
+        f"""() => [...document.querySelectorAll('{BACKPROP_BLOCK} .nndiagram-svg g.nnd-highlight')]
+                 .filter(g => g.getClientRects().length).map(g => g.getAttribute('class'))"""
+    )
+    assert highlighted and all("-1-0" in c for c in highlighted), highlighted
+    assert "\u2202L/\u2202z[1]" in (tooltip(page)["text"] or "")
+    page.mouse.move(0, 0)
+    where = page.evaluate(
+        f"""() => {{
+            const g = [...document.querySelectorAll('{BACKPROP_BLOCK} .nndiagram-svg g.nnd-z-0-1')]
+                      .find(g => g.getClientRects().length);
+            g.scrollIntoView({{block: 'center'}});
+            const box = g.getBoundingClientRect();
+            return {{x: box.x + box.width / 2, y: box.y + box.height / 2}};
+        }}"""
+    )
+    page.mouse.move(where["x"], where["y"])
+    marked = page.evaluate(
+        rf"""() => [...document.querySelectorAll('{BACKPROP_BLOCK} mjx-container svg g')]
+                 .filter(el => el.classList.contains('nnd-highlight'))
+                 .map(el => [...el.classList].find(c => /^nnd-[a-z]+-\d/.test(c)))"""
+    )
+    assert "nnd-dz-0" in marked and "nnd-dz-1" not in marked, marked
+    page.mouse.move(0, 0)
+    # The dark palette: the same block, drawn in its colours.
+    page.evaluate("window.scrollTo(0, 0)")
+    page.click('form[data-md-component="palette"] label[title="Switch to dark mode"]')
+    page.wait_for_function("document.body.dataset.mdColorScheme === 'slate'")
+    page.locator(next_button).scroll_into_view_if_needed()
+    for _ in range(4):
+        page.click(next_button)
+    assert backprop_state(page)["math"] == {"dz-1"}
+    colour = page.evaluate(
+        f"""() => getComputedStyle(document.querySelector(
+               '{BACKPROP_BLOCK} mjx-container svg g.nnd-dz-1.nnd-active')).fill"""
+    )
+    assert colour == "rgb(116, 192, 252)", colour
+    screenshot(page, "backprop-dz1-dark")

@@ -195,3 +195,69 @@ def test_a_notebook_showing_one_network_twice_has_unique_ids() -> None:
     second = network._repr_mimebundle_()["image/svg+xml"]
     ids = [re.findall(r'\bid="([^"]+)"', svg) for svg in (first, second)]
     assert ids[0] and len(ids[0]) == len(set(ids[0])) and not set(ids[0]) & set(ids[1])
+
+
+# --- the backward pass: the backprop fence with its figure -------------------------------------
+
+BACKPROP = "```backprop\nsizes: [2, 2, 1]\nactivations: [tanh, identity]\nloss: mse\n{extra}```\n"
+
+
+def test_backward_equations_mark_each_layers_gradients() -> None:
+    from nndiagram.symbolic.gradients import equations_latex
+
+    network = nndiagram.Network.from_sizes([2, 2, 1], ["tanh", "identity"])
+    marked = interactive.mark_backward(
+        equations_latex(network, "mse"), interactive.context(network)
+    )
+    for layer in (0, 1):
+        assert rf"\class{{nnd-dz-{layer}}}{{dz^{{[{layer}]}}}} &=" in marked
+        assert rf"\class{{nnd-dw-{layer}}}{{dW^{{[{layer}]}}}} &=" in marked
+        assert rf"\class{{nnd-db-{layer}}}{{db^{{[{layer}]}}}} &=" in marked
+    assert r"\class{nnd-da-1}{da^{[1]}} &= 2" in marked  # mse: da^[L] is written out
+    assert r"\class{nnd-zv-0}{z^{[0]}}" in marked  # the forward symbols they use, as usual
+    assert all(LINK_NAME.fullmatch(name) for name in CLASS.findall(marked))
+    # A layer the network does not have is left alone.
+    assert interactive.mark_backward("dz^{[7]} = 0", interactive.context(network)) == (
+        "dz^{[7]} = 0"
+    )
+
+
+def test_backprop_fence_draws_the_network_linked_to_its_gradients() -> None:
+    out = convert(BACKPROP.format(extra="include: [diagram, equations]\n"))
+    block = re.search(r'<div class="([^"]*)" data-nndiagram="network">', out)
+    assert block is not None and "nndiagram" in block.group(1).split()
+    data = re.search(r'data-links="([^"]*)"', out)
+    assert data is not None and "&quot;back&quot;:1" in data.group(1)
+    assert "nnd&#45;link nnd&#45;w&#45;1&#45;0&#45;1" in out  # the figure's edges link
+    assert r"\class{nnd-dw-1}{dW^{[1]}}" in out and "nndiagram-equations" in out
+    assert out.count("<script>") == 1 and "window.nndiagramExplore" in out
+    # With an nndiagram fence before it, the page still gets the script once; ids stay unique.
+    both = convert(
+        f"```nndiagram\nspec: {XOR.relative_to(ROOT)}\n```\n\n"
+        + BACKPROP.format(extra="include: [diagram, equations]\n")
+        + "\n"
+        + BACKPROP.format(extra="include: [diagram]\n")
+    )
+    assert both.count("<script>") == 1
+    ids = re.findall(r'\bid="([^"]+)"', both)
+    assert len(ids) == len(set(ids))
+    # Without the figure (the default) nothing changes: no script, no link data.
+    plain = convert(BACKPROP.format(extra=""))
+    assert "<script>" not in plain and "data-links" not in plain and "nndiagram-svg" not in plain
+
+
+def test_backprop_fence_figure_keeps_spec_text_as_text(tmp_path: Path) -> None:
+    spec = tmp_path / 'x" onmouseover="alert(1).yaml'
+    spec.write_text(
+        "title: '<img src=x onerror=alert(1)> \\class{evil}{x}'\n"
+        "inputs: 2\nlayers:\n  - units: 2\n    activation: tanh\n  - units: 1\n"
+        "    activation: sigmoid\nloss: bce\n"
+    )
+    extension = fence.NNDiagramExtension(root=str(tmp_path), cache=False)
+    out = markdown.Markdown(extensions=[extension]).convert(
+        f"```backprop\nspec: '{spec.name}'\ninclude: [diagram, equations]\n```\n"
+    )
+    assert 'onmouseover="' not in out and "<img" not in out and "data-nndiagram=" in out
+    text = re.sub(r"<[^>]*>", "", out)  # what MathJax could read (attributes never are)
+    assert all(LINK_NAME.fullmatch(name) for name in CLASS.findall(text))
+    assert "evil" not in " ".join(CLASS.findall(text))

@@ -11,11 +11,15 @@ The body names a network by its sizes, activations and loss (YAML)::
 It renders the matrix-form equations (``gradients_symbolic.equations_latex``), each layer's
 ``g'``, the proof of the output layer's ``dz`` and the proof that the entry-level gradients
 equal the matrix form for this network. A proof that does not hold fails the build, like a
-false derivation step. Register it with pymdownx.superfences as ``backprop_fence_format``.
+false derivation step. With ``diagram`` in ``include`` it also draws the network, linked to
+the equations like an ```` ```nndiagram ```` figure: pointing at a neuron marks its ``dz``, and
+the step control walks the forward pass, then back through each layer's ``dz``, ``dW``,
+``db`` (``interactive.mark_backward``). Register it with pymdownx.superfences as ``backprop_fence_format``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 from pathlib import Path
 from typing import Any
@@ -38,7 +42,8 @@ from ..symbolic.gradients import (
 )
 
 KEYS = {"sizes", "activations", "loss", "include", "spec"}
-PARTS = ("flow", "equations", "proofs", "entries")
+PARTS = ("flow", "diagram", "equations", "proofs", "entries")
+DEFAULT_PARTS = ("flow", "equations", "proofs", "entries")
 BACKWARD = "#d84315"  # the site's accent: reads on light and dark backgrounds
 
 
@@ -75,7 +80,7 @@ def parse_body(source: str, root: Path | None = None) -> tuple[Network, str, tup
             raise _fail(f"{error.key}: {error.message}" if error.key else error.message) from None
     if loss not in LOSSES:
         raise _fail(f"loss must be one of: {', '.join(LOSSES)}")
-    include = data.get("include", list(PARTS))
+    include = data.get("include", list(DEFAULT_PARTS))
     if not isinstance(include, list) or not set(include) <= set(PARTS):
         raise _fail(f"include must list some of: {', '.join(PARTS)}")
     return network, str(loss), tuple(include)
@@ -206,6 +211,34 @@ def proofs(network: Network, loss: str, include: tuple[str, ...] = PARTS) -> lis
     return out
 
 
+def linked_diagram(
+    network: Network, css_class: str, source: str, latex: str
+) -> tuple[str, str, str]:
+    """The network's figure, linked to the backward equations ``latex`` (marked here): the
+    block's opening tag (an ``.nndiagram`` block the explorer finds), the figure with the link
+    data, and the marked LaTeX. Ids are prefixed with a digest of the fence's text."""
+    from ..diagram import render_svg_inline
+    from ..quoting import inert_tex, inert_tex_html
+    from .html import diagram_html
+    from .interactive import data_element, link_data, mark_backward
+
+    svgs = {
+        f"svg_{theme}": render_svg_inline(network, theme=theme, links=True)
+        for theme in ("light", "dark")
+    }
+    links = link_data(network, [svgs["svg_light"]])
+    prefix = "nndbp" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:8]
+    data = {"tips": links["tips"], "back": int(bool(latex)), "base": network.naming.base}
+    # Spec text in the figure (its title) is made inert like a fence's (html.bundle_html).
+    figure = inert_tex_html(diagram_html(svgs, prefix, "auto")) + data_element(data)
+    opening = (
+        f'<div class="{html.escape(css_class or "backprop")} nnd-backprop nndiagram" '
+        f'data-nndiagram="{html.escape(network.name)}">'
+    )
+    # Marked after it is made inert: the only \class in it is nndiagram's own.
+    return opening, figure, mark_backward(inert_tex(latex), links["context"]) if latex else ""
+
+
 def backprop_fence_format(
     source: str, language: str, css_class: str, options: dict[str, Any], md: Any, **kwargs: Any
 ) -> str:
@@ -239,12 +272,20 @@ def backprop_fence_format(
             )
     notes = ", ".join(_math(note) for note in derivative_notes(network, loss))
     equations = "equations" in include
+    latex = equations_latex(network, loss) if equations else ""
+    opening = f'<div class="{html.escape(css_class or "backprop")} nnd-backprop">'
+    figure = ""
+    if "diagram" in include:
+        opening, figure, latex = linked_diagram(network, css_class, source, latex)
     parts = [
-        f'<div class="{html.escape(css_class or "backprop")} nnd-backprop">',
+        opening,
         f'<figure class="nnd-backprop-flow">{flow_svg(network, loss)}</figure>'
         if "flow" in include
         else "",
-        _math(equations_latex(network, loss), display=True) if equations else "",
+        figure,
+        f'<div class="nndiagram-equations">{_math(latex, display=True)}</div>'
+        if equations
+        else "",
         f'<p class="nnd-backprop-derivatives">with {notes}</p>' if notes and equations else "",
         entries,
         f'<ul class="nnd-backprop-proofs">{"".join(rows)}</ul>' if rows else "",

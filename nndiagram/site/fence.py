@@ -176,15 +176,22 @@ def fence_format(
         theme=request.theme,
         source_label=label,
     )
-    # The palette rules, and the explorer unless the plugin loads it, once per page: no plugin
-    # is needed to add a stylesheet or a script.
-    if number:
-        return body
+    return page_assets(md, settings) + body
+
+
+def page_assets(md: Markdown | None, settings: FenceSettings) -> str:
+    """The palette rules, and the explorer unless the plugin loads it, for the first block of
+    a page that draws a figure (no plugin is needed to add a stylesheet or a script); then
+    nothing."""
+    if getattr(md, "nndiagram_assets", False):
+        return ""
+    if md is not None:
+        md.nndiagram_assets = True  # type: ignore[attr-defined]
     if settings.explore_added:
-        return PALETTE_STYLE + body
+        return PALETTE_STYLE
     from .interactive import inline_assets
 
-    return PALETTE_STYLE + inline_assets() + body
+    return PALETTE_STYLE + inline_assets()
 
 
 def _import(module: str, name: str, owner: str, language: str, md: Markdown | None) -> Any:
@@ -220,7 +227,7 @@ def cached_formatter(formatter: Callable[..., str], name: str) -> Callable[..., 
         key = cache_key(source.encode("utf-8"), json.loads(json.dumps(described, default=str)))
         hit = cache.get(key)
         if hit is not None:
-            return str(hit["html"])
+            return _with_assets(str(hit["html"]), md, settings)
         try:
             result: str = formatter(source, language, css_class, options, md, **kwargs)
         except settings.error_type:
@@ -232,12 +239,17 @@ def cached_formatter(formatter: Callable[..., str], name: str) -> Callable[..., 
             where = where or (f"{context.path}: " if context.path else "")
             raise settings.error_type(f"{where}{error}") from error
         cache.put(key, {"html": result})
-        return result
+        return _with_assets(result, md, settings)
 
     fence.__name__ = getattr(formatter, "__name__", name)
     fence.__doc__ = formatter.__doc__
     fence.nndiagram_cached = True  # type: ignore[attr-defined]
     return fence
+
+
+def _with_assets(html: str, md: Markdown | None, settings: FenceSettings) -> str:
+    """A block that draws a linked figure (the backprop fence's) brings the page's assets."""
+    return page_assets(md, settings) + html if 'class="nnd-links"' in html else html
 
 
 def _page_line(markdown: str | None, source: str, line: int | None) -> int | None:
@@ -368,6 +380,7 @@ class NNDiagramExtension(Extension):
     def reset(self) -> None:
         """A new document on the same Markdown instance: fence numbering starts again."""
         self.md.nndiagram_fences = 0  # type: ignore[attr-defined]
+        self.md.nndiagram_assets = False  # type: ignore[attr-defined]
 
 
 def _bind(formatter: Callable[..., str], css_class: str) -> Callable[..., str]:

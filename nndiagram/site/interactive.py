@@ -275,6 +275,24 @@ def mark_latex(latex: str, ctx: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+_GRADIENT = re.compile(r"(?<![A-Za-z\\])d(?P<base>[zWba])\^\{\[(?P<layer>\d+)\]\}")
+
+
+def mark_backward(latex: str, ctx: dict[str, Any]) -> str:
+    """The backward equations (``gradients.equations_latex``, one ``aligned`` block) with
+    ``dz^{[l]}``, ``dW^{[l]}``, ``db^{[l]}``, ``da^{[l]}`` in ``\\class{nnd-dz-l}`` …
+    (``dw``: class names are lower case) and the forward symbols they use marked as in
+    :func:`mark_latex`: the explorer's steps continue backwards through them."""
+    layers = len(ctx["sizes"]) - 1
+
+    def gradient(match: re.Match[str]) -> str:
+        layer = int(match["layer"]) - ctx["base"]
+        css = f"d{match['base'].lower()}-{layer}" if 0 <= layer < layers else None
+        return _wrap(match.group(0), css)
+
+    return _GRADIENT.sub(gradient, _mark_terms(latex, ctx))
+
+
 # --- Jupyter --------------------------------------------------------------------------------
 
 # JupyterLab marks a dark theme on <body>; without it (or outside Jupyter) the light figure shows.
