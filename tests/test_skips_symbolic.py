@@ -293,3 +293,9 @@ def test_the_equations_command_derives_an_affine_skip_network(
         line.startswith("collapse proof ") and " pass " in line
         for line in check.stdout.splitlines()
     )
+
+
+def test_the_text_form_writes_a_stacked_input_on_one_line() -> None:
+    text = derive(load_spec_text(LINEAR)).to_text()
+    assert "z⁽²⁾ = w⁽²⁾·[z⁽¹⁾; z⁽⁰⁾; x] + b⁽²⁾" in text  # linear: the outputs are z
+    assert "Matrix(" not in text

@@ -75,6 +75,16 @@ class _Text(StrPrinter):
         name = self._names.text[type(expr.function.expr).__name__]
         return f"{name}({self._print(expr.expr)})"
 
+    def _print_BlockMatrix(self, expr: Any) -> str:
+        """``[a⁽¹⁾; a⁽⁰⁾]`` on one line, as the text form writes a stacked input (SymPy's
+        own form is a multi-line ``Matrix([...])``)."""
+        blocks = expr.blocks
+        rows = [
+            ", ".join(self._print(blocks[i, j]) for j in range(blocks.cols))
+            for i in range(blocks.rows)
+        ]
+        return "[" + "; ".join(rows) + "]"
+
 
 def latex(expr: Any, names: Names) -> str:
     # A matrix prints one entry at a time and most entries are named symbols: look them up
