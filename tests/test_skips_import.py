@@ -381,3 +381,21 @@ def test_a_keras_add_after_the_activation_is_refused_in_one_line(
     assert result.returncode == 2 and result.stderr.count("\n") == 1
     assert "layer 'sum' (Add, layer 3 of 3): an Add after the activation" in result.stderr
     assert not (tmp_path / "a.yaml").exists()
+
+
+def test_onnx_of_x_plus_f_x_and_cat_with_the_input_first_equals_the_module(
+    tmp_path: Path,
+) -> None:
+    module = InputFirst().double().eval()
+    path = export(module, torch.zeros(1, 3, dtype=torch.float64), tmp_path / "first.onnx")
+    network, params = from_onnx(path)
+    _, traced_params = from_torch(module)
+    assert [(lay.add, lay.concat) for lay in network.layers] == [
+        (None, ()),
+        (-1, ()),
+        (None, (-1,)),
+    ]
+    for name, array in traced_params.items():  # the same columns as torch.export gives
+        assert np.array_equal(params[name], array), name
+    X = np.random.default_rng(13).normal(size=(3, 7))
+    assert relative(forward(network, params, X), torch_forward(module, X)) < 1e-12

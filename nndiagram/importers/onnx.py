@@ -6,7 +6,8 @@ bias, ``Relu``, ``LeakyRelu``, ``Sigmoid``, ``Tanh``, ``Softmax`` over the featu
 ``Flatten``/``Reshape`` before the first layer, ``Dropout`` and ``Identity``. Skip
 connections (issue 17): an ``Add`` of an earlier layer's output (or of the input) to a layer's
 pre-activation, between its ``Gemm``/``MatMul`` and its activation, is that layer's ``add``; a
-``Concat`` over the features of the previous output with earlier outputs, feeding a layer, is
+``Concat`` over the features of the previous output with earlier outputs (in any order: the next
+layer's weight columns are put in nndiagram's, the previous output first), feeding a layer, is
 its ``concat``. An ``Add`` after the activation (``relu(f(x)) + x``) is refused: nndiagram's
 ``add`` enters ``z``. Any other node is refused, by its op, name and position.
 """
@@ -78,6 +79,7 @@ class _Walker:
         self.pending: dict[str, Any] | None = None  # the dense layer being built
         self.produced: dict[str, int] = {}  # tensor → the layer whose output it is (-1: input)
         self.stacked: tuple[int, ...] = ()  # a Concat's earlier outputs, for the next layer
+        self.columns: list[int] | None = None  # its order of W's columns, when not the chain's
 
     # --- the walk -------------------------------------------------------------------------
 
@@ -195,6 +197,14 @@ class _Walker:
             self._finish_pending()
             self.pending = self._dense(index, op, attrs, current)
             self.pending["concat"], self.stacked = self.stacked, ()
+            if self.columns is not None:  # nndiagram's order: the previous output first
+                weight = self.pending["weight"]
+                if weight.shape[1] != len(self.columns):
+                    raise self._unsupported(
+                        index, f"the weight has {weight.shape[1]} columns, the Concat "
+                        f"{len(self.columns)} features",
+                    )  # fmt: skip
+                self.pending["weight"], self.columns = weight[:, self.columns], None
             self.pending["out"] = out
             return out, rank
         if op == "Add":
@@ -237,19 +247,34 @@ class _Walker:
         node = self.nodes[index]
         if attrs.get("axis") not in (1, -1):
             raise self._unsupported(index, "Concat must stack the features (axis 1)")
-        rest = list(node.input[1:])
-        if node.input[0] != current or not rest or any(v not in self.produced for v in rest):
+        pieces = list(node.input)
+        others = [v for v in pieces if v != current]
+        if (
+            current not in pieces
+            or not others
+            or not (self.layers or self.pending)
+            or any(v not in self.produced for v in others)
+        ):
             raise self._unsupported(
                 index,
-                "Concat must stack the previous output first, then earlier layer outputs or "
-                "the input",
+                "Concat must stack the previous output with earlier layer outputs or the input",
             )
         self._finish_pending()
         previous = len(self.layers) - 1
-        stacked = tuple(self.produced[v] for v in rest)
+        first = pieces.index(current)
+        order = [first] + [i for i in range(len(pieces)) if i != first]
+        stacked = tuple(self.produced[pieces[i]] for i in order[1:])
         if previous in stacked or len(set(stacked)) != len(stacked):
             raise self._unsupported(index, "Concat lists an output twice")
         self.stacked = stacked
+        if first != 0:  # torch.cat([x, h]): W's column blocks are put in nndiagram's order
+            widths = [self._width(self.produced[v]) for v in pieces]
+            starts = [sum(widths[:i]) for i in range(len(widths))]
+            self.columns = [c for i in order for c in range(starts[i], starts[i] + widths[i])]
+
+    def _width(self, source: int) -> int:
+        """The width of layer ``source``'s output, or of the input (-1: layer 0's fan-in)."""
+        return self.layers[source].units if source >= 0 else self.layers[0].fan_in
 
     # --- the nodes ------------------------------------------------------------------------
 
