@@ -64,3 +64,27 @@ def test_neuron_view_draws_softmax_as_one_block(run_cli: RunCli, tmp_path: Path)
     relu = _spec(tmp_path, "relu", "inputs: 2\nlayers:\n  - {units: 3, activation: relu}\n")
     plain = run_cli("render", str(relu), "--view", "neuron", "-o", "-", "--format", "dot")
     assert ("z0", "a_0") in _edges(plain.stdout) and "softmax" not in plain.stdout
+
+
+def _aspect(svg: Path) -> float:
+    import xml.etree.ElementTree as ET
+
+    width, height = (float(v) for v in ET.parse(svg).getroot().get("viewBox", "").split()[2:])
+    return width / height
+
+
+def test_a_deep_network_view_folds_into_rows(run_cli: RunCli, tmp_path: Path) -> None:
+    """An explicit --view network of an 8-layer net was one 3696x210 px strip (about 17:1);
+    folded into rows it stays within about 3:1. Shallow networks keep their single row."""
+    layers = "".join("  - {units: 3, activation: tanh}\n" for _ in range(7))
+    deep = _spec(tmp_path, "deep", f"inputs: 2\nlayers:\n{layers}  - {{units: 1}}\n")
+    out = tmp_path / "deep.svg"
+    result = run_cli("render", str(deep), "--view", "network", "-o", str(out))
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert _aspect(out) <= 3.2
+    text = out.read_text(encoding="utf-8")
+    assert "from the row above · layer 3" in text and "a_3_0_carried" in text
+    shallow = _spec(tmp_path, "shallow", "inputs: 3\nlayers:\n  - {units: 4}\n  - {units: 2}\n")
+    out = tmp_path / "shallow.svg"
+    assert run_cli("render", str(shallow), "--view", "network", "-o", str(out)).returncode == 0
+    assert "carried" not in out.read_text(encoding="utf-8")

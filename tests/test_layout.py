@@ -158,6 +158,37 @@ def test_a_deep_layers_view_folds_into_rows_that_fit_a_page(depth: int) -> None:
     assert _problems(network, "layers", "math") == []
 
 
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain"])
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        [2] + [3] * 7 + [1],  # the 8-layer narrow net: one 3696-px strip before
+        [4] + [6] * 12,
+        [1] * 9,  # a chain of single neurons, weight labels drawn
+        [784, 128, 64, 64, 32, 32, 16, 10],  # elided, softmax output
+        [3, 4, 4, 4, 4, 2],
+    ],
+    ids=lambda sizes: "-".join(map(str, sizes)),
+)
+def test_a_deep_network_view_folds_into_rows_that_fit_a_page(sizes: list[int], labels: str) -> None:
+    """Issue 13 item 4: ``--view network`` of a deep chain folds into rows (the previous row's
+    last column carried over, dashed) and stays within about 3:1, cleanly laid out."""
+    activations = ["relu"] * (len(sizes) - 2) + ["softmax" if sizes[-1] > 1 else "sigmoid"]
+    network = Network.from_sizes(sizes, activations)
+    report = check(render(network, "svg", view="network", labels=labels))
+    assert report.width <= 3.2 * report.height, (report.width, report.height)
+    assert _problems(network, "network", labels) == []
+
+
+def test_network_doctests() -> None:
+    import doctest
+
+    from nndiagram.diagram import network
+
+    assert doctest.testmod(network).failed == 0
+
+
 def test_layers_doctests() -> None:
     import doctest
 

@@ -35,9 +35,16 @@ def link_key(key: Hashable) -> str | None:
     ('b-1-0', 'g-0-1')
     >>> link_key(("z", 0, None)), link_key(("out", 0)), link_key((("x", None), ("z", 0, 1)))
     (None, None, None)
+
+    A neuron carried over to the next row of a folded figure links as itself:
+
+    >>> link_key(("carried", ("a", 3, 1))), link_key((("carried", ("a", 3, 1)), ("z", 4, 0)))
+    ('a-3-1', 'w-4-0-1')
     """
     if not isinstance(key, tuple) or not key:
         return None
+    if key[0] == "carried" and len(key) == 2:
+        return link_key(key[1])
     if isinstance(key[0], tuple) and len(key) == 2:
         return _edge_link(key[0], key[1])
     kind, rest = key[0], key[1:]
@@ -51,6 +58,8 @@ def link_key(key: Hashable) -> str | None:
 def _edge_link(tail: Hashable, head: Hashable) -> str | None:
     if not (isinstance(tail, tuple) and isinstance(head, tuple) and tail and head):
         return None
+    if tail[0] == "carried" and len(tail) == 2:
+        return _edge_link(tail[1], head)
     if not all(_position(p) for p in (*tail[1:], *head[1:])):
         return None
     kinds = (tail[0], head[0])

@@ -75,6 +75,7 @@ def draw(drawing: Drawing, network: Network) -> None:
     last = len(n.layers) - 1
     edges: list[tuple[int, list[tuple[Hashable, int | None]], Column]] = []
     out_column = {INPUT: 0}  # where each output is drawn, for skip connections
+    layer_start: dict[int, int] = {}  # the column of each layer's z
     skip_list: list[skips.Skip] = []
 
     for layer in n.layers:
@@ -101,6 +102,7 @@ def draw(drawing: Drawing, network: Network) -> None:
             if biases and base == ("a" if activation else "z") and index < last:
                 keys.append(_bias(drawing, n, index + 1))
             if base == "z":
+                layer_start[index] = len(columns)
                 columns.append(
                     parts.Rank(keys, max(size, _caption_width(caption, drawing)), caption)
                 )
@@ -125,15 +127,27 @@ def draw(drawing: Drawing, network: Network) -> None:
     if skip_list:
         columns, paths = skips.with_lanes(drawing, columns, skip_list, rows, size)
         rows = len(columns[0].keys)
-    ties = parts.grid(drawing, columns, rows, size, ends_only=not skip_list)
+    plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width) if weights else {}
+    per_row = last + 1
+    if not skip_list:  # the gaps the labels need (if any) decide the strip's width
+        nodesep = float(drawing.layout.get("nodesep") or NODESEP / 72) * 72
+        ranksep = float(drawing.layout.get("ranksep") or RANKSEP / 72) * 72
+        captions = drawing.labels == "math"
+        per_row = layers_per_row(
+            n, columns, layer_start, rows, size + nodesep, ranksep, captions=captions
+        )
+    folded = per_row <= last
+    if folded:
+        columns, rows = _fold(drawing, n, columns, edges, layer_start, per_row, rows, size)
+        if weights:  # the same spacing, planned over the folded ranks
+            plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width)
+    ties = parts.grid(drawing, columns, rows, size, ends_only=not skip_list and not folded)
 
     def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if (tail, head) in ties:
             ties.discard((tail, head))
             attrs["weight"] = parts.ROW_WEIGHT
         drawing.edge(tail, head, **attrs)
-
-    plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width) if weights else {}
 
     for index, sources, units in edges:
         for j, unit in enumerate(units):
@@ -171,6 +185,152 @@ def draw(drawing: Drawing, network: Network) -> None:
         edge(source, ("out", unit), **parts.edge_style(drawing, unit))
     skips.draw_edges(drawing, n, skip_list, paths, edge)
     parts.tie_rest(drawing, ties)
+
+
+ROW_ASPECT = 3.0  # a folded figure is at most about this many times as wide as it is tall
+WRAP_FROM = 4  # layers: shallower networks stay on one row
+
+
+RANK_SLACK = 13.0  # points dot leaves between columns beyond ranksep (measured)
+MARGIN = 36.0  # points of a strip's height beyond its rows (measured)
+CAPTION_BAND = 38.0  # points the captions add above the first row (measured)
+
+
+def layers_per_row(
+    network: Network,
+    columns: list[parts.Rank],
+    layer_start: dict[int, int],
+    rows: int,
+    pitch: float,
+    ranksep: float,
+    *,
+    captions: bool,
+) -> int:
+    """How many layers each row of the figure holds: all of them, or for a deep chain whose
+    strip would be wider than ``ROW_ASPECT`` times its height, as many as keep the folded
+    figure within it (fewest rows first). Estimated from the columns' fixed widths, the row
+    ``pitch`` and the column gap before Graphviz lays anything out (the tests measure the SVG).
+
+    >>> from nndiagram.model import Network
+    >>> from nndiagram.diagram.dot import Drawing
+    >>> from nndiagram.diagram.theme import theme_for
+    >>> def per_row(depth):
+    ...     d = Drawing(theme_for("light"), "math")
+    ...     draw(d, Network.from_sizes([2] + [3] * (depth - 1) + [1], "tanh"))
+    ...     return d.source().count("_carried [label")
+    >>> [per_row(depth) for depth in (3, 6, 8, 12)]  # neurons carried: 3 for each fold
+    [0, 3, 3, 3]
+    """
+    depth = len(network.layers)
+    if depth < WRAP_FROM:
+        return depth
+    ends = [layer_start[i] for i in range(depth)] + [len(columns)]
+    top = MARGIN + (CAPTION_BAND if captions else 0.0)
+
+    def width(first: int, end: int) -> float:
+        gap = ranksep + RANK_SLACK
+        return sum(columns[c].width + gap for c in range(first, end)) - gap
+
+    for count in range(1, depth + 1):
+        per_row = -(-depth // count)
+        starts = list(range(0, depth, per_row))
+        widest = max(
+            width(0 if s == 0 else ends[s] - 1, ends[min(s + per_row, depth)]) for s in starts
+        )
+        height = len(starts) * rows * pitch + (len(starts) - 1) * 2 * pitch + top
+        if widest <= ROW_ASPECT * height:
+            return per_row
+    return 1
+
+
+def _fold(
+    drawing: Drawing,
+    network: Network,
+    columns: list[parts.Rank],
+    edges: list[tuple[int, list[tuple[Hashable, int | None]], Column]],
+    layer_start: dict[int, int],
+    per_row: int,
+    rows: int,
+    size: float,
+) -> tuple[list[parts.Rank], int]:
+    """Fold the strip into rows of ``per_row`` layers, one under the other. A row after the
+    first starts with the previous row's last column again (dashed: the same neurons, carried
+    over, with the bias of the layer they feed), under a caption saying so; the edges of that
+    layer leave the copies. The rows share the columns' ranks: rank ``p`` holds every row's
+    ``p``-th column, each centred in its own band of ``rows`` rows, with two rows between bands
+    (the next row's captions). Returns the ranks and their number of rows."""
+    depth = len(network.layers)
+    segments: list[list[parts.Rank]] = []
+    captions: list[list[Hashable | None]] = []
+    for first in range(0, depth, per_row):
+        end = layer_start[first + per_row] if first + per_row < depth else len(columns)
+        own = columns[layer_start[first] if first else 0 : end]
+        if not first:
+            segments.append(own)
+            captions.append([rank.caption for rank in own])
+            continue
+        feeding = columns[layer_start[first] - 1]
+        carried = [key for key in feeding.keys if key != ("b", first)]
+        bias = [key for key in feeding.keys if key == ("b", first)]
+        feeding.keys = carried
+        copies: list[Hashable | None] = [_carried(drawing, network, key, size) for key in carried]
+        note = parts.caption(
+            drawing,
+            ("caption", "carried", first),
+            f"from the row above · layer {network.naming.index(first - 1)}",
+            height=size,
+        )
+        copy = parts.Rank([*copies, *bias], max(size, _caption_width(note, drawing)))
+        segments.append([copy, *own])
+        captions.append([note, *(rank.caption for rank in own)])
+        for e, (index, sources, units) in enumerate(edges):
+            if index == first:
+                moved: list[tuple[Hashable, int | None]] = [
+                    (("carried", key), k) for key, k in sources
+                ]
+                edges[e] = (index, moved, units)
+    band = rows
+    merged: list[parts.Rank] = []
+    for p in range(max(len(segment) for segment in segments)):
+        keys: list[Hashable | None] = []
+        width = 0.0
+        for s, segment in enumerate(segments):
+            rank = segment[p] if p < len(segment) else None
+            if s:
+                keys += [None, captions[s][p] if rank is not None else None]
+            if rank is None:
+                keys += [None] * band
+                continue
+            width = max(width, rank.width)
+            top = (band - len(rank.keys)) // 2
+            keys += [None] * top + list(rank.keys) + [None] * (band - top - len(rank.keys))
+        first_caption = captions[0][p] if p < len(segments[0]) else None
+        merged.append(parts.Rank(keys, width, first_caption))
+    return merged, len(merged[0].keys)
+
+
+def _carried(drawing: Drawing, network: Network, key: Hashable, size: float) -> Hashable:
+    """A neuron of the previous row drawn again where the next row starts (dashed outline)."""
+    carried = ("carried", key)
+    assert isinstance(key, tuple)
+    base, layer, unit = key
+    if unit is None:
+        parts.dots(drawing, carried, f"{base}_{layer}_dots_carried")
+        return carried
+    sym = (notation.pre_activation if base == "z" else notation.activation)(network, layer, unit)
+    fill = drawing.theme.neuron_fill if base == "z" else drawing.theme.activation_fill
+    name = notation.network_node(network, base, layer, unit)
+    drawing.node(
+        carried,
+        f"{name}_carried",
+        parts.sym_label(drawing, sym) if drawing.labels == "math" else name,
+        shape="circle",
+        style="filled,dashed",
+        fillcolor=fill,
+        fixedsize=True,
+        width=round(size / 72, 3),
+    )
+    return carried
 
 
 def _first_key(rank: parts.Rank) -> Hashable:

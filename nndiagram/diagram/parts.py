@@ -89,7 +89,9 @@ def output(drawing: Drawing, network: Network, unit: int | None, fixed: bool = F
     return width
 
 
-def caption(drawing: Drawing, key: Hashable, text: str) -> Hashable | None:
+def caption(
+    drawing: Drawing, key: Hashable, text: str, height: float | None = None
+) -> Hashable | None:
     """A column's caption as a text node on top of its rank (math style only: plain style
     reproduces the tutorial's figures, which have none). Returns the keys drawn.
 
@@ -110,7 +112,7 @@ def caption(drawing: Drawing, key: Hashable, text: str) -> Hashable | None:
         fontcolor=t.muted,
         fixedsize=True,
         width=round(width / 72, 3),
-        height=0.3,
+        height=0.3 if height is None else round(height / 72, 3),
     )
     drawing.captions.append(key)
     drawing.widths[key] = width
