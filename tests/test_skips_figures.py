@@ -57,7 +57,8 @@ def test_network_view_draws_the_stacked_input_as_copies_of_the_concatenated_unit
     # W^[3] reads the copies like any input: one edge from each to z^[3]_0
     assert ("concat_3_x_0", "z_3_0") in {(t, h) for t, h, _ in dot.edges}
     concat = [(t, h) for t, h, c in _classes(text) if c == "skip concat"]
-    assert concat[0][0] == "x_1" and concat[-1][1] == "concat_3_x_0"
+    # the skip ends at the nearest copy, the bottom one: it never runs along the stack
+    assert concat[0][0] == "x_1" and concat[-1][1] == "concat_3_x_1"
 
 
 def test_layers_view_draws_plus_and_the_stacked_input() -> None:

@@ -370,7 +370,7 @@ def _stack_copies(
         last_unit = [k for k in source_rank.keys if isinstance(k, tuple) and k[0] in own][-1]
         skip_list.append(
             skips.Skip(
-                "concat", layer.index, source, last_unit, out_column[source], copies[0],
+                "concat", layer.index, source, last_unit, out_column[source], copies[-1],
                 out_column[layer.index - 1],
             )
         )  # fmt: skip

@@ -264,7 +264,7 @@ def _stack_copies(
         start = [k for k in start_rank.keys if isinstance(k, tuple) and k[0] in own][-1]
         skip_list.append(
             skips.Skip(
-                "concat", layer.index, source, start, out_rank[source], copies[0],
+                "concat", layer.index, source, start, out_rank[source], copies[-1],
                 out_rank[layer.index - 1],
             )
         )  # fmt: skip

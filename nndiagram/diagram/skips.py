@@ -6,8 +6,9 @@ the column: ``z^{[l]} = w^{[l]} a^{[l-1]} + b^{[l]} + a^{[k]}``. A ``concat`` sh
 stacked input itself: the concatenated output's units are drawn again (dashed circles, the
 source's own names) under the previous output, where the layer's weights leave from them like
 from any input; a dashed skip edge runs from the source column down into a lane under the grid
-and back up to those copies. Each skip has its own lane, so skips never cross the neurons, the
-captions or each other; waypoints are invisible points that the edge passes through unclipped.
+and back up into the lowest copy (the nearest: the edge never runs along the stack). Each skip
+has its own lane, so skips never cross the neurons, the captions or each other; waypoints are
+invisible points that the edge passes through unclipped.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from .dot import Drawing
 
 @dataclass(frozen=True)
 class Skip:
-    """One skip edge: from the ``source`` column's node ``start`` to ``end`` (the ⊕, or the first
-    copy of the concatenated units) in column ``target``."""
+    """One skip edge: from the ``source`` column's node ``start`` to ``end`` (the ⊕, or the
+    lowest copy of the concatenated units) in column ``target``."""
 
     kind: str  # "add" or "concat"
     layer: int
