@@ -87,10 +87,16 @@ def with_lanes(
     above = [s for s in skips if s.kind == "add"]
     below = [s for s in skips if s.kind == "concat"]
     paths: dict[int, list[Hashable]] = {i: [] for i in range(len(skips))}
-    out = []
-    for c, rank in enumerate(ranks):
+    bodies = []
+    for rank in ranks:
         pad = rows - len(rank.keys)
-        body = [None] * (pad // 2) + list(rank.keys) + [None] * (pad - pad // 2)
+        bodies.append([None] * (pad // 2) + list(rank.keys) + [None] * (pad - pad // 2))
+    # Rows empty in every rank (the room a centred column of stacked copies leaves above the
+    # others) would only push the figure apart: dropped, the same count from every rank.
+    empty = min(next((i for i, key in enumerate(b) if key is not None), len(b)) for b in bodies)
+    bodies = [b[empty:] for b in bodies]
+    out = []
+    for c, (rank, body) in enumerate(zip(ranks, bodies, strict=True)):
         lanes: list[list[Hashable | None]] = [[], []]
         for side, group in ((0, above), (1, below)):
             for skip in group:
