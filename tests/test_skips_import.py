@@ -399,3 +399,63 @@ def test_onnx_of_x_plus_f_x_and_cat_with_the_input_first_equals_the_module(
         assert np.array_equal(params[name], array), name
     X = np.random.default_rng(13).normal(size=(3, 7))
     assert relative(forward(network, params, X), torch_forward(module, X)) < 1e-12
+
+
+class Block(torch.nn.Module):
+    """A residual MLP block as it is usually written: ``x + self.net(x)``, maybe then a ReLU."""
+
+    def __init__(self, width: int, post: bool) -> None:
+        super().__init__()
+        self.net = torch.nn.Sequential(
+            torch.nn.Linear(width, width), torch.nn.ReLU(), torch.nn.Linear(width, width)
+        )
+        self.post = post
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x + self.net(x)
+        return torch.relu(y) if self.post else y
+
+
+class DenseNet(torch.nn.Module):
+    """Every layer reads all earlier outputs, stacked with torch.cat (DenseNet-style)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(14)
+        self.a = torch.nn.Linear(3, 4)
+        self.b = torch.nn.Linear(7, 4)
+        self.c = torch.nn.Linear(11, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h1 = torch.relu(self.a(x))
+        h2 = torch.relu(self.b(torch.cat([h1, x], 1)))
+        return torch.sigmoid(self.c(torch.cat([h2, h1, x], 1)))
+
+
+@pytest.mark.parametrize("post", [False, True])
+def test_nested_residual_blocks_import_and_pass_check_against_the_module(post: bool) -> None:
+    torch.manual_seed(15)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(4, 8),
+        torch.nn.Tanh(),
+        Block(8, post),
+        Block(8, post),
+        torch.nn.Linear(8, 2),
+    ).double()
+    network, params = from_torch(module)
+    after = "relu" if post else "identity"
+    assert [(lay.add, lay.activation.name) for lay in network.layers] == [
+        (None, "tanh"), (None, "relu"), (0, after), (None, "relu"), (2, after), (None, "identity")
+    ]  # fmt: skip
+    X = np.random.default_rng(16).normal(size=(4, 8))
+    assert relative(forward(network, params, X), torch_forward(module.eval(), X)) < 1e-12
+    report = nndiagram.check(network, params=params, against=module)
+    assert report.passed and report.checks[-1].tolerance == 1e-12
+
+
+def test_a_densenet_style_module_imports_with_every_concat() -> None:
+    module = DenseNet().double().eval()
+    network, params = from_torch(module)
+    assert [lay.concat for lay in network.layers] == [(), (-1,), (0, -1)]
+    X = np.random.default_rng(17).normal(size=(3, 8))
+    assert relative(forward(network, params, X), torch_forward(module, X)) < 1e-12
