@@ -344,6 +344,7 @@ def test_a_keras_functional_model_with_add_and_concatenate_imports(order: str) -
     assert report.passed and report.checks[-1].tolerance == 1e-5
 
 
+@pytest.mark.slow  # two CLI runs that each start Keras and torch
 def test_import_command_reads_a_keras_archive_with_skips(run_cli: RunCli, tmp_path: Path) -> None:
     from test_import_keras import save
 
