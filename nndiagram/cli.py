@@ -143,15 +143,16 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_equations(args: argparse.Namespace) -> int:
     with _importing():
+        from . import notation
         from .spec.load import load_spec
         from .symbolic import derive
 
     fmt = args.format or _format_from_suffix(args.output, EQUATION_SUFFIXES, "latex")
     derivation = derive(load_spec(args.spec, numbering=args.numbering))
-    if fmt == "latex":
-        text = derivation.to_latex()
+    if fmt == "latex":  # a long equation as aligned lines, readable in a file or a terminal
+        text = notation.latex_document_lines(derivation.to_latex())
     elif fmt == "text":
-        text = derivation.to_text()
+        text = notation.text_document_lines(derivation.to_text())
     else:
         text = json.dumps(derivation.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
     write_atomic(args.output, text if text.endswith("\n") else text + "\n")

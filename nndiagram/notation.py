@@ -348,3 +348,108 @@ def activation_equation(network: Network, layer: int, unit: int) -> ActivationEq
         alpha=choice.alpha,
         expression=choice.expression,
     )
+
+
+# --- long equations ---------------------------------------------------------------------------
+
+LONG_EQUATION = 140  # characters of TeX: a longer equation breaks into aligned lines
+LINE_LENGTH = 90  # characters of TeX per line of a broken equation
+TEXT_WIDTH = 100  # characters per line of ``equations --format text``
+
+
+_BREAKS = (" + ", " - ", " \\quad ")
+
+
+def _shortest(rhs: str, at: int) -> int:
+    """A line of a broken equation ends before a ``+`` or ``-`` once it holds ``LINE_LENGTH``
+    characters, before a note (``\\quad \\text{…}``) once it holds half as many."""
+    return LINE_LENGTH // 2 if rhs.startswith(" \\quad ", at) else LINE_LENGTH
+
+
+def broken_latex(body: str) -> str:
+    """A long equation as ``aligned`` lines, broken before a ``+``, ``-`` or ``\\quad`` (the
+    space before a note) outside braces.
+    ``\\left( … \\right)`` become ``\\bigl( … \\bigr)``, which need not close on the same
+    line, so a sum inside ``g(…)`` can break too. The site and ``nndiagram equations`` both
+    break equations this way.
+
+    >>> broken_latex("z = " + " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(20)))[:60]
+    '\\\\begin{aligned} z &= w_{0} x_{0} + w_{1} x_{1} + w_{2} x_{2}'
+    >>> broken_latex("a = b")
+    'a = b'
+    """
+    if len(body) <= LONG_EQUATION or " = " not in body or "\\begin{" in body:
+        return body
+    lhs, rhs = body.split(" = ", 1)
+    rhs = rhs.replace("\\left(", "\\bigl(").replace("\\right)", "\\bigr)")
+    pieces, depth, start = [], 0, 0
+    for i, char in enumerate(rhs):
+        if char == "{":
+            depth += 1
+        elif char == "}":
+            depth -= 1
+        elif depth == 0 and rhs.startswith(_BREAKS, i) and i - start > _shortest(rhs, i):
+            pieces.append(rhs[start:i])
+            start = i + 1
+    pieces.append(rhs[start:])
+    if len(pieces) == 1 or "\\left" in rhs or "\\right" in rhs:
+        return body
+    lines = [f"{lhs} &= {pieces[0]}", *(f"&\\quad {piece}" for piece in pieces[1:])]
+    return "\\begin{aligned} " + " \\\\ ".join(lines) + " \\end{aligned}"
+
+
+def latex_document_lines(document: str) -> str:
+    """``Derivation.to_latex()`` for a file or a terminal: every display equation longer than
+    ``LONG_EQUATION`` becomes ``aligned`` lines (``broken_latex``), one per line of text.
+
+    >>> long = r"\\[ z = " + " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(30)) + r" \\]"
+    >>> print(latex_document_lines("% Layer\\n" + long).splitlines()[1][:40])
+    \\[ \\begin{aligned} z &= w_{0} x_{0} + w_
+    >>> max(len(line) for line in latex_document_lines(long).splitlines()) < 130
+    True
+    """
+    out = []
+    for line in document.splitlines():
+        if line.startswith("\\[") and line.endswith("\\]"):
+            body = line[2:-2].strip()
+            aligned = broken_latex(body)
+            if aligned != body:
+                line = "\\[ " + aligned.replace(" \\\\ ", " \\\\\n    ") + " \\]"
+        out.append(line)
+    return "\n".join(out) + ("\n" if document.endswith("\n") else "")
+
+
+def text_document_lines(document: str, width: int = TEXT_WIDTH) -> str:
+    """``Derivation.to_text()`` for a terminal: a line wider than ``width`` characters breaks
+    before a ``+`` or ``−`` (or a note in parentheses), its continuation lines indented under
+    the right-hand side.
+
+    >>> line = "  z₀ = " + " + ".join(f"w₀{i}·x{i}" for i in range(30))
+    >>> for row in text_document_lines(line, 60).splitlines()[:2]:
+    ...     print(row)
+      z₀ = w₀0·x0 + w₀1·x1 + w₀2·x2 + w₀3·x3 + w₀4·x4 + w₀5·x5
+           + w₀6·x6 + w₀7·x7 + w₀8·x8 + w₀9·x9 + w₀10·x10
+    """
+    out = []
+    for line in document.splitlines():
+        if len(line) <= width or " = " not in line:
+            out.append(line)
+            continue
+        lhs, rhs = line.split(" = ", 1)
+        pad = " " * (len(lhs) + 3)
+        pieces, start = [], 0
+        for i in range(len(rhs)):
+            if rhs.startswith((" + ", " - ", " − "), i) or rhs.startswith("  (", i):
+                pieces.append(rhs[start:i])  # before a sign, or a note set off by two spaces
+                start = i + 1 if rhs[i + 1] != " " else i + 2
+        pieces.append(rhs[start:])
+        rows, current = [], f"{lhs} = {pieces[0]}"
+        for piece in pieces[1:]:
+            if len(current) + 1 + len(piece) > width and current.strip():
+                rows.append(current)
+                current = pad + piece
+            else:
+                current += " " + piece
+        rows.append(current)
+        out.extend(rows)
+    return "\n".join(out) + ("\n" if document.endswith("\n") else "")

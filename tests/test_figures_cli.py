@@ -88,3 +88,30 @@ def test_a_deep_network_view_folds_into_rows(run_cli: RunCli, tmp_path: Path) ->
     out = tmp_path / "shallow.svg"
     assert run_cli("render", str(shallow), "--view", "network", "-o", str(out)).returncode == 0
     assert "carried" not in out.read_text(encoding="utf-8")
+
+
+def test_equations_of_wide_layers_break_into_readable_lines(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """``nndiagram equations`` printed the expanded composition of a 3-4-2 net as one
+    455-character LaTeX line (520 bytes of text): long equations now break before a + into
+    aligned lines (LaTeX) or indented lines of at most 100 characters (text)."""
+    spec = _spec(
+        tmp_path,
+        "c342",
+        "inputs: 3\nlayers:\n  - {units: 4, activation: relu}\n"
+        "  - {units: 2, activation: softmax}\n",
+    )
+    latex = run_cli("equations", str(spec))
+    assert latex.returncode == 0, latex.stderr
+    lines = latex.stdout.splitlines()
+    head = r"\[ \begin{aligned} a^{[1]}_0"
+    (start,) = [i for i, line in enumerate(lines) if line.startswith(head)]
+    assert r"a^{[1]}_0 &= g^{[1]}\bigl(" in lines[start]
+    assert lines[start + 1].startswith(r"    &\quad + ")
+    assert lines[start].endswith(r" \\") and r"\end{aligned} \]" in lines[start + 4]
+    assert all(len(line) <= 140 for line in lines if r"\begin{bmatrix}" not in line)
+    text = run_cli("equations", str(spec), "--format", "text").stdout.splitlines()
+    assert all(len(line) <= 100 for line in text), max(text, key=len)
+    (first,) = [i for i, line in enumerate(text) if line.startswith("  a⁽¹⁾₀ = g⁽¹⁾(")]
+    assert text[first + 1].startswith(" " * 10 + "+ ")  # under the right-hand side

@@ -17,14 +17,14 @@ from xml.etree import ElementTree
 import markdown
 from markdown.treeprocessors import Treeprocessor
 
+from ..notation import LONG_EQUATION as LONG_EQUATION  # a longer equation breaks on the page
+from ..notation import broken_latex
 from ..quoting import inert_tex, inert_tex_html
 
 PARTS = ("diagram", "equations", "check", "source")
 # Parts of the equations a fence can name in ``include:`` instead of all of them.
 EQUATION_SECTIONS = ("matrices", "entries", "composition", "collapse", "cost", "activations")
 INCLUDE = (*PARTS, *EQUATION_SECTIONS)
-LONG_EQUATION = 140  # characters of TeX: a longer equation breaks into aligned lines
-LINE_LENGTH = 90  # characters of TeX per line of a broken equation
 EXPANDED_TERMS = 16  # an expanded composition with more terms is left to `nndiagram equations`
 
 # Material switches palettes by setting data-md-color-scheme on <body>; without Material the
@@ -134,7 +134,7 @@ def equations_html(latex: str, sections: Iterable[str] | None = None) -> str:
                 )
             omitted = True
             continue
-        equation = html.escape(broken(body), quote=False)
+        equation = html.escape(broken_latex(body), quote=False)
         parts.append(f'<div class="arithmatex">\\[{equation}\\]</div>')
     return "".join(parts)
 
@@ -170,36 +170,6 @@ def _line_section(title: str, body: str) -> str:
 
 def _terms(body: str) -> int:
     return body.count(" + ") + body.count(" - ") + 1
-
-
-def broken(body: str) -> str:
-    """A long equation as ``aligned`` lines, broken before a ``+`` or ``-`` outside braces.
-    ``\\left( … \\right)`` become ``\\bigl( … \\bigr)``, which need not close on the same
-    line, so a sum inside ``g(…)`` can break too.
-
-    >>> broken("z = " + " + ".join(f"w_{{{i}}} x_{{{i}}}" for i in range(20)))[:60]
-    '\\\\begin{aligned} z &= w_{0} x_{0} + w_{1} x_{1} + w_{2} x_{2}'
-    >>> broken("a = b")
-    'a = b'
-    """
-    if len(body) <= LONG_EQUATION or " = " not in body or "\\begin{" in body:
-        return body
-    lhs, rhs = body.split(" = ", 1)
-    rhs = rhs.replace("\\left(", "\\bigl(").replace("\\right)", "\\bigr)")
-    pieces, depth, start = [], 0, 0
-    for i, char in enumerate(rhs):
-        if char == "{":
-            depth += 1
-        elif char == "}":
-            depth -= 1
-        elif depth == 0 and rhs.startswith((" + ", " - "), i) and i - start > LINE_LENGTH:
-            pieces.append(rhs[start:i])
-            start = i + 1
-    pieces.append(rhs[start:])
-    if len(pieces) == 1 or "\\left" in rhs or "\\right" in rhs:
-        return body
-    lines = [f"{lhs} &= {pieces[0]}", *(f"&\\quad {piece}" for piece in pieces[1:])]
-    return "\\begin{aligned} " + " \\\\ ".join(lines) + " \\end{aligned}"
 
 
 def _number(value: Any) -> str:
