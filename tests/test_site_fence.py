@@ -212,9 +212,14 @@ def test_unchanged_spec_is_not_rendered_again(
     first = convert(text, cache_dir=cache)
     assert calls == ["diagrams/xor.yaml"]
     entries = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
-    assert len(entries) == 1
+    assert len(entries) == 2  # the rendered bundle and the block's HTML
+    made: list[str] = []
+    real_html = fence.bundle_html
+    monkeypatch.setattr(
+        fence, "bundle_html", lambda *a, **k: made.append("html") or real_html(*a, **k)
+    )
     second = convert(text, cache_dir=cache)  # a new Markdown instance: only the disk cache helps
-    assert calls == ["diagrams/xor.yaml"]
+    assert calls == ["diagrams/xor.yaml"] and made == []  # nothing rendered, no HTML made
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")} == entries
     assert first == second  # the same page gives the same bytes
     convert("```nndiagram\nspec: diagrams/xor.yaml\nview: layers\n```\n", cache_dir=cache)

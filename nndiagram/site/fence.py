@@ -154,9 +154,20 @@ def fence_format(
     context = page_context(md)
     root = project_root(md, context)
     request: FenceRequest | None = None
+    cache = settings.cache_for(root)
     try:
         request = parse_fence(source, options or {}, root, context)
-        bundle = render_cached(request.job, settings.cache_for(root))
+        number = _fence_number(md)
+        label = request.spec_file or "inline"
+        prefix = f"nnd{request.job.key[:8]}-{number}"
+        # The block's HTML is cached too: an unchanged page skips bundle_html (the SVGs made
+        # inline, the equations marked for the explorer), the larger part of its fences' cost.
+        shown = {"include": list(request.include), "theme": request.theme, "label": label}
+        html_key = cache_key(request.job.key.encode(), {"html": prefix, **shown})
+        hit = cache.get(html_key)
+        if hit is not None:
+            return page_assets(md, settings) + str(hit["html"])
+        bundle = render_cached(request.job, cache)
     except SpecError as error:
         located = relocated(error, request) if request else error
         page = f" (in {context.path})" if context.path and context.path != located.path else ""
@@ -167,15 +178,10 @@ def fence_format(
         where = context.path or "nndiagram fence"
         message = f"{where}: rendering failed: {type(error).__name__}: {error}"
         raise settings.error_type(message) from error
-    number = _fence_number(md)
-    label = request.spec_file or "inline"
     body = bundle_html(
-        bundle,
-        include=request.include,
-        prefix=f"nnd{request.job.key[:8]}-{number}",
-        theme=request.theme,
-        source_label=label,
+        bundle, include=request.include, prefix=prefix, theme=request.theme, source_label=label
     )
+    cache.put(html_key, {"html": body})
     return page_assets(md, settings) + body
 
 
