@@ -10,9 +10,13 @@ Prints
   and styled (the explorer's handler plus the style recalculation it causes, forced), over every
   linked element of the page, median and 95th percentile; and the same from a typeset symbol
   back to the figure (target: ≤ 16 ms median on the largest page);
-- a cold ``nndiagram build`` and one with nothing changed, with this checkout and with the
-  commit before the explorer (``--before``, default: the parent of the commit that added it),
-  interleaved, medians (target: within 10 % of before).
+- a cold ``nndiagram build`` and one with nothing changed, interleaved, medians, of three trees:
+  the commit before the explorer (``--before``, default: the parent of the commit that added
+  it), this checkout's commit with the explorer switched off (:func:`explorer_off`: figures
+  without links, no link data, no script; the page that shows the backward steps without its
+  figure), and this checkout's commit (target: within 10 % of before). ``before`` lacks
+  everything landed since, by any change; ``off`` lacks only the explorer, so ``now / off`` is
+  what the explorer costs.
 
 Run: .venv/bin/python benchmarks/bench_explore.py [--repeats N] [--before REV]
 """
@@ -51,7 +55,8 @@ BUILD_TARGET = 1.10
 MEASURE_JS = """() => {
   const shown = el => el.getClientRects().length > 0;
   const figure = [...document.querySelectorAll('.nndiagram-svg g.nnd-link')].filter(shown);
-  const math = [...document.querySelectorAll('.nndiagram-equations mjx-container [class*="nnd-"]')]
+  const math = [...document.querySelectorAll(
+      '.nndiagram-equations mjx-container svg [class*="nnd-"]')]
       .filter(el => [...el.classList].some(c => /^nnd-[a-z]+-\\d/.test(c)));
   function time(els) {
     const out = [];
@@ -140,6 +145,34 @@ def before_tree(rev: str, folder: Path) -> Path:
     return folder
 
 
+# What switches the explorer off in a copy of this checkout's tree: (file, text, replacement).
+EXPLORER_OFF = (
+    ("nndiagram/site/render.py", "numbers=numbers, links=True", "numbers=numbers, links=False"),
+    (
+        "nndiagram/site/render.py",
+        '    bundle["links"] = link_data(network, [bundle["svg_light"]], numbers)\n',
+        "",
+    ),
+    ("nndiagram/site/plugin.py", "        self._add_explorer(config)\n", ""),
+    (
+        "docs/tutorial/backpropagation.md",
+        "include: [flow, diagram, equations, proofs, entries]\n",
+        "",
+    ),
+)
+
+
+def explorer_off(folder: Path) -> Path:
+    """The tree in ``folder`` without the explorer; fails if the code no longer matches."""
+    for name, text, replacement in EXPLORER_OFF:
+        path = folder / name
+        source = path.read_text(encoding="utf-8")
+        if text not in source:
+            raise SystemExit(f"bench_explore: cannot switch the explorer off: {name} changed")
+        path.write_text(source.replace(text, replacement, 1), encoding="utf-8")
+    return folder
+
+
 def default_before() -> str:
     found = subprocess.run(
         ["git", "log", "--format=%H", "-1", "--grep=^Figure and equations linked (issue 18)"],
@@ -181,19 +214,22 @@ def main(argv: list[str] | None = None) -> int:
     build = [str(BIN / "nndiagram"), "build"]
     before_rev = args.before or default_before()
     with tempfile.TemporaryDirectory(prefix="bench-explore-") as folder:
-        now_site, old_site = Path(folder) / "now", Path(folder) / "before"
+        now_site, old_site, off_site = (Path(folder) / name for name in ("now", "before", "off"))
         old_code = before_tree(before_rev, Path(folder) / "before-code")
+        off_code = explorer_off(before_tree("HEAD", Path(folder) / "off-code"))
         copy_site(now_site)
         copy_site(old_site, old_code)
+        copy_site(off_site, off_code)
         # This checkout's package, whatever PYTHONPATH the caller had.
         now_code = ROOT
         times: dict[str, list[float]] = {
-            "cold": [],
-            "warm": [],
-            "cold-before": [],
-            "warm-before": [],
+            f"{kind}{suffix}": [] for kind in ("cold", "warm") for suffix in ("", "-before", "-off")
         }
-        pairs = ((old_site, old_code, "-before"), (now_site, now_code, ""))
+        pairs = (
+            (old_site, old_code, "-before"),
+            (off_site, off_code, "-off"),
+            (now_site, now_code, ""),
+        )
         # Interleaved, so a change in machine load hits both; cold builds first (as in
         # bench_site.py), then the unchanged rebuilds, none right after a cold one.
         for _ in range(args.repeats):
@@ -234,17 +270,25 @@ def main(argv: list[str] | None = None) -> int:
           "interleaved runs each, wall time; before = "
           f"`{shown}`; {os.cpu_count()} CPUs, load average {load}.\n")  # fmt: skip
     print("`before` is the commit before the explorer: everything landed since (by any change)")
-    print("counts in `now` too. Cold builds on a loaded 2-core machine vary by ±30 % between")
-    print("runs; the unchanged rebuild is the steadier figure.\n")
-    print("| build | before s | now s | now / before |")
-    print("| --- | ---: | ---: | ---: |")
+    print("counts in `now` too. `off` is `now` with the explorer switched off, so `now / off`")
+    print("is what the explorer costs. Cold builds on a loaded 2-core machine vary by ±30 %")
+    print("between runs; the unchanged rebuild is the steadier figure.\n")
+    print("| build | before s | off s | now s | now / before | now / off |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for kind, label in (("cold", "cold (empty cache)"), ("warm", "nothing changed")):
-        old, new = statistics.median(times[kind + "-before"]), statistics.median(times[kind])
-        print(f"| {label} | {old:.2f} | {new:.2f} | {new / old:.2f} |")
+        old, off, new = (statistics.median(times[kind + s]) for s in ("-before", "-off", ""))
+        print(
+            f"| {label} | {old:.2f} | {off:.2f} | {new:.2f} | {new / old:.2f} | {new / off:.2f} |"
+        )
     for kind in ("cold", "warm"):
-        ratio = statistics.median(times[kind]) / statistics.median(times[kind + "-before"])
+        new = statistics.median(times[kind])
+        ratio = new / statistics.median(times[kind + "-before"])
+        cost = new / statistics.median(times[kind + "-off"])
         met = ratio <= BUILD_TARGET
-        print(f"{kind} build: {ratio:.2f}× before (target ≤ 1.10×): {'met' if met else 'MISSED'}")
+        print(
+            f"{kind} build: {ratio:.2f}× before (target ≤ 1.10×): {'met' if met else 'MISSED'}; "
+            f"the explorer's share: {cost:.2f}× the build without it"
+        )
     return 0
 
 
