@@ -115,3 +115,30 @@ def test_equations_of_wide_layers_break_into_readable_lines(
     assert all(len(line) <= 100 for line in text), max(text, key=len)
     (first,) = [i for i, line in enumerate(text) if line.startswith("  a⁽¹⁾₀ = g⁽¹⁾(")]
     assert text[first + 1].startswith(" " * 10 + "+ ")  # under the right-hand side
+
+
+def _centres(svg: Path) -> dict[str, float]:
+    """Node title -> the y of its ellipse's centre, from the SVG dot wrote."""
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    out = {}
+    for group in ET.parse(svg).getroot().iter(f"{ns}g"):
+        title, ellipse = group.find(f"{ns}title"), group.find(f"{ns}ellipse")
+        if group.get("class") == "node" and title is not None and ellipse is not None:
+            out[str(title.text)] = float(ellipse.get("cy", "nan"))
+    return out
+
+
+def test_each_z_is_level_with_its_a_in_the_network_view(run_cli: RunCli, tmp_path: Path) -> None:
+    """With three named inputs and 2 hidden units the a column (which also holds the next
+    layer's bias) was centred a row higher than the z column: every z_j -> a_j arrow slanted."""
+    spec = _spec(
+        tmp_path,
+        "house",
+        "inputs: [area, rooms, age]\nlayers:\n  - {units: 2, activation: relu}\n  - {units: 1}\n",
+    )
+    out = tmp_path / "house.svg"
+    assert run_cli("render", str(spec), "--view", "network", "-o", str(out)).returncode == 0
+    y = _centres(out)
+    assert abs(y["z_0_0"] - y["a_0_0"]) < 1 and abs(y["z_0_1"] - y["a_0_1"]) < 1

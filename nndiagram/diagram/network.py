@@ -101,6 +101,8 @@ def draw(drawing: Drawing, network: Network) -> None:
             # The next layer's bias sits under the column that feeds that layer.
             if biases and base == ("a" if activation else "z") and index < last:
                 keys.append(_bias(drawing, n, index + 1))
+            elif biases and base == "z" and activation and index < last:
+                keys.append(None)  # level with its a column, which holds the next bias
             if base == "z":
                 layer_start[index] = len(columns)
                 columns.append(
