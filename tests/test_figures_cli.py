@@ -125,8 +125,14 @@ def _centres(svg: Path) -> dict[str, float]:
     out = {}
     for group in ET.parse(svg).getroot().iter(f"{ns}g"):
         title, ellipse = group.find(f"{ns}title"), group.find(f"{ns}ellipse")
-        if group.get("class") == "node" and title is not None and ellipse is not None:
+        polygon = group.find(f"{ns}polygon")
+        if group.get("class") != "node" or title is None:
+            continue
+        if ellipse is not None:
             out[str(title.text)] = float(ellipse.get("cy", "nan"))
+        elif polygon is not None:  # a box: the middle of its outline
+            ys = [float(p.split(",")[1]) for p in polygon.get("points", "").split()]
+            out[str(title.text)] = (min(ys) + max(ys)) / 2
     return out
 
 
@@ -142,3 +148,15 @@ def test_each_z_is_level_with_its_a_in_the_network_view(run_cli: RunCli, tmp_pat
     assert run_cli("render", str(spec), "--view", "network", "-o", str(out)).returncode == 0
     y = _centres(out)
     assert abs(y["z_0_0"] - y["a_0_0"]) < 1 and abs(y["z_0_1"] - y["a_0_1"]) < 1
+
+
+def test_neuron_view_puts_each_input_level_with_a_box(run_cli: RunCli, tmp_path: Path) -> None:
+    """The tutorial's layer figure (2 inputs, 2 neurons) had x_0 and x_1 level with the bias
+    circles, every weight edge slanting; with no more inputs than the widest layer has units,
+    each input now sits on a box's row."""
+    layer = tmp_path / "layer.svg"
+    spec = "diagrams/layer.yaml"
+    assert run_cli("render", spec, "--view", "neuron", "-o", str(layer)).returncode == 0
+    y = _centres(layer)
+    assert abs(y["x_0"] - y["z0"]) < 3 and abs(y["x_1"] - y["z1"]) < 3
+    assert y["bias_0"] < y["z0"] - 30  # the bias circle stays above its box

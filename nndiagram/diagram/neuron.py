@@ -52,7 +52,13 @@ def draw(drawing: Drawing, network: Network) -> None:
     x_rows: list[Hashable | None] = []
     for k in shown[0]:
         x_rows += [None] * (per_unit - 1) + [("x", k)]
-    ranks.append(parts.Rank(x_rows[per_unit - 1 :], input_width))
+    # As many inputs as the widest layer has units, or fewer: each on a box's row (x_0 level
+    # with z_0). More: on every row, centred (the tutorial's lone neuron has x_0 and x_1 on
+    # either side of its box).
+    widest = max(len(units) for units in shown[1:])
+    ranks.append(
+        parts.Rank(x_rows if len(shown[0]) <= widest else x_rows[per_unit - 1 :], input_width)
+    )
     feeding: list[tuple[Hashable, int | None]] = [(("x", k), k) for k in shown[0]]
     last = len(n.layers) - 1
     out_rank = {INPUT: 0}  # the rank holding each output, where its skips start
@@ -225,7 +231,7 @@ def _units_on_rows(ranks: list[parts.Rank], per_unit: int) -> int:
     for c, rank in enumerate(ranks):
         units = -(-len(rank.keys) // per_unit)
         top = per_unit * ((rows // per_unit - units) // 2)
-        if c == 0:  # the inputs have no bias rows: centred row by row
+        if c == 0 and len(rank.keys) % per_unit:  # inputs on every row: centred row by row
             top = (rows - len(rank.keys)) // 2
         rank.keys[0:0] = [None] * top
         rank.keys.extend([None] * (rows - len(rank.keys)))
