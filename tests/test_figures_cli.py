@@ -84,6 +84,12 @@ def test_a_deep_network_view_folds_into_rows(run_cli: RunCli, tmp_path: Path) ->
     assert _aspect(out) <= 3.2
     text = out.read_text(encoding="utf-8")
     assert "from the row above · layer 3" in text and "a_3_0_carried" in text
+    import re
+
+    found = re.findall(r'<text[^>]* y="([-\d.]+)"[^>]*>([^<]*)<', text)
+    rows = {label: float(y) for y, label in found}  # the second row's captions on one line
+    assert abs(rows["from the row above · layer 3"] - rows["layer 4 · hidden · 3 · tanh"]) < 1
+    assert abs(rows["layer 7 · output · 1 · linear"] - rows["layer 4 · hidden · 3 · tanh"]) < 1
     shallow = _spec(tmp_path, "shallow", "inputs: 3\nlayers:\n  - {units: 4}\n  - {units: 2}\n")
     out = tmp_path / "shallow.svg"
     assert run_cli("render", str(shallow), "--view", "network", "-o", str(out)).returncode == 0

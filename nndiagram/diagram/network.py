@@ -139,11 +139,16 @@ def draw(drawing: Drawing, network: Network) -> None:
             n, columns, layer_start, rows, size + nodesep, ranksep, captions=captions
         )
     folded = per_row <= last
+    tied: list[int] = []
     if folded:
+        band = rows
         columns, rows = _fold(drawing, n, columns, edges, layer_start, per_row, rows, size)
+        # Each band's first and last rows and the caption row above it, tied across ranks.
+        for start in range(band + 2, rows, band + 2):
+            tied += [start - 3, start - 1, start]
         if weights:  # the same spacing, planned over the folded ranks
             plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width)
-    ties = parts.grid(drawing, columns, rows, size, ends_only=not skip_list and not folded)
+    ties = parts.grid(drawing, columns, rows, size, ends_only=not skip_list, tied=tied)
 
     def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if (tail, head) in ties:

@@ -258,6 +258,7 @@ def grid(
     height: float,
     ordered_by_edges: Collection[Hashable] = frozenset(),
     ends_only: bool = False,
+    tied: Collection[int] = (),
 ) -> set[tuple[Hashable, Hashable]]:
     """Each rank ``rows`` rows of ``height`` points (centred, padded with invisible nodes), the
     captions on one line above. Returns the pairs that tie the rows across neighbouring ranks:
@@ -286,7 +287,8 @@ def grid(
     # With ``ends_only`` (every node exactly ``height`` tall), tying the top and bottom rows
     # is enough: a rank whose ends line up with its neighbour's is that rank exactly, and
     # Graphviz has fewer edges to lay out.
-    ends = {0, rows - 1} if ends_only else set(range(rows))
+    # ``tied``: more rows to tie as well (a folded figure's band edges and caption rows).
+    ends = {0, rows - 1, *tied} if ends_only else set(range(rows))
     pairs = itertools.pairwise(columns)
     return {
         pair
