@@ -3,8 +3,9 @@
 Prints, for 2-2-1, 16-16-16, 784-128-64-10, a 2-10^6-1 network and an 8-layer 2-3x7-1 chain
 (network view, elided past ``max_neurons`` = 8; the chain folds into two rows): the median time
 to DOT and to SVG, the nodes and edges drawn and the SVG size; beside it the naive drawing
-(every neuron, every edge) where Graphviz finishes within 60 s. Then the wall time of ``nndiagram render diagrams/mnist-mlp.yaml -o x.svg`` (target
-< 0.5 s on a 2-core machine) with its parts, of ``render --params P.npz --input X.npy`` for the
+(every neuron, every edge) where Graphviz finishes within 60 s. Then the wall time of
+``nndiagram render diagrams/mnist-mlp.yaml -o x.svg`` (target < 0.5 s on a 2-core machine)
+with its parts, of ``render --params P.npz --input X.npy`` for the
 same network in the layers and network views (target <= 0.3 s), and of rendering every spec
 (target < 1 s each).
 
