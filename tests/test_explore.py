@@ -261,3 +261,15 @@ def test_backprop_fence_figure_keeps_spec_text_as_text(tmp_path: Path) -> None:
     text = re.sub(r"<[^>]*>", "", out)  # what MathJax could read (attributes never are)
     assert all(LINK_NAME.fullmatch(name) for name in CLASS.findall(text))
     assert "evil" not in " ".join(CLASS.findall(text))
+
+
+def test_the_index_rule_reaches_marks_and_tooltips() -> None:
+    """Issue 13: a matrix numbered past 9 writes every entry with a comma (w_{0,5}); the
+    explorer reads that spelling back to the same edge, and its tooltip spells it too."""
+    from nndiagram.symbolic import derive
+
+    network = nndiagram.Network.from_sizes([12, 2, 1])
+    marked = interactive.mark_latex(derive(network).to_latex(), interactive.context(network))
+    assert r"\class{nnd-w-0-0-5}{w_{0,5}}" in marked
+    assert r"\class{nnd-w-1-0-1}{w_{01}}" in marked  # the 1x2 matrix keeps w_{01}
+    assert interactive._tip(network, "w-0-0-5").startswith("w⁽⁰⁾₀‚₅: weight from x₅")
