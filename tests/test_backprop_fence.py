@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import markdown
 import pytest
 from conftest import ROOT
@@ -101,3 +104,47 @@ def test_backpropagation_page_renders() -> None:
     out = _markdown().convert((ROOT / "docs" / "tutorial" / "backpropagation.md").read_text())
     assert out.count("nnd-backprop-flow") == 1
     assert out.count('class="nnd-proof"') == 6  # 2 + 2 (the neuron) + 1 + 1
+
+
+def test_plugin_runs_the_proofs_ahead_and_the_page_reads_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plugin finds every backprop fence of the site's pages and proves them in its worker
+    pool (here: one worker) before pages render; the page then proves nothing itself and
+    shows the same HTML as a page that proved everything on its own."""
+    from mkdocs.structure.files import File, Files
+
+    from nndiagram.site import backprop, fence, plugin
+    from nndiagram.site.render import prerender
+
+    body = "sizes: [2, 2, 1]\nactivations: [generic, sigmoid]\nloss: bce\n"
+    page = f"# Page\n\n```backprop\n{body}```\n"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "page.md").write_text(page)
+    files = Files([File("page.md", str(docs), str(tmp_path / "site"), False)])
+    jobs = plugin._proof_jobs(files, tmp_path)
+    assert [job.source for job in jobs] == [body]
+    cache_dir = tmp_path / "cache"
+    settings = fence.FenceSettings(root=tmp_path, cache_dir=cache_dir)
+    assert prerender(jobs, settings.cache_for(tmp_path), workers=1) == 1
+    assert prerender(jobs, settings.cache_for(tmp_path), workers=1) == 0  # cached
+
+    def proving(*args: object) -> None:
+        raise AssertionError("the page proved again what the plugin had proved")
+
+    monkeypatch.setattr(backprop, "proofs", proving)
+    monkeypatch.setattr(backprop, "sum_form_gradients", proving)
+    fence.configure(settings)
+    try:
+        md = markdown.Markdown(
+            extensions=["pymdownx.superfences"],
+            extension_configs={"pymdownx.superfences": {"custom_fences": fence.custom_fences()}},
+        )
+        ahead = md.convert(page)
+    finally:
+        fence.configure(None)
+    monkeypatch.undo()
+    alone = _markdown().convert(page)
+    assert ahead.count('class="nnd-proof"') == 2 and "proven by SymPy" in ahead
+    assert re.sub(r"\s+", " ", ahead) == re.sub(r"\s+", " ", alone)

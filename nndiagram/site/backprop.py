@@ -14,13 +14,15 @@ equal the matrix form for this network. A proof that does not hold fails the bui
 false derivation step. With ``diagram`` in ``include`` it also draws the network, linked to
 the equations like an ```` ```nndiagram ```` figure: pointing at a neuron marks its ``dz``, and
 the step control walks the forward pass, then back through each layer's ``dz``, ``dW``,
-``db`` (``interactive.mark_backward``). Register it with pymdownx.superfences as ``backprop_fence_format``.
+``db`` (``interactive.mark_backward``). Register it with pymdownx.superfences as
+``backprop_fence_format``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from ..errors import SpecError
 from ..model import INPUT, LOSSES, SIMPLIFIED, Network
 from ..symbolic.gradient_entries import (
     MAX_EXPLICIT_PARAMS,
+    EntryGradient,
     explicit_gradients,
     prove_matrix_form,
     sum_form_gradients,
@@ -211,6 +214,62 @@ def proofs(network: Network, loss: str, include: tuple[str, ...] = PARTS) -> lis
     return out
 
 
+@dataclass(frozen=True)
+class ProofJob:
+    """The SymPy work of one fence (its proofs and, for one layer, the sum forms), as plain
+    data: the plugin runs it in its worker pool beside the diagrams, before any page renders
+    (a cold build no longer proves one fence after another), and the fence reads it back from
+    the cache. ``key`` covers the fence's text and the spec file it reads (None: a fence the
+    page will refuse; nothing to run)."""
+
+    source: str
+    root: str
+
+    @property
+    def key(self) -> str | None:
+        from .cache import cache_key
+        from .request import resolve_spec_path
+
+        try:
+            data = yaml.safe_load(self.source)
+            spec = b""
+            if isinstance(data, dict) and "spec" in data:
+                spec = resolve_spec_path(str(data["spec"]), Path(self.root)).read_bytes()
+        except (yaml.YAMLError, SpecError, OSError):
+            return None
+        text = self.source.strip().encode("utf-8")  # page and plugin: same key
+        return cache_key(text + b"\0" + spec, {"backprop": "proofs"})
+
+    def compute(self) -> dict[str, Any]:
+        from ..errors import NNDiagramError
+
+        try:
+            network, loss, include = parse_body(self.source, Path(self.root))
+            sums = []
+            if "entries" in include and len(network.layers) == 1 and not network.has_skips:
+                sums = [asdict(g) for g in sum_form_gradients(network, loss)]
+            found = [asdict(p) for p in proofs(network, loss, include)]
+        except NNDiagramError:
+            raise
+        except Exception as error:  # the page reports it (the pool and prerender skip these)
+            raise NNDiagramError(f"{type(error).__name__}: {error}") from error
+        return {"proofs": found, "sums": sums}
+
+
+def proof_data(source: str, root: Path, md: Any) -> dict[str, Any]:
+    """A fence's proofs: from the cache when the plugin ran them ahead, else computed here."""
+    from .fence import cache_for
+
+    job, cache = ProofJob(source, str(root)), cache_for(md, root)
+    key = job.key
+    data = cache.get(key) if key is not None else None
+    if data is None:
+        data = job.compute()
+        if key is not None:
+            cache.put(key, data)
+    return data
+
+
 def linked_diagram(
     network: Network, css_class: str, source: str, latex: str
 ) -> tuple[str, str, str]:
@@ -245,9 +304,11 @@ def backprop_fence_format(
     from .fence import project_root
     from .request import page_context
 
-    network, loss, include = parse_body(source, project_root(md, page_context(md)))
+    root = project_root(md, page_context(md))
+    network, loss, include = parse_body(source, root)
+    data = proof_data(source, root, md)
     rows = []
-    for proof in proofs(network, loss, include):
+    for proof in (Proof(**fields) for fields in data["proofs"]):
         if not proof.holds:
             raise _fail(f"SymPy does not confirm {proof.name}: {proof.detail}")
         rows.append(
@@ -257,7 +318,7 @@ def backprop_fence_format(
         )
     entries = ""
     if "entries" in include and len(network.layers) == 1 and not network.has_skips:
-        gradients = sum_form_gradients(network, loss)
+        gradients = [EntryGradient(**fields) for fields in data["sums"]]
         wrong = [g.lhs for g in gradients if not g.holds]
         if wrong:
             raise _fail(f"SymPy does not confirm the sum form of {', '.join(wrong)}")
@@ -283,9 +344,7 @@ def backprop_fence_format(
         if "flow" in include
         else "",
         figure,
-        f'<div class="nndiagram-equations">{_math(latex, display=True)}</div>'
-        if equations
-        else "",
+        f'<div class="nndiagram-equations">{_math(latex, display=True)}</div>' if equations else "",
         f'<p class="nnd-backprop-derivatives">with {notes}</p>' if notes and equations else "",
         entries,
         f'<ul class="nnd-backprop-proofs">{"".join(rows)}</ul>' if rows else "",

@@ -185,6 +185,11 @@ def fence_format(
     return page_assets(md, settings) + body
 
 
+def cache_for(md: Markdown | None, root: Path) -> ArtefactCache:
+    """The artefact cache the fences of this page use (the plugin's, when it runs)."""
+    return _settings(md).cache_for(root)
+
+
 def page_assets(md: Markdown | None, settings: FenceSettings) -> str:
     """The palette rules, and the explorer unless the plugin loads it, for the first block of
     a page that draws a figure (no plugin is needed to add a stylesheet or a script); then

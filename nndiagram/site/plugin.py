@@ -139,7 +139,8 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
 
     def on_files(self, files: Files, *, config: MkDocsConfig) -> Files:
         # Every spec the site shows, gallery and fences alike, rendered in one parallel batch.
-        jobs = _fence_jobs(files, Path(config.docs_dir), self.root)
+        jobs: list[Any] = _proof_jobs(files, self.root)  # the longest first
+        jobs += _fence_jobs(files, Path(config.docs_dir), self.root)
         with_gallery = self.config.gallery and self._specs_dir().is_dir()
         gallery: dict[str, str] = {}
         try:
@@ -237,6 +238,30 @@ _FENCE = re.compile(
     r"^(?P=indent)(?P=mark)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
+
+
+_BACKPROP_FENCE = re.compile(
+    r"^(?P<indent>[ \t]*)(?P<mark>`{3,}|~{3,})[ \t]*backprop[ \t]*\n(?P<body>.*?)"
+    r"^(?P=indent)(?P=mark)[ \t]*$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def _proof_jobs(files: Files, root: Path) -> list[Any]:
+    """The SymPy proofs of every ``backprop`` fence, to run in the worker pool."""
+    bodies = []
+    for file in files.documentation_pages():
+        try:
+            text = file.content_string
+        except (OSError, UnicodeDecodeError):
+            continue
+        for match in _BACKPROP_FENCE.finditer(text) if "backprop" in text else ():
+            bodies.append(re.sub(rf"(?m)^{re.escape(match['indent'])}", "", match["body"]))
+    if not bodies:
+        return []
+    from .backprop import ProofJob  # SymPy: only for a site that has such fences
+
+    return [ProofJob(body, str(root)) for body in bodies]
 
 
 def _fence_jobs(files: Files, docs_dir: Path, root: Path) -> list[RenderJob]:

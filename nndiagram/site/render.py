@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..errors import NNDiagramError
 from .cache import ArtefactCache, cache_key
@@ -40,6 +40,20 @@ class RenderJob:
         if self.numbers is not None:
             options["numbers"] = self.numbers.described()
         return cache_key(self.text.encode("utf-8"), options)
+
+    def compute(self) -> dict[str, Any]:
+        return compute_bundle(self)
+
+
+class Job(Protocol):
+    """What :func:`prerender` runs: a :class:`RenderJob`, or another stage's work with a
+    cache key (None: nothing to run) and a ``compute`` returning plain JSON data (the backprop
+    fence's proofs, ``backprop.ProofJob``)."""
+
+    @property
+    def key(self) -> str | None: ...
+
+    def compute(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -136,30 +150,33 @@ def render_cached(job: RenderJob, cache: ArtefactCache) -> dict[str, Any]:
     return bundle
 
 
-def _worker(
-    job: RenderJob, key: str, cache_root: str | None, version: str
-) -> tuple[str, dict[str, Any]]:
+def _worker(job: Job, key: str, cache_root: str | None, version: str) -> tuple[str, dict[str, Any]]:
     # Key and version come from the parent: a worker hashing the sources itself could see
     # them after an edit and file the bundle where the build never looks.
-    bundle = compute_bundle(job)
+    bundle = job.compute()
     ArtefactCache(Path(cache_root) if cache_root else None, version).put(key, bundle)
     return key, bundle
 
 
-def prerender(jobs: Iterable[RenderJob], cache: ArtefactCache, workers: int | None = None) -> int:
-    """Render every job not yet cached, in parallel processes; returns how many were rendered.
+def prerender(jobs: Iterable[Job], cache: ArtefactCache, workers: int | None = None) -> int:
+    """Render every job not yet cached, in parallel processes, in the order given (the longest
+    first keeps both workers busy); returns how many were rendered.
 
     Errors are not raised here: the page that uses the spec renders it again in the main
     process and fails the build there, naming the spec's file and line.
     """
-    todo = {job.key: job for job in jobs if job.key not in cache}
+    todo: dict[str, Job] = {}
+    for job in jobs:
+        key = job.key
+        if key is not None and key not in cache:
+            todo[key] = job
     if not todo:
         return 0
     workers = max(1, min(len(todo), workers or os.cpu_count() or 1))
     if workers == 1:
-        for job in todo.values():
+        for key, job in todo.items():
             with contextlib.suppress(NNDiagramError):  # reported by the page that uses it
-                render_cached(job, cache)
+                cache.put(key, job.compute())
         return len(todo)
     root = str(cache.root) if cache.root else None
     with ProcessPoolExecutor(workers, mp_context=_context()) as pool:
