@@ -130,8 +130,14 @@ def draw(drawing: Drawing, network: Network) -> None:
         ranks, paths = skips.with_lanes(drawing, ranks, skip_list, rows, BOX_HEIGHT)
         rows = len(ranks[0].keys)
     flat = {("bias", i, u) for i, units in enumerate(shown[1:]) for u in units}
-    ties = parts.grid(drawing, ranks, rows, BOX_HEIGHT, ordered_by_edges=flat)
-    plans = _plan_labels(drawing, n, ranks, layers, rows, labelled_layers, input_width)
+    # Padding as tall as what its row holds elsewhere (bias circles on the bias rows): the
+    # ranks of boxes are then packed at the pitch the label plan assumes, and nothing else.
+    heights = None
+    if per_unit == 2 and not skip_list:
+        heights = [BOX_HEIGHT if r % 2 else BIAS_SIZE for r in range(rows)]
+    ties = parts.grid(drawing, ranks, rows, BOX_HEIGHT, ordered_by_edges=flat, row_heights=heights)
+    row = _row_height(n, bool(skip_list))
+    plans = _plan_labels(drawing, n, ranks, layers, rows, labelled_layers, input_width, row)
 
     # The bias label halfway between the circle and the arrowhead, on the shortest bias edge
     # the layout allows (``nodesep``).
@@ -140,7 +146,7 @@ def draw(drawing: Drawing, network: Network) -> None:
 
     row_of = parts.rows_of(ranks, rows)
     rank_of = {key: r for r, rank in enumerate(ranks) for key in rank.keys if key is not None}
-    pitch = BOX_HEIGHT + gap  # points between the centres of neighbouring rows
+    pitch = row + gap  # points between neighbouring rows' centres
     ranksep = float(drawing.layout["ranksep"] or 0) * 72
 
     def port(tail: Hashable, head: Hashable) -> dict[str, Value]:
@@ -196,6 +202,14 @@ def draw(drawing: Drawing, network: Network) -> None:
         _outputs(drawing, n, edges, final=index == last, edge=edge)
     skips.draw_edges(drawing, n, skip_list, paths, edge)
     parts.tie_rest(drawing, ties)
+
+
+def _row_height(network: Network, skips: bool) -> float:
+    """The mean height of a grid row: bias rows and box rows alternate (their padding as tall
+    as what they hold), or every row is a box's."""
+    if network.show.bias and not skips:
+        return (BOX_HEIGHT + BIAS_SIZE) / 2
+    return BOX_HEIGHT
 
 
 def _is_softmax(network: Network, layer: Layer) -> bool:
@@ -494,9 +508,10 @@ def _plan_labels(
     rows: int,
     labelled_layers: set[int],
     input_width: float,
+    row: float,
 ) -> dict[int, _Plan]:
     """Row spacing and rank gap for the labelled layers (as the network view does); sets
-    dot's ``nodesep`` and ``ranksep``."""
+    dot's ``nodesep`` and ``ranksep``. ``row``: the mean height of a grid row."""
     n = network
     math_style = drawing.labels == "math"
     row_of = parts.rows_of(ranks, rows)
@@ -516,7 +531,7 @@ def _plan_labels(
         widest = widest * (not drawing.values_only) + placement.width_of(longest, math_style=False)
     options = []
     for stretch in placement.STRETCHES:
-        spacing = (BOX_HEIGHT + (BIAS_GAP if n.show.bias else NODESEP)) * stretch
+        spacing = (row + (BIAS_GAP if n.show.bias else NODESEP)) * stretch
         built: dict[int, placement.Layer] = {}
         for edges in layers:
             if edges.index not in labelled_layers:
@@ -545,7 +560,7 @@ def _plan_labels(
                 ranksep = max(ranksep, best[edges.index][1] - half)
         options.append((spacing, ranksep, built, best))
     spacing, ranksep, built, best = placement.choose(options, rows)
-    drawing.layout["nodesep"] = round((spacing - BOX_HEIGHT) / 72, 3)
+    drawing.layout["nodesep"] = round((spacing - row) / 72, 3)
     drawing.layout["ranksep"] = round(ranksep / 72, 3)
     plans = {}
     for edges in layers:

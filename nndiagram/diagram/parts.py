@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Hashable
+from collections.abc import Collection, Hashable, Sequence
 from dataclasses import dataclass
 
 from .. import notation
@@ -259,6 +259,7 @@ def grid(
     ordered_by_edges: Collection[Hashable] = frozenset(),
     ends_only: bool = False,
     tied: Collection[int] = (),
+    row_heights: Sequence[float] | None = None,
 ) -> set[tuple[Hashable, Hashable]]:
     """Each rank ``rows`` rows of ``height`` points (centred, padded with invisible nodes), the
     captions on one line above. Returns the pairs that tie the rows across neighbouring ranks:
@@ -276,7 +277,8 @@ def grid(
         with drawing.subgraph(rank="same"):
             for r, key in enumerate(keys):
                 if key is None:
-                    drawing.invisible(("pad", c, r), f"pad_{c}_{r}", height=round(height / 72, 3))
+                    tall = height if row_heights is None else row_heights[r]
+                    drawing.invisible(("pad", c, r), f"pad_{c}_{r}", height=round(tall / 72, 3))
             above = [rank.caption] if rank.caption is not None else []
             drawing.mention([*above, *(key for key in keys if key is not None)])
             keep_order(drawing, [*above, *order], skip=ordered_by_edges)
