@@ -486,9 +486,13 @@ def test_backprop_page_steps_forward_then_backward(
     for _ in range(4):
         page.click(next_button)
     assert backprop_state(page)["math"] == {"dz-1"}
-    colour = page.evaluate(
-        f"""() => getComputedStyle(document.querySelector(
-               '{BACKPROP_BLOCK} mjx-container svg g.nnd-dz-1.nnd-active')).fill"""
+    style = page.evaluate(
+        f"""() => {{
+            const s = getComputedStyle(document.querySelector(
+                '{BACKPROP_BLOCK} mjx-container svg g.nnd-dz-1.nnd-active'));
+            return {{fill: s.fill, width: s.strokeWidth}};
+        }}"""
     )
-    assert colour == "rgb(116, 192, 252)", colour
+    # The palette's colour, and bolder: colour is not the only cue.
+    assert style == {"fill": "rgb(116, 192, 252)", "width": "25px"}, style
     screenshot(page, "backprop-dz1-dark")

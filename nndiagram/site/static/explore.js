@@ -52,7 +52,7 @@
     return f.kind === "g" && (m.kind === "a" || m.kind === "z") && same && a[1] === b[1];
   }
 
-  /* does typeset link m (a symbol, matrix, vector, gradient) mark figure link p? */
+  /* does typeset link m mark figure link p? */
   function gathers(m, p) {
     var kind = VECTOR[m.kind];
     if (back(m.kind)) return related(p, m);
@@ -189,7 +189,7 @@
     });
   };
 
-  /* the linked typeset symbols, read again when MathJax has typeset more (or again) */
+  /* the linked typeset symbols, read again after MathJax typesets */
   Block.prototype.math = function () {
     var roots = this.equations(), typeset = 0, found = [], self = this;
     roots.forEach(function (root) {
@@ -204,7 +204,7 @@
         var key = keyOf(el), p = key && parse(key), svg = el.closest("svg");
         if (!p) return;
         found.push({ el: el, link: p });
-        /* Tab reaches it; a screen reader enters its svg */
+        /* Tab reaches it, a screen reader too */
         focusable(el, self.tip.id, self.name(key, p));
         svg.removeAttribute("aria-hidden");
         svg.setAttribute("role", "group");
