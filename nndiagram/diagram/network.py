@@ -144,8 +144,9 @@ def draw(drawing: Drawing, network: Network) -> None:
         band = rows
         columns, rows = _fold(drawing, n, columns, edges, layer_start, per_row, rows, size)
         # Each band's first and last rows and the caption row above it, tied across ranks.
-        for start in range(band + 2, rows, band + 2):
-            tied += [start - 3, start - 1, start]
+        gap = _gap_rows(drawing)
+        for start in range(band + gap, rows, band + gap):
+            tied += [start - gap - 1, start - 1, start]
         if weights:  # the same spacing, planned over the folded ranks
             plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width)
     ties = parts.grid(drawing, columns, rows, size, ends_only=not skip_list, tied=tied)
@@ -244,10 +245,17 @@ def layers_per_row(
         widest = max(
             width(0 if s == 0 else ends[s] - 1, ends[min(s + per_row, depth)]) for s in starts
         )
-        height = len(starts) * rows * pitch + (len(starts) - 1) * 2 * pitch + top
+        gap = 2 if captions else 1
+        height = len(starts) * rows * pitch + (len(starts) - 1) * gap * pitch + top
         if widest <= ROW_ASPECT * height:
             return per_row
     return 1
+
+
+def _gap_rows(drawing: Drawing) -> int:
+    """Rows between two bands of a folded figure: one empty row, and the captions' row when
+    the style has captions (math)."""
+    return 2 if drawing.labels == "math" else 1
 
 
 def _fold(
@@ -264,8 +272,8 @@ def _fold(
     first starts with the previous row's last column again (dashed: the same neurons, carried
     over, with the bias of the layer they feed), under a caption saying so; the edges of that
     layer leave the copies. The rows share the columns' ranks: rank ``p`` holds every row's
-    ``p``-th column, each centred in its own band of ``rows`` rows, with two rows between bands
-    (the next row's captions). Returns the ranks and their number of rows."""
+    ``p``-th column, each centred in its own band of ``rows`` rows, with an empty row and the
+    next row's captions (math style) between bands. Returns the ranks and their number of rows."""
     depth = len(network.layers)
     segments: list[list[parts.Rank]] = []
     captions: list[list[Hashable | None]] = []
@@ -304,7 +312,11 @@ def _fold(
         for s, segment in enumerate(segments):
             rank = segment[p] if p < len(segment) else None
             if s:
-                keys += [None, captions[s][p] if rank is not None else None]
+                keys += (
+                    [None]
+                    if _gap_rows(drawing) == 1
+                    else [None, captions[s][p] if rank is not None else None]
+                )
             if rank is None:
                 keys += [None] * band
                 continue
