@@ -348,8 +348,20 @@ def injection_spec(tmp_path: Path) -> Path:
 def test_latex_title_cannot_leave_its_comment(run_cli: RunCli, injection_spec: Path) -> None:
     result = run_cli("equations", str(injection_spec))
     assert result.returncode == 0, result.stderr
+    # Every line is a comment, empty, or a display equation; a long one is broken into
+    # aligned lines (issue 13): its first line opens it, continuations start with "&\quad",
+    # and its last line closes it.
+    inside = False
     for line in result.stdout.splitlines():
+        if inside:
+            assert re.fullmatch(r"    &\\quad .*", line), line
+            inside = not line.endswith(r"\end{aligned} \]")
+            continue
+        if re.fullmatch(r"\\\[ \\begin\{aligned\} .* \\\\", line):
+            inside = True
+            continue
         assert not line or line.startswith("% ") or re.fullmatch(r"\\\[ .* \\\]", line), line
+    assert not inside
     assert "\\input{/etc/passwd}" in result.stdout.splitlines()[0]
 
 
