@@ -393,7 +393,7 @@ BACKWARD_STEPS = [
 ]
 
 
-def backprop_state(page: Any) -> dict[str, Any]:
+def backprop_state(page: Any, block: str = BACKPROP_BLOCK) -> dict[str, Any]:
     """The step label, the shown figure's active links and the active typeset symbols."""
     state: dict[str, Any] = page.evaluate(
         r"""css => {
@@ -405,7 +405,7 @@ def backprop_state(page: Any) -> dict[str, Any]:
             return {label: block.querySelector('.nnd-step-label').textContent,
                     figure: [...new Set(figure)], math: [...new Set(math)]};
         }""",
-        BACKPROP_BLOCK,
+        block,
     )
     return {"label": state["label"], "figure": set(state["figure"]), "math": set(state["math"])}
 
@@ -496,3 +496,44 @@ def test_backprop_page_steps_forward_then_backward(
     # The palette's colour, and bolder: colour is not the only cue.
     assert style == {"fill": "rgb(116, 192, 252)", "width": "25px"}, style
     screenshot(page, "backprop-dz1-dark")
+
+
+def test_jupyter_html_with_the_backward_pass(
+    tmp_path: Path, page_and_watch: tuple[Any, Watch]
+) -> None:
+    """``explore(xor, loss="bce")`` in a notebook-like page: the steps go on backwards through
+    each layer's dz, dW, db, by keyboard (arrows from the step control)."""
+    from nndiagram.site.assets import find_mathjax
+
+    mathjax = find_mathjax([ROOT])
+    if mathjax is None:
+        pytest.skip("MathJax not installed (npm ci)")
+    (tmp_path / "tex-svg-full.js").write_bytes(mathjax.read_bytes())
+    xor = nndiagram.load_spec(DIAGRAMS / "xor.yaml")
+    cell = nndiagram.explore(xor, loss="bce")._repr_html_()
+    (tmp_path / "index.html").write_text(JUPYTER_PAGE.format(cell=cell), encoding="utf-8")
+    handler = functools.partial(_Quiet, directory=str(tmp_path))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        page, _ = page_and_watch
+        page.goto(f"http://127.0.0.1:{httpd.server_address[1]}/index.html", wait_until="load")
+        wait_ready(page)
+        page.wait_for_function(
+            "document.querySelectorAll('mjx-container svg g.nnd-db-0').length", timeout=TIMEOUT_MS
+        )
+        assert backprop_state(page, ".nndiagram")["label"] == "forward and backward pass: 9 steps"
+        page.focus("button[aria-label='next step']")
+        for _ in range(3):  # the inputs, layer 0, layer 1
+            page.keyboard.press("ArrowRight")
+        for number, (name, figure, math) in enumerate(BACKWARD_STEPS):
+            page.keyboard.press("ArrowRight")
+            state = backprop_state(page, ".nndiagram")
+            assert state["label"] == f"step {number + 4} of 9: backward, {name}", state
+            assert state["figure"] == figure and state["math"] == math, (name, state)
+        screenshot(page, "jupyter-backward-db0")
+        page.keyboard.press("ArrowLeft")
+        assert backprop_state(page, ".nndiagram")["math"] == {"dw-0"}
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

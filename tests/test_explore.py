@@ -8,11 +8,13 @@ import re
 from pathlib import Path
 
 import markdown
+import pytest
 from conftest import DIAGRAMS, ROOT
 
 import nndiagram
 from nndiagram.diagram import render_svg_inline
 from nndiagram.diagram.dot import link_key
+from nndiagram.errors import UsageError
 from nndiagram.site import fence, interactive
 from nndiagram.site.html import bundle_html
 from nndiagram.site.render import RenderJob, compute_bundle
@@ -273,3 +275,16 @@ def test_the_index_rule_reaches_marks_and_tooltips() -> None:
     assert r"\class{nnd-w-0-0-5}{w_{0,5}}" in marked
     assert r"\class{nnd-w-1-0-1}{w_{01}}" in marked  # the 1x2 matrix keeps w_{01}
     assert interactive._tip(network, "w-0-0-5").startswith("w⁽⁰⁾₀‚₅: weight from x₅")
+
+
+def test_jupyter_explorer_with_a_loss_shows_the_backward_pass() -> None:
+    xor = nndiagram.load_spec(XOR)
+    html = nndiagram.explore(xor, loss="bce")._repr_html_()
+    assert "Backward pass" in html and r"\class{nnd-dw-0}{dW^{[0]}}" in html
+    data = re.search(r'data-links="([^"]*)"', html)
+    assert data is not None and "&quot;back&quot;:1" in data.group(1)
+    assert all(LINK_NAME.fullmatch(name) for name in CLASS.findall(html))
+    forward = nndiagram.explore(xor)._repr_html_()  # without a loss: as before
+    assert "Backward pass" not in forward and "&quot;back&quot;" not in forward
+    with pytest.raises(UsageError, match="loss must be one of: mse, bce, ce"):
+        nndiagram.explore(xor, loss="hinge")

@@ -245,7 +245,7 @@ def bundle_html(
         if bundle.get("description"):
             description = description_html(bundle["description"])
             parts.append(f'<div class="nndiagram-description">{description}</div>')
-    linked = -1  # the part holding the equations marked for the figure (already inert)
+    linked = set()  # the parts holding equations marked for the figure (already inert)
     if bundle.get("problems") and wanted & {"equations", "check"}:
         parts.append(problems_html(bundle["problems"]))  # nothing derived, nothing checked
     else:
@@ -257,9 +257,12 @@ def bundle_html(
                 from .interactive import mark_latex
 
                 latex = mark_latex(inert_tex(latex), bundle["links"]["context"])
-                linked = len(parts)
+                linked.add(len(parts))
             equations = equations_html(latex, sections) if sections else equations_html(latex)
             parts.append(f'<div class="nndiagram-equations">{equations}</div>')
+            if bundle.get("backward"):  # the explorer's backward pass (already marked, inert)
+                linked.add(len(parts))
+                parts.append(backward_html(bundle["backward"]))
         if "check" in wanted:
             parts.append(check_html(bundle["check"]))
     if "source" in wanted:
@@ -267,12 +270,24 @@ def bundle_html(
     if "diagram" in wanted and bundle.get("links"):
         from .interactive import data_element
 
-        parts.append(data_element({"tips": bundle["links"]["tips"]}))
+        data = {"tips": bundle["links"]["tips"]}
+        if bundle.get("backward") and "equations" in wanted:
+            data.update(back=1, base=bundle["links"]["context"]["base"])
+        parts.append(data_element(data))
     name = html.escape(bundle.get("name", "network"))
     # Every part is made inert on its own (parts begin and end with a tag, so this is the same
     # as making the whole block inert), except the equations marked above.
-    inner = "".join(p if i == linked else inert_tex_html(p) for i, p in enumerate(parts))
+    inner = "".join(p if i in linked else inert_tex_html(p) for i, p in enumerate(parts))
     return f'<div class="nndiagram" data-nndiagram="{name}">{inner}</div>'
+
+
+def backward_html(latex: str) -> str:
+    """The backward equations (one ``aligned`` block) as a captioned equations part."""
+    return (
+        '<div class="nndiagram-equations nndiagram-backward"><p class="nndiagram-section">'
+        "<strong>Backward pass</strong></p>"
+        f'<div class="arithmatex">\\[{html.escape(latex, quote=False)}\\]</div></div>'
+    )
 
 
 def problems_html(problems: Iterable[str]) -> str:

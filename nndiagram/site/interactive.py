@@ -309,13 +309,21 @@ class Explorer:
     """A network's figure and its derivation together, linked (``nndiagram.explore``): in a
     notebook, pointing at a neuron or an edge shows its equation and marks its symbols in the
     typeset equations, and the step control walks the forward pass. The HTML carries its own
-    script and CSS; the notebook's MathJax typesets the equations."""
+    script and CSS; the notebook's MathJax typesets the equations. With a ``loss`` (``mse``,
+    ``bce``, ``ce``) it shows the backward pass too, and the steps go on backwards through each
+    layer's ``dz``, ``dW``, ``db``."""
 
-    def __init__(self, network: Network, view: str | None = None) -> None:
+    def __init__(self, network: Network, view: str | None = None, loss: str | None = None) -> None:
         global _shown
+        from ..errors import UsageError
+        from ..model import LOSSES
+
+        if loss is not None and loss not in LOSSES:
+            raise UsageError(f"loss must be one of: {', '.join(LOSSES)} (not {loss!r})")
         _shown += 1
         self.network = network
         self.view = view
+        self.loss = loss
         self.prefix = f"nndx{_shown}"
 
     def bundle(self) -> dict[str, Any]:
@@ -327,6 +335,13 @@ class Explorer:
             theme: render_svg_inline(n, view=self.view, theme=theme, links=True)
             for theme in ("light", "dark")
         }
+        links = link_data(n, [svgs["light"]])
+        backward = None
+        if self.loss is not None:
+            from ..quoting import inert_tex
+            from ..symbolic.gradients import equations_latex
+
+            backward = mark_backward(inert_tex(equations_latex(n, self.loss)), links["context"])
         return {
             "name": n.name,
             "title": n.title,
@@ -334,7 +349,8 @@ class Explorer:
             "svg_light": svgs["light"],
             "svg_dark": svgs["dark"],
             "equations": derive(n).to_latex(),
-            "links": link_data(n, [svgs["light"]]),
+            "links": links,
+            "backward": backward,
         }
 
     def _repr_html_(self) -> str:
@@ -347,6 +363,7 @@ class Explorer:
         return f"Explorer({self.network.name!r})"
 
 
-def explore(network: Network, view: str | None = None) -> Explorer:
-    """``nndiagram.explore(net)``: the figure and the equations as one, for a notebook cell."""
-    return Explorer(network, view)
+def explore(network: Network, view: str | None = None, loss: str | None = None) -> Explorer:
+    """``nndiagram.explore(net)``: the figure and the equations as one, for a notebook cell;
+    ``loss="bce"`` (or ``mse``, ``ce``) adds the backward pass and its steps."""
+    return Explorer(network, view, loss)
