@@ -66,7 +66,7 @@ def gallery_entries(
     such as the plugin's imported models."""
     entries: list[GalleryEntry] = []
     used = {"index"}
-    for spec, label in extra:
+    for spec, _label in extra:
         used.add(slugify(spec.stem))
     for spec in spec_files(specs_dir):
         slug = base = slugify(spec.stem)

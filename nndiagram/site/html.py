@@ -165,7 +165,9 @@ def _line_section(title: str, body: str) -> str:
     if section != "layer":
         return section
     lhs = body.split(" = ", 1)[0]
-    return "entries" if re.search(r"_\{?\d", lhs.split("}")[-1] if "}" in lhs else lhs) else "matrices"
+    return (
+        "entries" if re.search(r"_\{?\d", lhs.split("}")[-1] if "}" in lhs else lhs) else "matrices"
+    )
 
 
 def _terms(body: str) -> int:
