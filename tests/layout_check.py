@@ -148,7 +148,8 @@ def parse_svg(svg: bytes | str) -> list[Item]:
     root = ET.fromstring(svg)
     items: list[Item] = []
     for group in root.iter(f"{SVG}g"):
-        kind = group.get("class")
+        # "node", "edge", or either with the view's own classes after it ("edge skip add")
+        kind = (group.get("class") or "").split(" ")[0]
         if kind not in ("node", "edge"):
             continue
         title_el = group.find(f"{SVG}title")

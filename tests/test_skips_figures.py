@@ -42,10 +42,15 @@ def test_network_view_routes_an_add_through_a_lane_into_a_plus_over_z() -> None:
     dot = parse(text)
     assert dot.nodes["add_2"]["label"] == "+"
     adds = [(t, h) for t, h, c in _classes(text) if c == "skip add"]
-    # a^[0]_0 rises into its lane, crosses the columns of layers 1 and 2 to the ⊕, then z^[2]_0
-    assert adds[0][0] == "a_0_0" and adds[-1] == ("add_2", "z_2_0")
-    lanes = [h for t, h in adds if h.startswith("skip_")]
-    assert len(lanes) >= 3 and all(dot.nodes[h]["style"] == "invis" for h in lanes)
+    # a^[0]_0 rises into its lane (the segment written top down, undirected, as the column's
+    # order runs), crosses the columns of layers 1 and 2 to the ⊕, then enters z^[2]
+    assert adds[0][1] == "a_0_0" and adds[-1] == ("add_2", "z_2_0")
+    assert next(a for t, h, a in dot.edges if (t, h) == adds[0])["dir"] == "none"
+    lanes = [t for t, h in adds if t.startswith("skip_")]
+    assert len(lanes) >= 3 and all(dot.nodes[t]["style"] == "invis" for t in lanes)
+    # the sum is element-wise: every unit of z^[2] wears the double ring, no other neuron
+    rings = {n for n, a in dot.nodes.items() if a.get("peripheries") == "2"}
+    assert rings == {"z_2_0", "z_2_1"}
 
 
 def test_network_view_draws_the_stacked_input_as_copies_of_the_concatenated_units() -> None:
@@ -86,8 +91,11 @@ def test_neuron_view_draws_an_add_through_a_lane_and_the_term_in_the_equation() 
     network = load_spec_text(ADD_ONLY)
     text = build_dot(network, view="neuron")
     adds = [(t, h) for t, h, c in _classes(text) if c == "skip add"]
-    assert adds[0][0] == "x_0" and adds[-1] == ("add_1", "z_1_0")
+    assert adds[0][1] == "x_0" and adds[-1] == ("add_1", "z_1_0")
     dot = parse(text)
+    # the ⊕'s arrow ends at the box's corner, clear of the bias's arrow; the box is doubled
+    assert next(a for t, h, a in dot.edges if (t, h) == adds[-1])["headport"] == "nw"
+    assert dot.nodes["z_1_0"]["peripheries"] == "2" and "peripheries" not in dot.nodes["z_0_0"]
     equation = next(a["taillabel"] for t, h, a in dot.edges if (t, h) == ("z_1_0", "output"))
     assert equation.endswith('+ <I>x</I><SUB><FONT POINT-SIZE="7.2">0</FONT></SUB>>')
     assert check(render(network, "svg", view="neuron")).problems == []
@@ -133,3 +141,167 @@ def test_skip_figure_with_real_numbers_is_laid_out_cleanly(theme: str) -> None:
     text = build_dot(small, view="network", labels="values", numbers=figure_numbers(small, params))
     labels = {(t, h): shown_text(a.get("taillabel", "")) for t, h, a in parse(text).edges}
     assert labels[("z_0_0", "z_1_0")] == "0.25" and labels[("concat_1_x_0", "z_1_0")] == "−0.75"
+
+
+# --- the figures as pictures: geometry of the SVG that dot writes ------------------------------
+
+SKIP_CORPUS = {
+    # 4-4-4-3: an add two layers back and a concat of the input into a softmax layer
+    "mix": """
+inputs: 4
+layers:
+  - {units: 4, activation: relu, name: h1}
+  - {units: 4, activation: relu}
+  - {units: 4, activation: relu, add: h1}
+  - {units: 3, activation: softmax, concat: [input]}
+""",
+    # a residual chain: an add every two layers
+    "chain": "inputs: 3\nlayers:\n"
+    + "".join(
+        f"  - {{units: 3, activation: relu{', add: ' + str(i - 2) if i % 2 == 0 and i else ''}}}\n"
+        for i in range(7)
+    ),
+    # 10-wide layers drawn 3 at a time
+    "elided": """
+inputs: 10
+max_neurons: 3
+layers:
+  - {units: 10, activation: relu, name: h1}
+  - {units: 10, activation: relu}
+  - {units: 10, activation: relu, add: h1}
+  - {units: 10, activation: relu, concat: [input]}
+  - {units: 2}
+""",
+    # named inputs, numbering from 1, both kinds of skip from different sources
+    "named": """
+inputs: [age, income, score]
+numbering: 1
+layers:
+  - {units: 3, activation: tanh, name: first}
+  - {units: 3, activation: tanh, add: input}
+  - {units: 2, activation: sigmoid, concat: [first]}
+""",
+}
+
+
+def _skip_paths(svg: str, kind: str = "edge") -> dict[str, tuple[str, list[tuple[float, float]]]]:
+    """Each skip edge's kind (add, concat) and line by its title (``tail->head``); with
+    ``kind="node"`` every node drawn as a path (its class, its outline's points)."""
+    import re
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://www.w3.org/2000/svg}"
+    out = {}
+    for group in ET.fromstring(svg).iter(f"{ns}g"):
+        classes = (group.get("class") or "").split()
+        if kind not in classes[:1] or (kind == "edge" and "skip" not in classes):
+            continue
+        if group.find(f"{ns}path") is None:
+            continue
+        title = "".join(group.find(f"{ns}title").itertext())  # type: ignore[union-attr]
+        d = group.find(f"{ns}path").get("d")  # type: ignore[union-attr]
+        numbers = [float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", d or "")]
+        out[title] = (classes[-1], list(zip(numbers[0::2], numbers[1::2], strict=True)))
+    return out
+
+
+def _centres(svg: str) -> dict[str, tuple[float, float]]:
+    from layout_check import parse_svg
+
+    centres = {}
+    for item in parse_svg(svg):
+        if item.kind == "node" and item.shapes:
+            shape = item.shapes[0]
+            if shape.ellipse is not None:
+                centres[item.title] = shape.ellipse[:2]
+            else:
+                xs = [p[0] for p in shape.polygon]
+                ys = [p[1] for p in shape.polygon]
+                centres[item.title] = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2)
+    # a rounded box (the layers view's blocks) is a path, not a polygon
+    for title, (_, points) in _skip_paths(svg, "node").items():
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        centres.setdefault(title, ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2))
+    return centres
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("view", ["network", "neuron"])
+@pytest.mark.parametrize("name", sorted(SKIP_CORPUS))
+def test_skip_lanes_run_straight_and_concat_lanes_stay_level_with_their_copy(
+    name: str, view: str
+) -> None:
+    """An add leaves its source straight up (no kink, no bend from a second edge between the
+    same nodes), its lane is level; a concat lane runs under the layers it skips, level with
+    the copy it ends at, never dipping to the bottom of the tallest column (a V)."""
+    network = load_spec_text(SKIP_CORPUS[name])
+    svg = render(network, "svg", view=view)
+    paths, centres = _skip_paths(svg), _centres(svg)
+    assert paths
+    lanes = ("skip_", "add_")  # waypoints and ⊕ (the copies' names may be quoted codes)
+    for title, (kind, points) in paths.items():
+        tail, head = title.split("->")
+        xs, ys = [p[0] for p in points], [p[1] for p in points]
+        if kind == "add" and tail.startswith("skip_") and not head.startswith(lanes):
+            # an add's first segment, written from its lane down to the source: vertical
+            assert max(xs) - min(xs) < 0.5, title
+            assert ys[0] < ys[-1] and ys == sorted(ys), title  # monotonic: no kink
+        elif kind == "add" and tail.startswith("add_") and view == "network":
+            assert max(xs) - min(xs) < 0.5, title  # the ⊕ straight over z
+        elif kind == "concat" and tail.startswith("skip_") and not head.startswith(lanes):
+            # the last stretch of a concat lane enters its copy from the left, level with it
+            copy_y = centres[head][1]
+            assert abs(ys[0] - copy_y) < 1.0 and abs(ys[-1] - copy_y) < 1.0, title
+    # units keep their order down every column (nothing shuffled by the skips)
+    for node, (_, y) in centres.items():
+        parts = node.split("_")
+        if len(parts) == 3 and parts[0] in ("z", "a") and parts[2].isdigit():
+            below = f"{parts[0]}_{parts[1]}_{int(parts[2]) + 1}"
+            assert below not in centres or centres[below][1] > y, (node, below)
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain"])
+@pytest.mark.parametrize("view", ["network", "neuron", "layers"])
+@pytest.mark.parametrize("name", sorted(SKIP_CORPUS))
+def test_skip_corpus_passes_the_layout_checker(name: str, view: str, labels: str) -> None:
+    """The checker sees the skip edges, their labels, the ⊕ and the copies too (their SVG
+    class is ``edge skip add`` / ``node skip concat copy``); no skip edge crosses a label."""
+    report = check(render(load_spec_text(SKIP_CORPUS[name]), "svg", view=view, labels=labels))
+    assert report.problems == []
+    skip_titles = ("skip_", "add_", "concat_")
+    crossed = [
+        (a, b)
+        for a, b in report.crossed_labels
+        if any(t in a.split("->")[0] or t in b.split("->")[0] for t in skip_titles)
+        and view != "neuron"
+    ]
+    assert crossed == []
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("name", sorted(SKIP_CORPUS))
+def test_layers_view_keeps_the_chain_straight_and_curves_the_skips_around_it(name: str) -> None:
+    """The blocks sit on one line (the skipped block is not lifted to make room for the ⊕);
+    every ⊕ lies off that line, the skip curving over or under the blocks it skips."""
+    centres = _centres(render(load_spec_text(SKIP_CORPUS[name]), "svg", view="layers"))
+    blocks = [y for title, (_, y) in centres.items() if title.startswith("layer_")]
+    plus = [y for title, (_, y) in centres.items() if title.startswith("add_")]
+    # (within a few points: a block after a stacked input may sit up to 10 pt lower; the
+    # block a ⊕ used to push aside was lifted by some 60 pt)
+    assert max(blocks) - min(blocks) < 12.0
+    assert all(abs(y - blocks[0]) > 60 for y in plus)  # off the line, over or under it
+
+
+@pytest.mark.exe
+def test_legend_names_the_skip_marks(run_cli: RunCli, tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(SPEC)
+    for view, words in (
+        ("network", ["double outline", "dashed circles"]),
+        ("layers", ["dashed edge: a skip"]),
+    ):
+        out = tmp_path / f"{view}.dot"
+        result = run_cli("render", str(spec), "--view", view, "--legend", "-o", str(out))
+        assert result.returncode == 0, result.stderr
+        assert all(word in out.read_text() for word in words), view

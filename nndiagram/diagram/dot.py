@@ -160,7 +160,7 @@ class Drawing:
             if self.links:
                 attrs.update(self._link_attrs(link_key((tail, head))))
         size = attrs.get("fontsize")
-        for key in ("label", "taillabel", "headlabel"):
+        for key in ("label", "taillabel", "headlabel", "xlabel"):
             if attrs.get(key) is not None:
                 attrs[key] = self._scripts(attrs[key], size, self.theme.edge_font_size)
         self.line(f"{self.id(tail)} -> {self.id(head)}" + attr_list(attrs))

@@ -24,11 +24,15 @@ _FUNCTION_NAMES = {"relu": "ReLU", "sigmoid": "σ", "tanh": "tanh", "softmax": "
 def draw(drawing: Drawing, network: Network) -> None:
     n, t = network, drawing.theme
     x = Sym("x")
+    # With skips the chain is one group: dot keeps it on a straight line and the skip edges
+    # (weight 0) curve under it, to a ⊕ under the layer they skip or to the stacked input.
+    chain = "chain" if n.has_skips else None
     drawing.node(
         "x",
         "x",
         _line(drawing, [(x, ""), (None, " ∈ "), *_space(n.inputs)]),
         shape="plaintext",
+        group=chain,
     )
     per_row = row_length(n)
     previous: Hashable = "x"
@@ -43,6 +47,7 @@ def draw(drawing: Drawing, network: Network) -> None:
             style="rounded,filled",
             fillcolor=t.neuron_fill,
             margin="0.12,0.06",
+            group=chain,
         )
         if layer.concat:
             _concatenation(drawing, n, layer, previous, key)
@@ -67,7 +72,7 @@ def draw(drawing: Drawing, network: Network) -> None:
         if layer.add is not None:
             _addition(drawing, n, layer, key)
         previous = key
-    drawing.node("out", "output", "output", shape="plaintext")
+    drawing.node("out", "output", "output", shape="plaintext", group=chain)
     last = n.layers[-1]
     drawing.edge(previous, "out", label=_line(drawing, [(_value(n, last), "")]))
     if per_row < len(n.layers):
@@ -145,6 +150,7 @@ def _concatenation(
         label,
         shape="plaintext" if drawing.labels == "math" else "box",
         fontsize=t.edge_font_size,
+        group="chain",
     )
     math = drawing.labels == "math"
     drawing.edge(
@@ -157,9 +163,10 @@ def _concatenation(
         drawing.edge(
             _source_node(source),
             stack,
-            label=_line(drawing, [(sym, "")]),
+            xlabel=_line(drawing, [(sym, "")]),
             style="dashed",
             headport=f"s{position + 1}:w" if math else None,
+            weight=0,
             **{"class": "skip concat"},
         )
     widths = " + ".join(str(network.width(s)) for s in layer.sources)
@@ -186,11 +193,12 @@ def _addition(drawing: Drawing, network: Network, layer: Layer, key: Hashable) -
     drawing.edge(
         _source_node(layer.add),
         plus,
-        label=_line(drawing, [(sym, "")]),
+        xlabel=_line(drawing, [(sym, "")]),
         style="dashed",
+        weight=0,
         **{"class": "skip add"},
     )
-    drawing.edge(plus, key, arrowsize=0.6)
+    drawing.edge(plus, key, arrowsize=0.6, weight=0)
 
 
 def _count(parameters: int) -> str:

@@ -91,6 +91,7 @@ def draw(drawing: Drawing, network: Network) -> None:
                 skips.Skip(
                     "add", index, added, _first_key(columns[out_column[added]]),
                     out_column[added], skips.plus(drawing, n, index), len(columns),
+                    tuple(("z", index, unit) for unit in units),
                 )
             )  # fmt: skip
         caption = parts.caption(drawing, ("caption", index), n.layer_caption(layer))
@@ -126,8 +127,9 @@ def draw(drawing: Drawing, network: Network) -> None:
 
     rows = max(len(c.keys) for c in columns)
     paths: dict[int, list[Hashable]] = {}
+    ordered: set[Hashable] = set()  # skip edges straight down a column hold its order
     if skip_list:
-        columns, paths = skips.with_lanes(drawing, columns, skip_list, rows, size)
+        columns, paths, ordered = skips.with_lanes(drawing, columns, skip_list, rows, size)
         rows = len(columns[0].keys)
     plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width) if weights else {}
     per_row = last + 1
@@ -149,7 +151,7 @@ def draw(drawing: Drawing, network: Network) -> None:
             tied += [start - gap - 1, start - 1, start]
         if weights:  # the same spacing, planned over the folded ranks
             plans = _plan_labels(drawing, n, columns, edges, rows, size, input_width)
-    ties = parts.grid(drawing, columns, rows, size, ends_only=not skip_list, tied=tied)
+    ties = parts.grid(drawing, columns, rows, size, ordered, ends_only=not skip_list, tied=tied)
 
     def edge(tail: Hashable, head: Hashable, **attrs: Value | None) -> None:
         if (tail, head) in ties:
@@ -435,6 +437,7 @@ def _neuron(
             fillcolor=fill,
             fixedsize=True,
             width=round(size / 72, 3),
+            **(skips.receives(network, layer) if base == "z" else {}),
         ),
     )
 

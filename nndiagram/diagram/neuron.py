@@ -91,11 +91,13 @@ def draw(drawing: Drawing, network: Network) -> None:
             plus = skips.plus(drawing, n, index)
             skip_list.append(
                 # The ⊕ sits over the rank that feeds the box: straight above the box would
-                # put its edge through the bias circle.
+                # put its edge through the bias circle; its arrow ends at the box's corner,
+                # clear of the bias's arrow.
                 skips.Skip(
-                    "add", index, layer.add, first, out_rank[layer.add], plus, len(ranks) - 1
+                    "add", index, layer.add, first, out_rank[layer.add], plus, len(ranks) - 1,
+                    port="nw" if n.show.bias else None,
                 )
-            )
+            )  # fmt: skip
         ranks.append(parts.Rank(z_rank, BOX_WIDTH))
         layers.append(_LayerEdges(index, feeding, units))
         # The ranks after the box: a (if drawn), then the junction or the output. A softmax
@@ -126,10 +128,11 @@ def draw(drawing: Drawing, network: Network) -> None:
 
     rows = _units_on_rows(ranks, per_unit)
     paths: dict[int, list[Hashable]] = {}
+    ordered: set[Hashable] = set()  # skip edges straight down a rank hold its order
     if skip_list:
-        ranks, paths = skips.with_lanes(drawing, ranks, skip_list, rows, BOX_HEIGHT)
+        ranks, paths, ordered = skips.with_lanes(drawing, ranks, skip_list, rows, BOX_HEIGHT)
         rows = len(ranks[0].keys)
-    flat = {("bias", i, u) for i, units in enumerate(shown[1:]) for u in units}
+    flat = {("bias", i, u) for i, units in enumerate(shown[1:]) for u in units} | ordered
     # Padding as tall as what its row holds elsewhere (bias circles on the bias rows): the
     # ranks of boxes are then packed at the pitch the label plan assumes, and nothing else.
     heights = None
@@ -346,6 +349,7 @@ def _declare(
             fixedsize=True,
             style="filled",
             fillcolor=t.neuron_fill,
+            **skips.receives(n, layer),
         ),
     )
     if not n.show.bias:

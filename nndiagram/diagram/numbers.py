@@ -188,6 +188,17 @@ def symbolic_items(view: str, network: Network) -> list[str]:
     elif view == "layers":
         items += ["box: one layer, its shapes, equations and parameter count",
                   "edge: the vector one layer passes to the next"]  # fmt: skip
+    adds = any(layer.add is not None for layer in network.layers)
+    concats = any(layer.concat for layer in network.layers)
+    if adds and view in ("neuron", "network"):
+        items.append(
+            "dashed line into ⊕: a skip, the earlier output added to z;  double outline: "
+            "every z_j of that layer gets its own entry"
+        )
+    if concats and view in ("neuron", "network"):
+        items.append("dashed circles: the concatenated units, stacked under the layer's input")
+    if (adds or concats) and view == "layers":
+        items.append("dashed edge: a skip, into ⊕ (added to z) or a cell of the stacked input")
     if elided and view in ("neuron", "network"):
         items.append("⋮ and dashed edges: the units not drawn, and their many edges")
     return items

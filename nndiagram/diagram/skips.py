@@ -36,6 +36,8 @@ class Skip:
     start_column: int
     end: Hashable
     target: int
+    into: tuple[Hashable, ...] = ()  # an add's z nodes, top down, when its ⊕ is over them
+    port: str | None = None  # where the ⊕'s arrow enters the first z (None: its centre)
 
 
 def ghost(
@@ -80,12 +82,15 @@ def plus(drawing: Drawing, network: Network, layer: int) -> Hashable:
 
 def with_lanes(
     drawing: Drawing, ranks: list[parts.Rank], skips: list[Skip], rows: int, size: float
-) -> tuple[list[parts.Rank], dict[int, list[Hashable]]]:
-    """The ranks centred in ``rows`` rows with one lane row per skip (adds above, concats
-    below), holding the skip's waypoints in the columns it passes and its ⊕; returns them and
-    each skip's path of waypoints (by position in ``skips``)."""
+) -> tuple[list[parts.Rank], dict[int, list[Hashable]], set[Hashable]]:
+    """The ranks centred in ``rows`` rows with one lane row per add above them, holding the
+    skip's waypoints in the columns it passes and its ⊕; each concat's waypoints go under the
+    columns it skips, level with the copy it ends at when those columns leave room (the
+    shallowest row clear of them and of earlier lanes; rows are added at the bottom when none
+    is). Returns the ranks, each skip's path of waypoints (by position in ``skips``) and the
+    nodes whose drawn skip edge to the node right under them holds the rank's order (the
+    grid must not add an invisible edge there: a second edge between two nodes bends both)."""
     above = [s for s in skips if s.kind == "add"]
-    below = [s for s in skips if s.kind == "concat"]
     paths: dict[int, list[Hashable]] = {i: [] for i in range(len(skips))}
     bodies = []
     for rank in ranks:
@@ -95,24 +100,46 @@ def with_lanes(
     # others) would only push the figure apart: dropped, the same count from every rank.
     empty = min(next((i for i, key in enumerate(b) if key is not None), len(b)) for b in bodies)
     bodies = [b[empty:] for b in bodies]
+    for i, skip in enumerate(skips):
+        if skip.kind != "concat":
+            continue
+        between = range(skip.start_column + 1, skip.target)
+        row = bodies[skip.target].index(skip.end)
+        for c in between:  # under everything the skip passes, earlier lanes included
+            used = [r for r, held in enumerate(bodies[c]) if held is not None]
+            row = max(row, 1 + max(used, default=-1))
+        if row >= len(bodies[0]):
+            for body in bodies:
+                body.extend([None] * (row + 1 - len(body)))
+        for c in between:
+            waypoint = ("lane", i, c)
+            drawing.invisible(waypoint, f"skip_{i}_{c}", height=round(size / 72, 3))
+            bodies[c][row] = waypoint
+            paths[i].append(waypoint)
     out = []
     for c, (rank, body) in enumerate(zip(ranks, bodies, strict=True)):
-        lanes: list[list[Hashable | None]] = [[], []]
-        for side, group in ((0, above), (1, below)):
-            for skip in group:
-                i = skips.index(skip)
-                key: Hashable | None = None
-                if skip.kind == "add" and c == skip.target:
-                    key = skip.end
-                elif skip.start_column <= c < skip.target and (
-                    skip.kind == "add" or c > skip.start_column
-                ):  # an add rises straight from its source; a concat leaves it diagonally
-                    key = ("lane", i, c)
-                    drawing.invisible(key, f"skip_{i}_{c}", height=round(size / 72, 3))
-                    paths[i].append(key)
-                lanes[side].append(key)
-        out.append(parts.Rank([*lanes[0], *body, *lanes[1]], rank.width, rank.caption))
-    return out, paths
+        lanes: list[Hashable | None] = []
+        for skip in above:
+            i = skips.index(skip)
+            key: Hashable | None = None
+            if c == skip.target:
+                key = skip.end
+            elif skip.start_column <= c < skip.target:  # an add rises straight from its source
+                key = ("lane", i, c)
+                drawing.invisible(key, f"skip_{i}_{c}", height=round(size / 72, 3))
+                paths[i].append(key)
+            lanes.append(key)
+        out.append(parts.Rank([*lanes, *body], rank.width, rank.caption))
+    # The lane over an add's source and the ⊕ over z: drawn edges straight down.
+    downward = {(paths[skips.index(s)][0], s.start) for s in above}
+    downward |= {(s.end, s.into[0]) for s in above if s.into}
+    ordered = {
+        upper
+        for rank in out
+        for upper, lower in itertools.pairwise(rank.keys)
+        if (upper, lower) in downward
+    }
+    return out, paths, ordered
 
 
 def draw_edges(
@@ -122,7 +149,8 @@ def draw_edges(
     paths: dict[int, list[Hashable]],
     edge: object,
 ) -> None:
-    """Each skip as one dashed path through its waypoints; an add's ⊕ then enters ``z``."""
+    """Each skip as one dashed path through its waypoints; an add's ⊕ then enters ``z``
+    straight from above (every unit of that ``z`` wears the double ring of :func:`receives`)."""
     assert callable(edge)
     t = drawing.theme
     for i, skip in enumerate(skips):
@@ -142,12 +170,19 @@ def draw_edges(
                 attrs["headclip"] = "false"
             if position == min(1, len(chain) - 2):  # the symbol on the lane, or the one edge
                 attrs["label"] = parts.sym_label(drawing, sym)
+            if skip.kind == "add" and position == 0:
+                # Up from the source in its own column: written top down (undirected), as the
+                # rank's order runs, so that Graphviz draws it as one straight line.
+                tail, head = head, tail
+                attrs.update(dir="none", tailclip="false", headclip=None)
             edge(tail, head, **attrs)
         if skip.kind == "add":
-            edge(
-                skip.end,
-                ("z", skip.layer, 0),
-                arrowsize=0.6,
-                color=t.text,
-                **{"class": "skip add"},
-            )
+            into = skip.into[0] if skip.into else ("z", skip.layer, 0)
+            attrs = {"arrowsize": 0.6, "color": t.text, "headport": skip.port}
+            edge(skip.end, into, **attrs, **{"class": "skip add"})
+
+
+def receives(network: Network, layer: int) -> dict[str, Value]:
+    """A ``z`` node of a layer with an ``add``: a double ring, the mark that every unit gets
+    its own entry of the added vector (``z_j + a_j``), not only the one the ⊕'s arrow meets."""
+    return {"peripheries": 2} if network.layers[layer].add is not None else {}
