@@ -243,6 +243,13 @@ def test_backprop_fence_draws_the_network_linked_to_its_gradients() -> None:
     assert both.count("<script>") == 1
     ids = re.findall(r'\bid="([^"]+)"', both)
     assert len(ids) == len(set(ids))
+    # The same fence twice on a page (its HTML comes from the cache the second time): still
+    # unique ids.
+    twice = BACKPROP.format(extra="include: [diagram]\n") + "\n"
+    extension = fence.NNDiagramExtension(root=str(ROOT))
+    page = markdown.Markdown(extensions=[extension]).convert(twice * 2)
+    ids = re.findall(r'\bid="([^"]+)"', page)
+    assert len(ids) > 20 and len(ids) == len(set(ids))
     # Without the figure (the default) nothing changes: no script, no link data.
     plain = convert(BACKPROP.format(extra=""))
     assert "<script>" not in plain and "data-links" not in plain and "nndiagram-svg" not in plain

@@ -44,6 +44,7 @@ and line). Under the MkDocs plugin the error is a ``PluginError``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,9 +259,20 @@ def cached_formatter(formatter: Callable[..., str], name: str) -> Callable[..., 
     return fence
 
 
+_FIGURE_IDS = re.compile(r'\bid="(nndbp[0-9a-f]{8})-')
+
+
 def _with_assets(html: str, md: Markdown | None, settings: FenceSettings) -> str:
-    """A block that draws a linked figure (the backprop fence's) brings the page's assets."""
-    return page_assets(md, settings) + html if 'class="nnd-links"' in html else html
+    """A block that draws a linked figure (the backprop fence's) brings the page's assets,
+    and its figure's ids get the block's number on the page (the cached HTML is the same for
+    the same fence: shown twice on a page, its ids must still differ)."""
+    if 'class="nnd-links"' not in html:
+        return html
+    found = _FIGURE_IDS.search(html)
+    if found:
+        prefix = found.group(1)
+        html = html.replace(f"{prefix}-", f"{prefix}-{_fence_number(md)}-")
+    return page_assets(md, settings) + html
 
 
 def _page_line(markdown: str | None, source: str, line: int | None) -> int | None:

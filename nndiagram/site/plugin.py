@@ -71,7 +71,7 @@ class NNDiagramPlugin(BasePlugin[NNDiagramConfig]):
         self.cache = ArtefactCache(None)
         self.mathjax_source: Path | None = None  # the local tex-svg-full.js to copy
         self.mathjax_added = False  # whether the site loads our MathJax configuration
-        self.rendered = 0  # specs rendered (not found in the cache) by the last build
+        self.rendered = 0  # specs rendered, backprop fences proved (not cached) by the last build
 
     # --- configuration ---------------------------------------------------------------------
 
