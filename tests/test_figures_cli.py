@@ -166,3 +166,33 @@ def test_neuron_view_puts_each_input_level_with_a_box(run_cli: RunCli, tmp_path:
     y = _centres(layer)
     assert abs(y["x_0"] - y["z0"]) < 3 and abs(y["x_1"] - y["z1"]) < 3
     assert y["bias_0"] < y["z0"] - 30  # the bias circle stays above its box
+
+
+def test_a_folded_figure_with_numbers_carries_the_values_over(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """With --params and --input, the neurons carried to the next row show the same sample
+    value and fill as the originals (dashed), so the second row reads on its own."""
+    import itertools
+    import re
+
+    import numpy as np
+
+    sizes = [2, 3, 3, 3, 3, 3, 3, 3, 1]
+    layers = "".join("  - {units: 3, activation: tanh}\n" for _ in range(7))
+    spec = _spec(tmp_path, "deep", f"inputs: 2\nlayers:\n{layers}  - {{units: 1}}\n")
+    rng = np.random.default_rng(0)
+    params = {}
+    for i, (fan_in, units) in enumerate(itertools.pairwise(sizes)):
+        params[f"W{i}"], params[f"b{i}"] = rng.normal(size=(units, fan_in)), rng.normal(size=units)
+    np.savez(tmp_path / "P.npz", **params)
+    np.save(tmp_path / "X.npy", rng.normal(size=(2, 1)))
+    args = ["--params", str(tmp_path / "P.npz"), "--input", str(tmp_path / "X.npy")]
+    result = run_cli("render", str(spec), "--view", "network", *args, "-o", "-", "--format", "dot")
+    assert result.returncode == 0, result.stderr
+    nodes = dict(re.findall(r"^\s*(a_3_0(?:_carried)?) \[(.*)\]$", result.stdout, re.M))
+    value = re.search(r"a = [-\d.]+", nodes["a_3_0"])
+    assert value is not None and value.group() in nodes["a_3_0_carried"]
+    fill = re.search(r'fillcolor="([^"]+)"', nodes["a_3_0"])
+    assert fill is not None and f'fillcolor="{fill.group(1)}"' in nodes["a_3_0_carried"]
+    assert 'style="filled,dashed"' in nodes["a_3_0_carried"]

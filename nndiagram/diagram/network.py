@@ -331,27 +331,11 @@ def _fold(
 
 
 def _carried(drawing: Drawing, network: Network, key: Hashable, size: float) -> Hashable:
-    """A neuron of the previous row drawn again where the next row starts (dashed outline)."""
-    carried = ("carried", key)
+    """A neuron of the previous row drawn again where the next row starts: the same label,
+    fill and values as the original, with a dashed outline."""
     assert isinstance(key, tuple)
     base, layer, unit = key
-    if unit is None:
-        parts.dots(drawing, carried, f"{base}_{layer}_dots_carried")
-        return carried
-    sym = (notation.pre_activation if base == "z" else notation.activation)(network, layer, unit)
-    fill = drawing.theme.neuron_fill if base == "z" else drawing.theme.activation_fill
-    name = notation.network_node(network, base, layer, unit)
-    drawing.node(
-        carried,
-        f"{name}_carried",
-        parts.sym_label(drawing, sym) if drawing.labels == "math" else name,
-        shape="circle",
-        style="filled,dashed",
-        fillcolor=fill,
-        fixedsize=True,
-        width=round(size / 72, 3),
-    )
-    return carried
+    return _neuron(drawing, network, base, layer, unit, size, carried=True)
 
 
 def _first_key(rank: parts.Rank) -> Hashable:
@@ -414,32 +398,45 @@ def _neuron_size(drawing: Drawing, network: Network) -> float:
 
 
 def _neuron(
-    drawing: Drawing, network: Network, base: str, layer: int, unit: int | None, size: float
-) -> None:
+    drawing: Drawing,
+    network: Network,
+    base: str,
+    layer: int,
+    unit: int | None,
+    size: float,
+    *,
+    carried: bool = False,
+) -> Hashable:
+    """A neuron's circle; ``carried``: its copy at the start of a folded figure's next row
+    (key ``("carried", key)``, dashed). Returns the key."""
+    key: Hashable = (base, layer, unit)
+    suffix = "_carried" if carried else ""
+    if carried:
+        key = ("carried", key)
     if unit is None:
-        parts.dots(drawing, (base, layer, None), f"{base}_{layer}_dots")
-        return
+        parts.dots(drawing, key, f"{base}_{layer}_dots{suffix}")
+        return key
     sym = (notation.pre_activation if base == "z" else notation.activation)(network, layer, unit)
     fill = drawing.theme.neuron_fill if base == "z" else drawing.theme.activation_fill
     name = notation.network_node(network, base, layer, unit)
     both = base == "z" and not shows_activation(network, network.layers[layer])
     values = parts.neuron_values(drawing, base, layer, unit, both)
-    drawing.node(
-        (base, layer, unit),
-        name,
-        parts.with_values(drawing, sym, values, name),  # plain: the tutorial's node names
-        **parts.neuron_style(
-            drawing,
-            layer,
-            unit,
-            shape="circle",
-            style="filled",
-            fillcolor=fill,
-            fixedsize=True,
-            width=round(size / 72, 3),
-            **(skips.receives(network, layer) if base == "z" else {}),
-        ),
+    style = parts.neuron_style(
+        drawing,
+        layer,
+        unit,
+        shape="circle",
+        style="filled",
+        fillcolor=fill,
+        fixedsize=True,
+        width=round(size / 72, 3),
+        **(skips.receives(network, layer) if base == "z" else {}),
     )
+    if carried:  # dashed, whatever fill a sample gives it
+        style["style"] = "filled,dashed"
+    # plain: the tutorial's node names
+    drawing.node(key, name + suffix, parts.with_values(drawing, sym, values, name), **style)
+    return key
 
 
 def _softmax(drawing: Drawing, network: Network, layer: int, size: float) -> Hashable:
