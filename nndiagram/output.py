@@ -1,6 +1,9 @@
 """Atomic output: write aside in the same folder, then rename; a failed run leaves the old file.
 
-The rename replaces only a regular file, or makes a new one: ``-o`` naming a device, a FIFO, a
+The temporary file is named after the target and the writing process (``.out.svg.PID.xyz.tmp``):
+a writer killed with ``kill -9`` cannot remove it, so the next write of that target removes
+every such file whose process is gone. The rename replaces only a regular file, or makes a new
+one: ``-o`` naming a device, a FIFO, a
 socket, a folder or a symbolic link (even one to a regular file) is refused in one line, so
 ``-o /dev/null`` as root or a link to ``/proc/self/fd/1`` never becomes a plain file. ``-o -``
 writes to standard output.
@@ -76,9 +79,45 @@ def _missing_parents(target: Path) -> list[Path]:
     return missing
 
 
-def _write_beside(target: Path, payload: bytes | Writer) -> None:
+def _temporary_prefix(target: Path) -> str:
     # A short prefix: the temporary name must fit where the target's own name just fits.
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:40]}.", suffix=".tmp", dir=target.parent)
+    return f".{target.name[:40]}."
+
+
+def _sweep_leftovers(target: Path) -> None:
+    """Remove the temporary files of writers of ``target`` that were killed (``kill -9``
+    leaves no chance to clean up): their names carry the writer's process id, and a file whose
+    process no longer exists is a leftover. A live writer's file is left alone."""
+    prefix = _temporary_prefix(target)
+    try:
+        names = os.listdir(target.parent)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid_text = name[len(prefix) :].split(".", 1)[0]
+        if not pid_text.isdigit() or int(pid_text) == os.getpid() or _alive(int(pid_text)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(target.parent / name)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process (or no such number)
+        return True
+    return True
+
+
+def _write_beside(target: Path, payload: bytes | Writer) -> None:
+    _sweep_leftovers(target)
+    # The process id in the name: a later run knows a killed writer's file for a leftover.
+    prefix = f"{_temporary_prefix(target)}{os.getpid()}."
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=target.parent)
     try:
         # mkstemp makes 0600 files; give the result the mode a plain open() would have.
         os.fchmod(fd, _existing_mode(target))
