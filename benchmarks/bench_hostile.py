@@ -2,7 +2,8 @@
 malformed specs), timed one by one, and a few of them again as a user runs them.
 
 Prints the number of cases and how they ended, the median and slowest wall and CPU times, the
-slowest cases, and peak memory: the peak RSS of each forked child (which includes the modules
+slowest cases, legal custom activations that used to take minutes (each command), and peak
+memory: the peak RSS of each forked child (which includes the modules
 it inherits, printed as the baseline) and, for a few cases, of a fresh ``nndiagram`` process
 (``RUSAGE_CHILDREN``), interpreter start included.
 
@@ -67,6 +68,64 @@ def fresh(name: str) -> tuple[float, float, int, int]:
             capture_output=True,
             text=True,
             timeout=120,
+        )
+    code, wall, cpu, peak = json.loads(done.stdout.splitlines()[-1])
+    return wall, cpu, peak, code
+
+
+# Legal custom activations that took minutes or were refused before issue 19's second round:
+# each command in a fresh process, on a 2-2-1 network (the custom layer, then a sigmoid).
+LEGAL = {
+    "sigmoid nested 20 deep": "sigmoid(" * 20 + "z" + ")" * 20,
+    "tanh nested 20 deep": "tanh(" * 20 + "z" + ")" * 20,
+    "max of eight lines": "max(z, 2*z, 3*z, 4*z, 5*z, 6*z, 7*z, 8*z)",
+    "max of eight functions": (
+        "max(z, sin(z), cos(z), tanh(z), exp(-z*z), sigmoid(z), erf(z), abs(z))"
+    ),
+}
+LEGAL_COMMANDS = {
+    "validate": ["validate", "net.yaml"],
+    "render": ["render", "net.yaml", "-o", "net.svg"],
+    "equations": ["equations", "net.yaml", "-o", "net.tex"],
+    "check": ["check", "net.yaml"],
+    "evaluate": ["evaluate", "net.yaml", "--params", "P.npz", "--input", "X.npy"],
+    "gradients": [
+        "gradients",
+        "net.yaml",
+        "--params",
+        "P.npz",
+        "--input",
+        "X.npy",
+        "--target",
+        "Y.npy",
+        "-o",
+        "G.npz",
+    ],
+}
+
+
+def legal(expression: str, command: list[str]) -> tuple[float, float, int, int]:
+    """Wall s, CPU s, peak KB and exit code of one command on the custom activation."""
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "net.yaml").write_text(
+            f"inputs: 2\nlayers:\n  - units: 2\n    activation: {{custom: '{expression}'}}\n"
+            "  - units: 1\n    activation: sigmoid\nloss: bce\n",
+            encoding="utf-8",
+        )
+        rng = np.random.default_rng(0)
+        shapes = {"W0": (2, 2), "b0": (2,), "W1": (1, 2), "b1": (1,)}
+        np.savez(folder / "P.npz", **{k: rng.normal(size=v) for k, v in shapes.items()})
+        np.save(folder / "X.npy", rng.normal(size=(2, 5)))
+        np.save(folder / "Y.npy", rng.uniform(0.1, 0.9, size=(1, 5)))
+        done = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(CONSOLE), *command],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
     code, wall, cpu, peak = json.loads(done.stdout.splitlines()[-1])
     return wall, cpu, peak, code
@@ -150,6 +209,22 @@ def main() -> None:
     for name in FRESH:
         wall, cpu, peak, code = fresh(name)
         print(f"| {name} | {code} | {wall:.2f} s | {cpu:.2f} s | {peak / 1024:.0f} MB |")
+    print(
+        "\nLegal custom activations (issue 19: minutes, or refused, before), each command in a "
+        "fresh process; exit 0 is the contract\n"
+    )
+    print("| activation | command | exit | wall | CPU | peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for label, expression in LEGAL.items():
+        commands = (
+            LEGAL_COMMANDS if label.startswith("sigmoid") else {"check": ["check", "net.yaml"]}
+        )
+        for command, argv in commands.items():
+            wall, cpu, peak, code = legal(expression, argv)
+            print(
+                f"| {label} | {command} | {code} | {wall:.2f} s | {cpu:.2f} s | "
+                f"{peak / 1024:.0f} MB |"
+            )
 
 
 if __name__ == "__main__":

@@ -376,6 +376,8 @@ _AFFINE_PROBES = ((-3.0, 1.0), (-1.0, 2.0), (0.5, 4.0), (-7.0, -2.0), (10.0, 30.
 def _custom_affine(expression: str) -> Affine | None:
     import sympy
 
+    from .expressions import AFFINE_BUDGET_S, proven_curved, time_limit
+
     activation = _custom(expression)
     assert activation.numpy_fn is not None
     for a, b in _AFFINE_PROBES:
@@ -383,16 +385,21 @@ def _custom_affine(expression: str) -> Affine | None:
         defect = abs(values[0] + values[1] - 2 * values[2])
         if np.isfinite(defect) and defect > 1e-6 * max(1.0, *np.abs(values)):
             return None  # certainly curved somewhere: no symbolic work
+    if proven_curved(expression):
+        return None  # curved too, by less than float64 sees (sigmoid nested 20 deep)
     z = sympy.Symbol("z", real=True)
     g = activation.sympy_expr(z)
     try:
-        d = sympy.nsimplify(sympy.simplify(g.subs(z, 0)), rational=False)
-        c = sympy.simplify(g.subs(z, 1) - d)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if c.free_symbols or d.free_symbols or not (c.is_real and d.is_real):
-        return None
-    if not _vanishes(g - (c * z + d), z):
+        # Not proven curved, not yet proven affine: SymPy decides, within a budget (past it,
+        # the activation counts as not proven affine: the network is not collapsed).
+        with time_limit(AFFINE_BUDGET_S):
+            d = sympy.nsimplify(sympy.simplify(g.subs(z, 0)), rational=False)
+            c = sympy.simplify(g.subs(z, 1) - d)
+            if c.free_symbols or d.free_symbols or not (c.is_real and d.is_real):
+                return None
+            if not _vanishes(g - (c * z + d), z):
+                return None
+    except (TypeError, ValueError, ZeroDivisionError, TimeoutError):
         return None
     kind = "constant" if c == 0 else "affine"
     return Affine(c, d, f"{kind}: g(z) − ({sympy.sstr(c * z + d)}) simplifies to 0 on every piece")

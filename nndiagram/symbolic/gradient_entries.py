@@ -23,7 +23,7 @@ import sympy
 from sympy.functions.elementary.piecewise import ExprCondPair
 
 from ..activations import activation_for
-from ..expressions import lambdify_modules
+from ..expressions import lambdify_modules, steps_as_calls
 from ..model import INPUT, Network, require_chain
 from .gradients import Proof
 
@@ -221,6 +221,9 @@ def gradient_function(
     symbols = [*entries, *gradients.X, *gradients.Y]
     names = [f"d{name}" for name in gradients.params]
     assignments, flat = reverse_derivatives(gradients.cost, entries)
+    # Heaviside steps (max, min, abs) as plain calls: printed as Piecewise they took minutes.
+    assignments = [(symbol, steps_as_calls(value)) for symbol, value in assignments]
+    flat = [steps_as_calls(value) for value in flat]
     fn = sympy.lambdify(
         symbols,
         flat,

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..activations import Activation, sympy_symbol_z
+from ..expressions import mpmath_modules, steps_as_calls
 from .report import Check, status_of
 
 FORMULA_TOL = 1e-10
@@ -137,14 +138,21 @@ def _edge(finite: Callable[[Any], Any], sign: float) -> tuple[float | None, str]
         return sign * LIMIT, ""
     first = int(np.argmin(ok))
     inside, outside = sign * CORE if first == 0 else float(search[first - 1]), float(search[first])
-    for _ in range(80):  # bisection to the last finite float64 at the edge
-        middle = (inside + outside) / 2
-        if middle in (inside, outside):
+    # To the last finite float64 at the edge, 64 points at a time (each call costs a walk over
+    # the formula's tree: 10 calls instead of bisection's 60, for sigmoid nested 20 deep).
+    for _ in range(40):
+        grid = np.linspace(inside, outside, 66)[1:-1]
+        grid = grid[(grid != inside) & (grid != outside)]
+        if not grid.size:
             break
-        if finite(np.array([middle]))[0]:
-            inside = middle
-        else:
-            outside = middle
+        bad = np.flatnonzero(~finite(grid))
+        if not bad.size:
+            inside = float(grid[-1])
+            continue
+        first = int(bad[0])
+        outside = float(grid[first])
+        if first:
+            inside = float(grid[first - 1])
     return float(inside), f"{outside:.6g}"
 
 
@@ -170,7 +178,7 @@ def _reference(expr: Any, z: Any, points: Any) -> Any:
     import mpmath
     import sympy
 
-    function = sympy.lambdify(z, expr, modules="mpmath")
+    function = sympy.lambdify(z, steps_as_calls(expr), modules=mpmath_modules())
     with mpmath.workdps(REFERENCE_DIGITS):
         return np.array([float(function(mpmath.mpf(float(v)))) for v in points])
 
