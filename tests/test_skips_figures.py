@@ -6,10 +6,14 @@ checker in math and plain labels."""
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
 from conftest import RunCli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from layout_check import check
 from test_diagram_golden import parse, shown_text
 
@@ -305,3 +309,60 @@ def test_legend_names_the_skip_marks(run_cli: RunCli, tmp_path: Path) -> None:
         result = run_cli("render", str(spec), "--view", view, "--legend", "-o", str(out))
         assert result.returncode == 0, result.stderr
         assert all(word in out.read_text() for word in words), view
+
+
+@st.composite
+def _skip_specs(draw: st.DrawFn) -> str:
+    """Random 2-6 layer networks, widths 1-6, each layer after the first maybe adding an
+    earlier output (its width set to match) and maybe concatenating some; elided or not,
+    named inputs or not, numbering 0 or 1, bias and weight labels on or off."""
+    depth = draw(st.integers(2, 6))
+    inputs = draw(st.integers(1, 6))
+    widths = [inputs]
+    lines = []
+    for i in range(depth):
+        earlier = ["input", *map(str, range(i - 1))]  # outputs before the previous one
+        units = draw(st.integers(1, 6))
+        extra = ""
+        if i and draw(st.booleans()):
+            source = draw(st.sampled_from(earlier))
+            units = widths[0 if source == "input" else int(source) + 1]
+            extra += f", add: {source}"
+        if i and draw(st.booleans()):
+            chosen = draw(st.lists(st.sampled_from(earlier), min_size=1, max_size=2, unique=True))
+            extra += f", concat: [{', '.join(chosen)}]"
+        activation = draw(st.sampled_from(["relu", "tanh", "identity", "sigmoid"]))
+        lines.append(f"  - {{units: {units}, activation: {activation}{extra}}}")
+        widths.append(units)
+    names = [f"in{k}" for k in range(inputs)]
+    head = f"inputs: [{', '.join(names)}]" if draw(st.booleans()) else f"inputs: {inputs}"
+    base = draw(st.sampled_from([0, 1]))
+    if base:  # layer numbers as the figures print them
+        lines = [
+            re.sub(r"(add: |concat: \[|, )(\d+)", lambda m: m[1] + str(int(m[2]) + 1), line)
+            for line in lines
+        ]
+    show = f"show: {{bias: {draw(st.booleans())}, weights: {draw(st.booleans())}}}".lower()
+    elide = f"max_neurons: {draw(st.sampled_from([3, 8]))}"
+    return "\n".join([head, f"numbering: {base}", elide, show, "layers:", *lines]) + "\n"
+
+
+@pytest.mark.exe
+@pytest.mark.slow
+@settings(
+    max_examples=int(os.environ.get("NNDIAGRAM_LAYOUT_EXAMPLES", "20")),
+    deadline=None,
+    derandomize=True,  # the same examples on every run
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(spec=_skip_specs(), view=st.sampled_from(["network", "neuron", "layers"]))
+def test_generated_skip_networks_are_laid_out_cleanly(spec: str, view: str) -> None:
+    network = load_spec_text(spec)
+    svg = render(network, "svg", view=view)
+    report = check(svg)
+    assert report.problems == [], spec
+    skip_titles = ("skip_", "add_")
+    crossed = [
+        (a, b) for a, b in report.crossed_labels if b.startswith(skip_titles) and view != "neuron"
+    ]
+    assert crossed == [], spec

@@ -22,6 +22,7 @@ from ..model import Network
 from ..quoting import Value
 from . import parts
 from .dot import Drawing
+from .placement import knockout
 
 
 @dataclass(frozen=True)
@@ -168,8 +169,12 @@ def draw_edges(
                 attrs["tailclip"] = "false"
             if head != skip.end:
                 attrs["headclip"] = "false"
-            if position == min(1, len(chain) - 2):  # the symbol on the lane, or the one edge
-                attrs["label"] = parts.sym_label(drawing, sym)
+            # The symbol on the lane, as an xlabel on a patch of the background (the lane runs
+            # into it from both sides): a plain label would make dot put a rank of label nodes
+            # between the columns and push the rows apart. A concat straight into
+            # the next column has none: its copies already carry the source's names.
+            if position == 1:
+                attrs["xlabel"] = knockout(parts.sym_label(drawing, sym), t.background)
             if skip.kind == "add" and position == 0:
                 # Up from the source in its own column: written top down (undirected), as the
                 # rank's order runs, so that Graphviz draws it as one straight line.
