@@ -1,14 +1,18 @@
-"""Skip connections in the network view (issue 17): lanes above and below the grid.
+"""Skip connections in the network and neuron views (issue 17): lanes over and under the grid.
 
-An ``add`` skip runs from the top of its source column up into a lane above every column,
-across the columns it skips, to a ⊕ in that lane over the layer's ``z`` column, and down into
-the column: ``z^{[l]} = w^{[l]} a^{[l-1]} + b^{[l]} + a^{[k]}``. A ``concat`` shows the
+An ``add`` skip runs from the top of its source column straight up into a lane above every
+column, across the columns it skips, to a ⊕ in that lane over the layer's ``z`` column, and
+down into the column: ``z^{[l]} = w^{[l]} a^{[l-1]} + b^{[l]} + a^{[k]}``. The sum is
+element-wise, so every unit of that ``z`` wears a double outline (:func:`receives`), not only
+the one the ⊕'s arrow meets. (A cluster frame around the column read better, but dot does not
+keep the order of nodes inside a cluster: the units came out shuffled.) A ``concat`` shows the
 stacked input itself: the concatenated output's units are drawn again (dashed circles, the
 source's own names) under the previous output, where the layer's weights leave from them like
-from any input; a dashed skip edge runs from the source column down into a lane under the grid
-and back up into the lowest copy (the nearest: the edge never runs along the stack). Each skip
-has its own lane, so skips never cross the neurons, the captions or each other; waypoints are
-invisible points that the edge passes through unclipped.
+from any input; a dashed skip edge drops from the source under the columns it skips, into the
+shallowest row clear of them (level with its copy when they leave room), and runs level into
+the lowest copy (the nearest: the edge never runs along the stack). Each skip has its own
+row, so skips never cross the neurons, the captions or each other; waypoints are invisible
+points that the edge passes through unclipped.
 """
 
 from __future__ import annotations
