@@ -6,6 +6,7 @@ Every build here is a real `mkdocs build` / `nndiagram build` subprocess on a th
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -208,17 +209,20 @@ def test_second_build_renders_nothing(tmp_path: Path, run_cli: RunCli) -> None:
     assert run_cli("build", "--strict", cwd=project).returncode == 0
     cache = project / ".nndiagram-cache"
     entries = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
-    assert len(entries) == 3  # xor, neuron (gallery and fence share xor) and the inline spec
+    # Bundles: xor, neuron (gallery and fence share xor) and the inline spec; and the HTML of
+    # the page's two fences.
+    assert len(entries) == 5
     first = (project / "site" / "index.html").read_text()
     assert run_cli("build", "--strict", cwd=project).returncode == 0
     assert {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")} == entries
     assert (project / "site" / "index.html").read_text() == first
-    # one spec changed: exactly one new artefact
+    # one spec changed: exactly one new bundle, and the new HTML of the fence that shows it
     xor = project / "diagrams" / "xor.yaml"
     xor.write_text(xor.read_text().replace("title: XOR", "title: XOR, again"))
     assert run_cli("build", "--strict", cwd=project).returncode == 0
     after = {p: p.stat().st_mtime_ns for p in cache.rglob("*.json")}
-    assert len(set(after) - set(entries)) == 1
+    new = [json.loads(p.read_text()) for p in set(after) - set(entries)]
+    assert sorted("html" in entry for entry in new) == [False, True], new
     assert all(after[p] == entries[p] for p in entries)
 
 
