@@ -124,21 +124,26 @@ def test_equations_of_wide_layers_break_into_readable_lines(
 
 
 def _centres(svg: Path) -> dict[str, float]:
-    """Node title -> the y of its ellipse's centre, from the SVG dot wrote."""
+    """Node title -> the y of its middle (ellipse, box outline or text), from dot's SVG."""
+    import re
     import xml.etree.ElementTree as ET
 
     ns = "{http://www.w3.org/2000/svg}"
     out = {}
     for group in ET.parse(svg).getroot().iter(f"{ns}g"):
         title, ellipse = group.find(f"{ns}title"), group.find(f"{ns}ellipse")
-        polygon = group.find(f"{ns}polygon")
+        polygon, path = group.find(f"{ns}polygon"), group.find(f"{ns}path")
+        text = group.find(f"{ns}text")
         if group.get("class") != "node" or title is None:
             continue
         if ellipse is not None:
             out[str(title.text)] = float(ellipse.get("cy", "nan"))
-        elif polygon is not None:  # a box: the middle of its outline
-            ys = [float(p.split(",")[1]) for p in polygon.get("points", "").split()]
+        elif polygon is not None or path is not None:  # a box: the middle of its outline
+            outline = polygon.get("points", "") if polygon is not None else path.get("d", "")  # type: ignore[union-attr]
+            ys = [float(y) for y in re.findall(r"[\d.]+,(-?[\d.]+)", outline)]
             out[str(title.text)] = (min(ys) + max(ys)) / 2
+        elif text is not None:  # plain text: its baseline, about 4 pt under its middle
+            out[str(title.text)] = float(text.get("y", "nan")) - 4
     return out
 
 
@@ -196,3 +201,13 @@ def test_a_folded_figure_with_numbers_carries_the_values_over(
     fill = re.search(r'fillcolor="([^"]+)"', nodes["a_3_0"])
     assert fill is not None and f'fillcolor="{fill.group(1)}"' in nodes["a_3_0_carried"]
     assert 'style="filled,dashed"' in nodes["a_3_0_carried"]
+
+
+def test_the_mnist_layers_figure_fits_a_page(run_cli: RunCli, tmp_path: Path) -> None:
+    """diagrams/mnist-mlp.yaml (view: layers, 3 layers) was a 904x142 pt strip (6.4:1); it
+    folds into two rows, the input level with the first layer."""
+    out = tmp_path / "mnist.svg"
+    assert run_cli("render", "diagrams/mnist-mlp.yaml", "-o", str(out)).returncode == 0
+    assert _aspect(out) <= 3.2
+    y = _centres(out)
+    assert abs(y["x"] - y["layer_0"]) < 3 and y["layer_2"] > y["layer_0"] + 100

@@ -146,7 +146,7 @@ def test_placement_doctests() -> None:
 
 
 @pytest.mark.exe
-@pytest.mark.parametrize("depth", [4, 6, 8, 10, 12])
+@pytest.mark.parametrize("depth", [3, 4, 6, 8, 10, 12])
 def test_a_deep_layers_view_folds_into_rows_that_fit_a_page(depth: int) -> None:
     """An 8-layer network used to be one 3696×210 px strip; folded into rows it stays within
     about 3:1 (and every returning edge passes the layout check)."""

@@ -81,18 +81,18 @@ def draw(drawing: Drawing, network: Network) -> None:
 
 
 ROW_ASPECT = 3.0  # a wrapped figure is at most this many times as wide as it is tall
-WRAP_FROM = 4  # layers: shallower networks stay on one row
+WRAP_FROM = 3  # layers: shallower networks stay on one row
 COLUMN_WIDTH = 185.0  # points a layer box and its edge take across (measured on the specs)
 ROW_HEIGHT = 150.0  # points a row of boxes takes down
 
 
 def row_length(network: Network) -> int:
     """Layers per row: all of them, or for a deep chain the most that keep the figure within
-    ``ROW_ASPECT``: 8 layers fold into rows of 3, 12 into rows of 5.
+    ``ROW_ASPECT``: 3 layers fold into rows of 2, 8 into rows of 3, 12 into rows of 5.
 
     >>> from nndiagram.model import Network
-    >>> [row_length(Network.from_sizes([2] * (d + 1))) for d in (3, 4, 8, 12)]
-    [3, 2, 3, 5]
+    >>> [row_length(Network.from_sizes([2] * (d + 1))) for d in (2, 3, 4, 8, 12)]
+    [2, 2, 2, 3, 5]
     """
     depth = len(network.layers)
     chain = all(layer.add is None and not layer.concat for layer in network.layers)
@@ -112,7 +112,7 @@ def _rows(drawing: Drawing, network: Network, per_row: int) -> None:
     drawing.layout["splines"] = "line"
     drawing.layout["nodesep"] = 0.6  # the gap between rows holds the returning edge's label
     for start in range(per_row, depth, per_row):
-        drawing.edge("x", ("layer", start), style="invis")
+        drawing.edge("x", ("layer", start), style="invis", weight=0)
     for column in range(per_row):
         keys: list[Hashable] = [("layer", i) for i in range(column, depth, per_row)]
         with drawing.subgraph(rank="same"):
