@@ -74,7 +74,7 @@ def _aspect(svg: Path) -> float:
 
 
 def test_a_deep_network_view_folds_into_rows(run_cli: RunCli, tmp_path: Path) -> None:
-    """An explicit --view network of an 8-layer net was one 3696x210 px strip (about 17:1);
+    """An explicit --view network of an 8-layer net of width 3 was one 2524x282 pt strip (9:1);
     folded into rows it stays within about 3:1. Shallow networks keep their single row."""
     layers = "".join("  - {units: 3, activation: tanh}\n" for _ in range(7))
     deep = _spec(tmp_path, "deep", f"inputs: 2\nlayers:\n{layers}  - {{units: 1}}\n")
