@@ -136,7 +136,9 @@ def with_lanes(
             lanes.append(key)
         out.append(parts.Rank([*lanes, *body], rank.width, rank.caption))
     # The lane over an add's source and the ⊕ over z: drawn edges straight down.
-    downward = {(paths[skips.index(s)][0], s.start) for s in above}
+    # (No lane when the add's source stands in the column right before z: the neuron view of an
+    # add from the layer just below.)
+    downward = {(paths[i][0], s.start) for s in above if paths[i := skips.index(s)]}
     downward |= {(s.end, s.into[0]) for s in above if s.into}
     ordered = {
         upper
