@@ -159,11 +159,12 @@ def _concatenation(
         label=_line(drawing, [(symbols[0], "")]),
         headport="s0:w" if math else None,
     )
-    for position, (source, sym) in enumerate(zip(layer.concat, symbols[1:], strict=True)):
+    # The skip edges carry no symbol: the cell each one enters names it (three labels on
+    # three curves leaving x together crowded onto each other).
+    for position, source in enumerate(layer.concat):
         drawing.edge(
             _source_node(source),
             stack,
-            xlabel=_line(drawing, [(sym, "")]),
             style="dashed",
             headport=f"s{position + 1}:w" if math else None,
             weight=0,
@@ -193,12 +194,12 @@ def _addition(drawing: Drawing, network: Network, layer: Layer, key: Hashable) -
     drawing.edge(
         _source_node(layer.add),
         plus,
-        xlabel=_line(drawing, [(sym, "")]),
+        xlabel=knockout(_line(drawing, [(sym, "")]), t.background),
         style="dashed",
         weight=0,
         **{"class": "skip add"},
     )
-    drawing.edge(plus, key, arrowsize=0.6, weight=0)
+    drawing.edge(plus, key, arrowsize=0.6)  # the ⊕ right before its block
 
 
 def _count(parameters: int) -> str:

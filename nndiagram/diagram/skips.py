@@ -11,8 +11,9 @@ source's own names) under the previous output, where the layer's weights leave f
 from any input; a dashed skip edge drops from the source under the columns it skips, into the
 shallowest row clear of them (level with its copy when they leave room), and runs level into
 the lowest copy (the nearest: the edge never runs along the stack). Each skip has its own
-row, so skips never cross the neurons, the captions or each other; waypoints are invisible
-points that the edge passes through unclipped.
+row, so skips never cross the neurons or the captions (two concat lanes may cross where one
+must pass under the other's source and above its copy); waypoints are invisible points that
+the edge passes through unclipped.
 """
 
 from __future__ import annotations
