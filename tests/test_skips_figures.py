@@ -413,3 +413,12 @@ def test_generated_skip_networks_are_laid_out_cleanly(spec: str, view: str) -> N
         (a, b) for a, b in report.crossed_labels if b.startswith(skip_titles) and view != "neuron"
     ]
     assert crossed == [], spec
+
+
+def test_neuron_view_add_from_the_layer_right_below_rises_into_the_plus_with_its_arrow() -> None:
+    """No lane: the dashed edge rises straight from the junction into the ⊕ above it, written
+    top down (straight) with the arrow at the ⊕ end, and names the added vector."""
+    dot = parse(build_dot(load_spec_text(SKIP_CORPUS["adjacent"]), view="neuron"))
+    rise = next(a for t, h, a in dot.edges if (t, h) == ("add_1", "out_0_0"))
+    assert rise["dir"] == "back" and rise["arrowtail"] == "normal"
+    assert "[0]" in rise["xlabel"]

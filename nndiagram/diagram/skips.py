@@ -180,13 +180,18 @@ def draw_edges(
             # into it from both sides): a plain label would make dot put a rank of label nodes
             # between the columns and push the rows apart. A concat straight into
             # the next column has none: its copies already carry the source's names.
-            if position == 1:
+            if position == 1 or (skip.kind == "add" and len(chain) == 2):
                 attrs["xlabel"] = knockout(parts.sym_label(drawing, sym), t.background)
             if skip.kind == "add" and position == 0:
-                # Up from the source in its own column: written top down (undirected), as the
-                # rank's order runs, so that Graphviz draws it as one straight line.
+                # Up from the source in its own column: written top down, as the rank's order
+                # runs, so that Graphviz draws it as one straight line; undirected into the
+                # lane, or with the arrow at its tail when it rises straight into the ⊕ (the
+                # neuron view of an add from the layer right below: no lane).
                 tail, head = head, tail
-                attrs.update(dir="none", tailclip="false", headclip=None)
+                if tail == skip.end:
+                    attrs.update(dir="back", arrowtail="normal", arrowhead=None, headclip=None)
+                else:
+                    attrs.update(dir="none", tailclip="false", headclip=None)
             edge(tail, head, **attrs)
         if skip.kind == "add":
             into = skip.into[0] if skip.into else ("z", skip.layer, 0)
