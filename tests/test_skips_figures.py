@@ -360,8 +360,8 @@ def test_legend_names_the_skip_marks(run_cli: RunCli, tmp_path: Path) -> None:
 
 @st.composite
 def _skip_specs(draw: st.DrawFn) -> str:
-    """Random 2-6 layer networks, widths 1-6, each layer after the first maybe adding an
-    earlier output (its width set to match) and maybe concatenating some; elided or not,
+    """Random 2-6 layer networks, widths 1-6, each layer maybe adding an earlier output (the
+    previous one included; its width set to match) and maybe concatenating some; elided or not,
     named inputs or not, numbering 0 or 1, bias and weight labels on or off."""
     depth = draw(st.integers(2, 6))
     inputs = draw(st.integers(1, 6))
@@ -371,8 +371,8 @@ def _skip_specs(draw: st.DrawFn) -> str:
         earlier = ["input", *map(str, range(i - 1))]  # outputs before the previous one
         units = draw(st.integers(1, 6))
         extra = ""
-        if i and draw(st.booleans()):
-            source = draw(st.sampled_from(earlier))
+        if draw(st.booleans()):  # the previous output too: z = W a + b + a
+            source = draw(st.sampled_from(["input", *map(str, range(i))]))
             units = widths[0 if source == "input" else int(source) + 1]
             extra += f", add: {source}"
         if i and draw(st.booleans()):

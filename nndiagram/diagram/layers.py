@@ -190,11 +190,11 @@ def _addition(drawing: Drawing, network: Network, layer: Layer, key: Hashable) -
         fontsize=t.edge_font_size + 2,
         fontname=t.font,
     )
-    sym = notation.source_vector(network, layer.add)
+    # No symbol on the skip edge: the block's z row names what it adds (``+ a^[0]``), and a
+    # label on a curve that crosses another skip's curve can land on the crossing.
     drawing.edge(
         _source_node(layer.add),
         plus,
-        xlabel=knockout(_line(drawing, [(sym, "")]), t.background),
         style="dashed",
         weight=0,
         **{"class": "skip add"},

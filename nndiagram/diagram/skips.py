@@ -180,7 +180,10 @@ def draw_edges(
             # into it from both sides): a plain label would make dot put a rank of label nodes
             # between the columns and push the rows apart. A concat straight into
             # the next column has none: its copies already carry the source's names.
-            if position == 1 or (skip.kind == "add" and len(chain) == 2):
+            # An add with no lane labels its one edge, unless another add rises from the
+            # same source along the same line (the label would sit on both).
+            alone = sum(s.kind == "add" and s.start == skip.start for s in skips) == 1
+            if position == 1 or (skip.kind == "add" and len(chain) == 2 and alone):
                 attrs["xlabel"] = knockout(parts.sym_label(drawing, sym), t.background)
             if skip.kind == "add" and position == 0:
                 # Up from the source in its own column: written top down, as the rank's order
