@@ -86,17 +86,28 @@ class _Quiet(SimpleHTTPRequestHandler):
         pass
 
 
+CPU: dict[str, list[float]] = {}  # CPU seconds of each unchanged rebuild, by tree
+
+
 def run(command: list[str], cwd: Path, pythonpath: Path | None = None) -> float:
+    """Wall seconds of ``command``; its CPU seconds (user + system, the process and the children
+    it waited for) go to :data:`CPU` under the folder's name."""
+    import resource
     import time
 
     env = {**os.environ, "CI": "1", "NO_MKDOCS_2_WARNING": "1", "DISABLE_MKDOCS_2_WARNING": "true"}
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    CPU.setdefault(cwd.name, []).append(cpu)
+    return wall
 
 
 def hover_times(site: Path) -> list[tuple[str, int, list[float], list[float]]]:
@@ -236,6 +247,7 @@ def main(argv: list[str] | None = None) -> int:
             for site, code, suffix in pairs:
                 shutil.rmtree(site / ".nndiagram-cache", ignore_errors=True)
                 times["cold" + suffix].append(run(build, site, code))
+        CPU.clear()  # from here on: the unchanged rebuilds only
         for _ in range(args.repeats + 2):
             for site, code, suffix in pairs:
                 times["warm" + suffix].append(run(build, site, code))
@@ -272,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     print("`before` is the commit before the explorer: everything landed since (by any change)")
     print("counts in `now` too. `off` is `now` with the explorer switched off, so `now / off`")
     print("is what the explorer costs. Cold builds on a loaded 2-core machine vary by ±30 %")
-    print("between runs; the unchanged rebuild is the steadier figure.\n")
+    print("between runs; the unchanged rebuild is the steadier figure, its CPU time (the build")
+    print("process and its children) steadier still.\n")
     print("| build | before s | off s | now s | now / before | now / off |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     for kind, label in (("cold", "cold (empty cache)"), ("warm", "nothing changed")):
@@ -280,6 +293,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"| {label} | {old:.2f} | {off:.2f} | {new:.2f} | {new / old:.2f} | {new / off:.2f} |"
         )
+    old, off, new = (statistics.median(CPU[name]) for name in ("before", "off", "now"))
+    print(
+        f"| nothing changed, CPU s | {old:.2f} | {off:.2f} | {new:.2f} | {new / old:.2f} | "
+        f"{new / off:.2f} |"
+    )
     for kind in ("cold", "warm"):
         new = statistics.median(times[kind])
         ratio = new / statistics.median(times[kind + "-before"])
