@@ -4,6 +4,7 @@ aligned lines on the page (issue 13 item 4)."""
 from __future__ import annotations
 
 import doctest
+import re
 
 import markdown
 import pytest
@@ -83,3 +84,49 @@ def test_a_long_equation_breaks_into_aligned_lines_and_a_huge_expansion_is_left_
 
 def test_html_doctests() -> None:
     assert doctest.testmod(site_html).failed == 0
+
+
+def _fence_page(body: str) -> str:
+    from nndiagram.site import fence
+
+    md = markdown.Markdown(
+        extensions=["pymdownx.arithmatex", "pymdownx.superfences"],
+        extension_configs={
+            "pymdownx.arithmatex": {"generic": True},
+            "pymdownx.superfences": {
+                "custom_fences": [
+                    {
+                        "name": "nndiagram",
+                        "class": "nndiagram",
+                        "format": fence.fence_format,
+                        "validator": fence.fence_validator,
+                    }
+                ]
+            },
+        },
+    )
+    return str(md.convert(f"```nndiagram\n{body}```\n"))
+
+
+def test_entries_on_a_page_are_the_entries_of_the_linked_equations() -> None:
+    """On a page the equations carry the explorer's marks (``\\class{nnd-z-0-0}{z^{[0]}_0}``)
+    and a layer of 10 or more units writes ``z^{[0]}_{10}``: ``include: [entries]`` showed
+    nothing at all and ``[matrices]`` every entry, for every spec, as the guide's own example
+    ``include: [diagram, entries, cost]`` did."""
+    spec = "inputs: 2\nlayers:\n  - {units: 11, activation: relu}\n  - {units: 1}\nloss: mse\n"
+    entries = _fence_page(spec + "include: [diagram, entries, cost]\n")
+    assert "First layer" in entries and "Second layer" in entries and "Cost" in entries
+    shown = _left_sides(entries)
+    assert {"z^[0]_0", "z^[0]_10", "z^[1]_0", r"\vdots"} <= set(shown)
+    assert "bmatrix" not in entries and "z^[0]" not in shown
+    listed = _left_sides(_fence_page(spec + "include: [diagram, matrices]\n"))
+    assert {"w^[0]", "b^[0]", "z^[0]", "a^[0]", "z^[1]"} <= set(listed)
+    assert not [lhs for lhs in listed if "_" in lhs or "vdots" in lhs]
+
+
+def _left_sides(page: str) -> list[str]:
+    """The left side of every displayed equation, without marks and braces."""
+    plain = re.sub(r"\\class\{[^{}]*\}", "", page)
+    found = re.findall(r"\\\[(?:\\begin\{aligned\} )?([^=]*?) (?:&amp;)?=|\\\[(\\vdots)\\\]", plain)
+    found = [side or dots for side, dots in found]
+    return [side.replace("{", "").replace("}", "") for side in found]

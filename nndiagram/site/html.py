@@ -164,10 +164,12 @@ def _line_section(title: str, body: str) -> str:
     section = _section_of(title)
     if section != "layer":
         return section
-    lhs = body.split(" = ", 1)[0]
-    return (
-        "entries" if re.search(r"_\{?\d", lhs.split("}")[-1] if "}" in lhs else lhs) else "matrices"
-    )
+    if body == r"\vdots":  # the entries left out between the first ones and the last
+        return "entries"
+    # The explorer's marks (``\class{nnd-z-0-1}{z^{[0]}_1}``) and two-digit units
+    # (``z^{[0]}_{10}``) wrap the subscript in braces: look past both.
+    lhs = re.sub(r"\\class\{[^{}]*\}", "", body.split(" = ", 1)[0])
+    return "entries" if re.search(r"_\{?\d", lhs) else "matrices"
 
 
 def _terms(body: str) -> int:
