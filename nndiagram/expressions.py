@@ -39,6 +39,7 @@ MAX_EXPONENT = 16  # |literal exponent|, and the product of nested exponents
 MAX_ANALYSIS_NODES = 5_000
 ANALYSIS_BUDGET_S = 5.0
 AFFINE_BUDGET_S = 2.0  # SymPy deciding whether an activation not proven curved is affine
+LATEX_BUDGET_S = 1.0  # SymPy printing a derivative (else it is written d/dz of g)
 Array = np.ndarray
 # Where a custom activation must be finite, with its derivative: 0, both signs, a wide range.
 PROBES = np.arange(-200, 201) / 10.0
@@ -241,11 +242,24 @@ def _analyse(text: str) -> CompiledActivation:
     return CompiledActivation(
         source=text,
         latex=sympy.latex(written if written.has(sympy.Float) else plain_expr),
-        derivative_latex=sympy.latex(plain_derivative),
+        derivative_latex=_derivative_latex(plain_expr, plain_derivative),
         sympy_expr=sympy_expr,
         numpy_fn=numpy_fn,
         numpy_derivative=numpy_derivative,
     )
+
+
+def _derivative_latex(expr: Any, derivative: Any) -> str:
+    """The derivative's LaTeX; when SymPy's printer takes longer than ``LATEX_BUDGET_S`` (it
+    orders the terms of each sum: minutes for the steps of sigmoid(max(…, 0)) nested 10 deep),
+    the derivative written as d/dz of the expression, which is as true and prints at once."""
+    import sympy
+
+    try:
+        with time_limit(LATEX_BUDGET_S):
+            return str(sympy.latex(derivative))
+    except TimeoutError:
+        return str(sympy.latex(sympy.Derivative(expr, *expr.free_symbols)))
 
 
 def parse_expression(text: str) -> ast.expr:

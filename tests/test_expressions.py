@@ -313,3 +313,20 @@ def test_a_spec_shares_one_analysis_clock(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(SpecError, match="analys") as info:
         load_spec_text(f"inputs: 1\nlayers:\n{layers}")
     assert "\n" not in str(info.value)
+
+
+def test_a_derivative_too_slow_to_print_is_written_as_d_dz() -> None:
+    """sigmoid(max(…, 0)) nested 10 deep: SymPy's LaTeX printer spent minutes ordering the
+    terms of its derivative's steps, and the analysis budget refused a legal activation."""
+    text = "z"
+    for _ in range(10):
+        text = f"sigmoid(max({text}, 0))"
+    start = time.process_time()
+    compiled = compile_activation(text)
+    assert time.process_time() - start < 4.0
+    assert compiled.derivative_latex.startswith(r"\frac{d}{d z} \frac{1}{1 + e^{- ")
+    assert compiled.derivative_latex.endswith(compiled.latex[-40:])
+    z = np.array([-1.3, 0.4, 2.2])
+    h = 1e-3  # g' is ~1e-7 against g ~0.66: a wide step keeps rounding out of the differences
+    numeric = (compiled.numpy_fn(z + h) - compiled.numpy_fn(z - h)) / (2 * h)
+    assert np.allclose(compiled.numpy_derivative(z), numeric, rtol=1e-3, atol=1e-15)
