@@ -126,3 +126,34 @@ def test_not_fully_connected_graph_is_exit_1(run_cli: RunCli, tmp_path: Path) ->
     result = run_cli("evaluate", "diagrams/not-fully-connected.yaml", "--params", P, "--input", X)
     assert result.returncode == 1
     assert "missing edge x_0 -> z_0_1" in result.stderr
+
+
+def test_messages_number_layers_as_the_spec_does(run_cli: RunCli, tmp_path: Path) -> None:
+    """Under ``numbering: 1`` the figures caption the first layer "layer 1" and print g^{[1]};
+    the refusals said "layer 0 uses the generic activation g[1]" and "W1 … but layer 1 needs"
+    (W1 is the second layer, "layer 2")."""
+    spec = tmp_path / "one.yaml"
+    spec.write_text("inputs: 2\nnumbering: 1\nlayers:\n  - {units: 2, activation: generic}\n")
+    P, X = write_inputs(tmp_path, {"W0": np.ones((2, 2)), "b0": np.zeros(2)}, np.ones((2, 3)))
+    generic = run_cli("evaluate", str(spec), "--params", P, "--input", X)
+    assert generic.returncode == 2 and generic.stderr.count("\n") == 1
+    assert "layer 1 uses the generic activation g[1]" in generic.stderr
+    spec.write_text(
+        "inputs: 2\nnumbering: 1\nlayers:\n  - {units: 2, activation: relu}\n"
+        "  - {units: 1, activation: {custom: 'z/(1+abs(z))'}}\n"
+    )
+    params = {"W0": np.ones((2, 2)), "b0": np.zeros(2), "W1": np.ones((1, 2)), "b1": [0.0]}
+    P, X = write_inputs(tmp_path, params, np.ones((2, 3)))
+    collapsed = run_cli("evaluate", str(spec), "--params", P, "--input", X, "--engine", "collapsed")
+    assert collapsed.returncode == 2 and collapsed.stderr.count("\n") == 1
+    assert "layer 1 (ReLU), layer 2 (custom: z/(1+abs(z))) are not" in collapsed.stderr
+    P, X = write_inputs(tmp_path, {**params, "W1": np.ones((2, 2))}, np.ones((2, 3)))
+    shape = run_cli("evaluate", str(spec), "--params", P, "--input", X)
+    assert shape.returncode == 2
+    assert shape.stderr == f"{P}:1:1: error: W1 has shape (2, 2) but layer 2 needs (1, 2)\n"
+    spec.write_text(
+        "inputs: 2\nnumbering: 1\nlayers:\n  - {units: 2, activation: {custom: '2*z + 1'}}\n"
+    )
+    check = run_cli("check", str(spec))
+    assert check.returncode == 0, check.stderr
+    assert "layer 1: g(z) = 2*z + 1 folded into W, B" in check.stdout

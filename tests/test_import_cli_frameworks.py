@@ -79,3 +79,7 @@ def test_safetensors_with_an_architecture_spec(run_cli: RunCli, tmp_path: Path) 
         "(5, 3)\n"
     )
     assert not spec.exists() and not params.exists()
+    arch.write_text("inputs: 3\nnumbering: 1\nlayers:\n  - {units: 5}\n  - {units: 1}\n")
+    numbered = run_cli(*args, cwd=tmp_path)  # the layer as the spec's figures number it
+    assert numbered.returncode == 2
+    assert "hidden.weight has shape (4, 3) but layer 1 of the spec needs (5, 3)" in numbered.stderr

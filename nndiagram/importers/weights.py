@@ -105,6 +105,7 @@ def _match(
                 f"({len(network.layers)}): {matrices[0][0]} {tuple(matrices[0][1].shape)} is extra",
             )
         layer = network.layers[index]
+        number = network.naming.index(index)  # as the spec's figures number it
         weight_name, weight = matrices[0]
         if tuple(weight.shape) != layer.weight_shape:
             hint = ""
@@ -114,7 +115,7 @@ def _match(
                 )
             raise fail(
                 path,
-                f"{weight_name} has shape {tuple(weight.shape)} but layer {index} of the spec "
+                f"{weight_name} has shape {tuple(weight.shape)} but layer {number} of the spec "
                 f"needs {layer.weight_shape}{hint}",
             )
         bias = None
@@ -124,7 +125,7 @@ def _match(
             if tuple(bias.shape) != (layer.units,):
                 raise fail(
                     path,
-                    f"{bias_name} has shape {tuple(bias.shape)} but layer {index} of the spec has "
+                    f"{bias_name} has shape {tuple(bias.shape)} but layer {number} of the spec has "
                     f"{layer.units} unit(s)",
                 )
         layers.append(

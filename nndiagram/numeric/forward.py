@@ -76,10 +76,15 @@ def _numbering_hint(network: Network, given: set[str]) -> str:
 
 
 def _check_shape(
-    name: str, shape: tuple[int, ...], needed: tuple[int, ...], source: str | None
+    network: Network,
+    name: str,
+    shape: tuple[int, ...],
+    needed: tuple[int, ...],
+    source: str | None,
 ) -> None:
     if shape != needed:
-        raise _fail(f"{name} has shape {shape} but layer {name[1:]} needs {needed}", source)
+        layer = network.naming.index(int(name[1:]))  # W1 is layer 2 under numbering: 1
+        raise _fail(f"{name} has shape {shape} but layer {layer} needs {needed}", source)
 
 
 def check_params(
@@ -104,7 +109,7 @@ def check_params(
     checked: Params = {}
     for name, shape in expected.items():
         array = np.asarray(params[name])
-        _check_shape(name, array.shape, shape, source)
+        _check_shape(network, name, array.shape, shape, source)
         if array.dtype.kind not in "fiu":  # not timedelta64, which NumPy calls an integer
             raise _fail(f"{name} has dtype {array.dtype}; it must hold real numbers", source)
         array = array.astype(dtype, copy=False)
@@ -171,7 +176,7 @@ def load_params(
         _check_names(network, archive.members, str(path))
         expected = param_shapes(network)
         for name, stored in archive.members.items():
-            _check_shape(name, stored.shape, expected[name], str(path))
+            _check_shape(network, name, stored.shape, expected[name], str(path))
         arrays = {name: stored.read() for name, stored in archive.members.items()}
     return check_params(network, arrays, dtype, source=str(path))
 
@@ -254,7 +259,8 @@ def numeric_activation(network: Network, index: int) -> Activation:
     activation = activation_for(layer.activation)
     if activation.numpy_fn is None:
         raise UsageError(
-            f"layer {index} uses the generic activation g{network.naming.layer(index)}, which "
+            f"layer {network.naming.index(index)} uses the generic activation "
+            f"g{network.naming.layer(index)}, which "
             "has no numeric form; choose a concrete activation to evaluate it"
         )
     return activation
@@ -354,7 +360,7 @@ def collapse_params(network: Network, params: Mapping[str, ArrayLike]) -> tuple[
     forms = network_affine(network)
     if forms is None:
         nonlinear = [
-            f"layer {layer.index} ({layer.activation.describe()})"
+            f"layer {network.naming.index(layer.index)} ({layer.activation.describe()})"
             for layer in network.layers
             if affine_form(layer.activation, layer.units) is None
         ]

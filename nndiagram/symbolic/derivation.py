@@ -190,9 +190,11 @@ class Derivation:
         parts = []
         for layer, form in zip(self.network.layers, self.affine, strict=True):
             if form.is_constant:
-                parts.append(f"layer {layer.index}'s activation is the constant {form.text()}")
+                number = self.network.naming.index(layer.index)
+                parts.append(f"layer {number}'s activation is the constant {form.text()}")
             elif not form.is_identity:
-                parts.append(f"layer {layer.index}: g(z) = {form.text()} folded into W, B")
+                number = self.network.naming.index(layer.index)
+                parts.append(f"layer {number}: g(z) = {form.text()} folded into W, B")
         return "; ".join(parts)
 
     def _folded_blocks(self) -> BlockSymbols:
@@ -400,7 +402,8 @@ def _constant_layer(network: Network) -> str | None:
         form = affine_form(layer.activation, layer.units)
         if form is not None and form.is_constant:
             return (
-                f"layer {layer.index}'s activation is the constant {form.text()} ({form.proof}): "
+                f"layer {network.naming.index(layer.index)}'s activation is the constant "
+                f"{form.text()} ({form.proof}): "
                 "the output does not depend on x"
             )
     return None
