@@ -72,6 +72,7 @@ class Activation:
     elementwise: bool = True
     numpy_inplace: Callable[[Array], Array] | None = None
     derivative_text: str | None = None  # the plain-text derivative, where SymPy's would differ
+    text: str | None = None  # the plain-text formula, where SymPy's (Max, Piecewise) would differ
 
     def sympy_derivative(self, z: Any) -> Any:
         import sympy
@@ -209,6 +210,7 @@ _BUILTIN: dict[str, Activation] = {
         derivative_latex=r"\begin{cases} 1 & z > 0 \\ 0 & z \le 0 \end{cases}",
         numpy_inplace=_relu_inplace,
         derivative_text="1 for z > 0, 0 for z ≤ 0",
+        text="max(0, z)",
     ),
     "softmax": Activation(
         name="softmax",
@@ -266,6 +268,11 @@ def _leaky_relu(alpha: float) -> Activation:
         derivative_latex=rf"\begin{{cases}} 1 & z > 0 \\ {shown} & z \le 0 \end{{cases}}",
         numpy_inplace=inplace,
         derivative_text=f"1 for z > 0, {shown} for z ≤ 0",
+        text="z"
+        if alpha == 1
+        else f"max({shown}·z, z)"
+        if alpha < 1
+        else f"z for z > 0, {shown}·z for z ≤ 0",
     )
 
 

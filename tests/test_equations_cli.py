@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -137,3 +138,25 @@ def test_text_and_json_give_each_layers_shapes_and_parameter_count(run_cli: RunC
         ],
         "total": 109_386,
     }
+
+
+def test_text_activations_read_as_the_spec_writes_them(run_cli: RunCli, tmp_path: Path) -> None:
+    """The text form printed SymPy's own spelling: ``Max(0, z)`` for ReLU,
+    ``Piecewise((z, z > 0), (z/10, True))`` for leaky ReLU and ``Abs(z)`` in a custom
+    activation, while the derivative beside it read ``1 for z > 0, 0.1 for z ≤ 0``."""
+    spec = tmp_path / "acts.yaml"
+    spec.write_text(
+        "inputs: 1\nlayers:\n  - {units: 2, activation: relu}\n"
+        "  - {units: 2, activation: {leaky_relu: {alpha: 0.1}}}\n"
+        "  - {units: 2, activation: {leaky_relu: {alpha: 2}}}\n"
+        "  - {units: 1, activation: {custom: 'z/(1+abs(z)) + min(z, 0)'}}\n"
+    )
+    done = run_cli("equations", str(spec), "--format", "text")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("Activation functions\n", 1)[1].splitlines()
+    assert lines[0] == "  g⁽⁰⁾(z) = max(0, z)"
+    assert lines[2] == "  g⁽¹⁾(z) = max(0.1·z, z)"
+    assert lines[4] == "  g⁽²⁾(z) = z for z > 0, 2·z for z ≤ 0"
+    assert lines[6] == "  g⁽³⁾(z) = z/(1 + abs(z)) + min(0, z)"
+    assert "abs(z)" in lines[7]
+    assert not re.search(r"Max|Min|Abs|Piecewise", done.stdout)

@@ -539,7 +539,11 @@ def activations(ctx: Context) -> list[pr.Equation]:
                 section,
                 f"{lhs} = {act.latex}",
                 f"{g.text()}(z) = "
-                + (pr.text(formula, ctx.names) if act.elementwise else "exp(z_j) / Σₖ exp(z_k)"),
+                + (
+                    act.text or pr.text(formula, ctx.names)
+                    if act.elementwise
+                    else "exp(z_j) / Σₖ exp(z_k)"
+                ),
                 formula,
             )
         )

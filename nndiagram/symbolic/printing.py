@@ -71,6 +71,16 @@ class _Text(StrPrinter):
         name = self._names.text.get(type(expr).__name__, type(expr).__name__)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 
+    # As a custom activation writes them (abs, max, min), not SymPy's Abs(z), Max(0, z).
+    def _print_Abs(self, expr: Any) -> str:
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr: Any) -> str:
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_Min(self, expr: Any) -> str:
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_ElementwiseApplyFunction(self, expr: Any) -> str:
         name = self._names.text[type(expr.function.expr).__name__]
         return f"{name}({self._print(expr.expr)})"
