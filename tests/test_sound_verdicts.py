@@ -131,7 +131,15 @@ def test_bce_on_an_unbounded_output_is_refused_in_one_line(run_cli: RunCli, tmp_
     )  # fmt: skip
     assert done.returncode == 2 and done.stderr.count("\n") == 1
     assert "loss bce needs outputs in (0, 1)" in done.stderr and "sigmoid" in done.stderr
+    assert done.stderr.startswith(f"{path}:1:1: error: loss bce")  # the contract names the file
     assert not (tmp_path / "G.npz").exists()
+    trained = run_cli(
+        "train", str(path), "--data", str(tmp_path / "X.npy"), "--targets",
+        str(tmp_path / "Y.npy"), "-o", str(tmp_path / "T.npz"), "--loss", "ce",
+    )  # fmt: skip
+    assert trained.returncode == 2 and trained.stderr.count("\n") == 1
+    assert trained.stderr.startswith(f"{path}:1:1: error: loss ce needs outputs in (0, 1)")
+    assert not (tmp_path / "T.npz").exists()
     checked = run_cli("check", str(path))
     assert checked.returncode == 1 and "Traceback" not in checked.stderr
     assert "loss bce needs outputs in (0, 1)" in checked.stdout

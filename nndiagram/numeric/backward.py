@@ -48,7 +48,12 @@ def loss_of(network: Network, loss: str | None) -> str:
         raise UsageError(message)
     if chosen not in LOSSES:
         raise UsageError(f"unknown loss {chosen!r} (must be one of: {', '.join(LOSSES)})")
-    check_loss_fits(network, chosen)
+    try:
+        check_loss_fits(network, chosen)
+    except UsageError as error:
+        if network.source != "<spec>":  # gradients, train: the one line names the spec
+            raise SpecError(str(error), path=network.source, line=1, column=1) from None
+        raise
     return chosen
 
 
