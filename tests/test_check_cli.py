@@ -62,3 +62,28 @@ def test_unreadable_spec_is_exit_2_in_one_line(run_cli: RunCli, tmp_path: Path) 
     assert len(result.stderr.strip().splitlines()) == 1
     assert result.stderr.startswith(f"{bad}:")
     assert result.stdout == ""
+
+
+def test_a_negative_seed_is_one_line_not_a_traceback(run_cli: RunCli, tmp_path: Path) -> None:
+    """``--seed -3`` reached NumPy's SeedSequence and ended in a ValueError traceback, in
+    ``check`` and ``train`` alike (and ``nd.check(net, seed=-1)``)."""
+    import numpy as np
+    import pytest
+
+    import nndiagram as nd
+    from nndiagram.errors import UsageError
+
+    checked = run_cli("check", "diagrams/xor.yaml", "--seed", "-3")
+    assert checked.returncode == 2
+    assert checked.stderr == "--seed must be a whole number, 0 or more (got -3)\n"
+    np.save(tmp_path / "X.npy", np.array([[0.0, 1.0], [1.0, 0.0]]))
+    np.save(tmp_path / "Y.npy", np.array([[1.0, 0.0]]))
+    trained = run_cli(
+        "train", "diagrams/xor.yaml", "--data", str(tmp_path / "X.npy"), "--targets",
+        str(tmp_path / "Y.npy"), "-o", str(tmp_path / "P.npz"), "--seed", "-1",
+    )  # fmt: skip
+    assert trained.returncode == 2
+    assert trained.stderr == "--seed must be a whole number, 0 or more (got -1)\n"
+    assert not (tmp_path / "P.npz").exists()
+    with pytest.raises(UsageError, match="--seed must be a whole number"):
+        nd.check(nd.load_spec(DIAGRAMS / "xor.yaml"), seed=-1)

@@ -234,12 +234,20 @@ def check_batch(network: Network, m: int, source: str | None = None) -> None:
         )
 
 
+def require_seed(seed: object) -> None:
+    """NumPy seeds take whole numbers from 0 up: anything else is a ``UsageError`` (NumPy's own
+    ValueError would be a traceback)."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UsageError(f"--seed must be a whole number, 0 or more (got {seed!r})")
+
+
 def init_params(network: Network, seed: int = 0, dtype: DTypeLike = np.float64) -> Params:
     """Seeded Glorot-uniform parameters: ``W{l}`` and ``b{l}`` from U(-r, r), r = √(6/(in+out)).
 
     Biases are drawn too (not zeros), so every term of ``z = W x + b`` takes part in checks.
     The same seed gives the same numbers for any ``dtype`` (drawn in float64, then cast).
     """
+    require_seed(seed)
     rng = np.random.default_rng(seed)
     params: Params = {}
     for layer in network.layers:

@@ -25,7 +25,15 @@ from numpy.typing import ArrayLike
 from ..errors import SpecError, UsageError
 from ..model import Network, require_valid
 from .backward import backward_from_caches, check_targets, loss_of
-from .forward import Params, check_input, check_params, cost_from_logits, forward_pass, init_params
+from .forward import (
+    Params,
+    check_input,
+    check_params,
+    cost_from_logits,
+    forward_pass,
+    init_params,
+    require_seed,
+)
 
 Array = np.ndarray
 StepCallback = Callable[[int, float], None]
@@ -162,6 +170,7 @@ def train(
     (array([[2.]]), array([1.]))
     """
     check_options(steps, lr, batch, momentum)
+    require_seed(seed)
     chosen = loss_of(network, loss)
     inputs = check_input(network, X)
     if inputs.shape[1] == 0:
@@ -294,6 +303,7 @@ def train_files(
     from .forward import load_input, load_params
 
     check_options(steps, lr, batch, momentum)
+    require_seed(seed)
     _check_writable(output_path, history_path)
     network = load_spec(spec)
     require_valid(network, "cannot train", spec)

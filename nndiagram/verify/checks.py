@@ -32,7 +32,14 @@ from ..activations import (
 )
 from ..errors import NNDiagramError, UsageError
 from ..model import ActivationChoice, Network
-from ..numeric.forward import check_loss_fits, collapse_params, cost, forward, network_cost
+from ..numeric.forward import (
+    check_loss_fits,
+    collapse_params,
+    cost,
+    forward,
+    network_cost,
+    require_seed,
+)
 from .custom_activation import custom_rows
 from .framework import Reference, check_framework, framework_inputs
 from .report import Check, Report, compare, relative_error, status_of
@@ -449,6 +456,7 @@ def check(
     True
     >>> print(report.to_text())  # doctest: +SKIP
     """
+    require_seed(seed)
     rows = check_connectivity(network, np.random.default_rng(seed))
     reason = _needs_numeric(network)
     if reason is not None:
