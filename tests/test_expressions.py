@@ -330,3 +330,13 @@ def test_a_derivative_too_slow_to_print_is_written_as_d_dz() -> None:
     h = 1e-3  # g' is ~1e-7 against g ~0.66: a wide step keeps rounding out of the differences
     numeric = (compiled.numpy_fn(z + h) - compiled.numpy_fn(z - h)) / (2 * h)
     assert np.allclose(compiled.numpy_derivative(z), numeric, rtol=1e-3, atol=1e-15)
+
+
+def test_whether_a_derivative_is_written_out_depends_on_its_size_not_the_clock() -> None:
+    """The same spec gives the same LaTeX on every machine: sigmoid nested 3 deep prints its
+    derivative (under MAX_PRINTED_DERIVATIVE nodes); nested 4 deep it is d/dz of g, however
+    fast the printer would have been."""
+    three, four = "sigmoid(sigmoid(sigmoid(z)))", "sigmoid(sigmoid(sigmoid(sigmoid(z))))"
+    assert not compile_activation(three).derivative_latex.startswith(r"\frac{d}{d z}")
+    assert compile_activation(four).derivative_latex.startswith(r"\frac{d}{d z}")
+
