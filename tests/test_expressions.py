@@ -339,4 +339,3 @@ def test_whether_a_derivative_is_written_out_depends_on_its_size_not_the_clock()
     three, four = "sigmoid(sigmoid(sigmoid(z)))", "sigmoid(sigmoid(sigmoid(sigmoid(z))))"
     assert not compile_activation(three).derivative_latex.startswith(r"\frac{d}{d z}")
     assert compile_activation(four).derivative_latex.startswith(r"\frac{d}{d z}")
-
