@@ -368,3 +368,20 @@ def test_an_invalid_graph_has_no_weights_to_draw(run_cli: RunCli, tmp_path: Path
         "missing edge x_0 -> z_0_1 (x_0 is on line 7, z_0_1 on line 8) (and 1 more)"
     )
     assert not (tmp_path / "x.svg").exists()
+
+
+@pytest.mark.parametrize("view", ["network", "neuron"])
+def test_legend_names_no_colour_the_sample_has_replaced(
+    run_cli: RunCli, tmp_path: Path, view: str
+) -> None:
+    """With --input the circles are filled on the viridis scale, so the --legend rows 'blue
+    circle z' and 'green circle a' named colours the figure no longer has."""
+    args = write_xor(tmp_path)
+    done = run_cli("render", XOR, *args, "--sample", "1", "--view", view, "--legend",
+                   "-o", "-", "--format", "dot")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "circle a: the activation a = g(z)" in done.stdout
+    assert "blue circle" not in done.stdout and "green circle" not in done.stdout
+    weights = run_cli("render", XOR, *args[:2], "--view", "network", "--legend",
+                      "-o", "-", "--format", "dot")  # fmt: skip
+    assert "blue circle z" in weights.stdout and "green circle a" in weights.stdout

@@ -170,7 +170,8 @@ def _add_legend(
     """The legend under the figure: always when colour and width carry numbers (not in the
     layers view, which prints its numbers as text), on request for what the shapes mean."""
     t = drawing.theme
-    rows = numbers.symbolic_legend(t, view, network) if symbolic else []
+    filled = values is not None and values.has_sample  # circles coloured by the sample
+    rows = numbers.symbolic_legend(t, view, network, filled) if symbolic else []
     if values is not None and view in ("neuron", "network", "explicit"):
         rows += numbers.numbers_legend(t, values)
     if not rows:

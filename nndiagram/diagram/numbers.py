@@ -164,9 +164,11 @@ def numbers_legend(theme: Theme, numbers: Numbers) -> list[str]:
     return rows
 
 
-def symbolic_items(view: str, network: Network) -> list[str]:
-    """What the shapes and lines of this figure stand for: only the ones it draws."""
+def symbolic_items(view: str, network: Network, filled: bool = False) -> list[str]:
+    """What the shapes and lines of this figure stand for: only the ones it draws. ``filled``:
+    a sample's activations fill the circles (viridis), so they are not named by colour."""
     activations = network.show.activations and not network.is_linear
+    blue, green = ("", "") if filled else ("blue ", "green ")
     elided = any(size > network.max_neurons for size in network.sizes)
     items: list[str] = []
     if view == "neuron":
@@ -174,13 +176,13 @@ def symbolic_items(view: str, network: Network) -> list[str]:
         if network.show.bias:
             items.append("small circle 1: the bias input, its edge weighted b")
         if activations:
-            items.append("green circle a: the activation a = g(z)")
+            items.append(f"{green}circle a: the activation a = g(z)")
         if activations and any(layer.activation.name == "softmax" for layer in network.layers):
             items.append("softmax box: every a of the layer depends on every z")
     elif view == "network":
-        items.append("circle x: an input;  blue circle z: a neuron's z = w·a + b")
+        items.append(f"circle x: an input;  {blue}circle z: a neuron's z = w·a + b")
         if activations:
-            items.append("green circle a: the activation a = g(z)")
+            items.append(f"{green}circle a: the activation a = g(z)")
         if activations and any(layer.activation.name == "softmax" for layer in network.layers):
             items.append("softmax box: every a of the layer depends on every z")
         if network.show.bias:
@@ -204,9 +206,9 @@ def symbolic_items(view: str, network: Network) -> list[str]:
     return items
 
 
-def symbolic_legend(theme: Theme, view: str, network: Network) -> list[str]:
+def symbolic_legend(theme: Theme, view: str, network: Network, filled: bool = False) -> list[str]:
     """The ``--legend`` rows of a symbolic figure."""
-    return [_row(theme, _text(theme, item)) for item in symbolic_items(view, network)]
+    return [_row(theme, _text(theme, item)) for item in symbolic_items(view, network, filled)]
 
 
 def table(rows: list[str]) -> Html:
