@@ -160,3 +160,18 @@ def test_text_activations_read_as_the_spec_writes_them(run_cli: RunCli, tmp_path
     assert lines[6] == "  g⁽³⁾(z) = z/(1 + abs(z)) + min(0, z)"
     assert "abs(z)" in lines[7]
     assert not re.search(r"Max|Min|Abs|Piecewise", done.stdout)
+
+
+def test_no_collapse_of_one_named_input_reads_cleanly(run_cli: RunCli, tmp_path: Path) -> None:
+    """A 1-input regression net with its input named t read 'f(t) = … at t = t, every other
+    input 0': there is no other input, and t was both the input and the variable."""
+    spec = tmp_path / "reg.yaml"
+    spec.write_text("inputs: [t]\nlayers:\n  - {units: 3, activation: relu}\n  - {units: 1}\n")
+    text = run_cli("equations", str(spec), "--format", "text")
+    assert text.returncode == 0, text.stderr
+    assert "  f(u) = z⁽¹⁾₀ at t = u\n" in text.stdout and "every other input" not in text.stdout
+    latex = run_cli("equations", str(spec)).stdout
+    assert r"f(u) = z^{[1]}_0 \quad \text{at } \text{t} = u \]" in latex
+    spec.write_text("inputs: [area, t]\nlayers:\n  - {units: 3, activation: relu}\n")
+    two = run_cli("equations", str(spec), "--format", "text").stdout
+    assert "at area = t, every other input 0" in two

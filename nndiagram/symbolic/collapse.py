@@ -320,15 +320,18 @@ def describe_counterexample(network: Network, example: Counterexample) -> list[t
     )
     t1, t2 = example.inputs[0][0, 0], example.inputs[1][0, 0]
     points = (t1, t2, (t1 + t2) / 2)
+    others = network.inputs > 1  # a network of one input has no other input to set to 0
+    t = "u" if x0.text() == "t" else "t"  # an input named t: not 'at t = t'
     lines = [
         (
             rf"{weights_latex} = 1, \quad \text{{every other weight and every bias}} = 0",
             f"{weights_text} = 1, every other weight and every bias = 0",
         ),
         (
-            rf"f(t) = {output.latex()} \quad \text{{at }} {x0.latex()} = t"
-            r"\text{, every other input } 0",
-            f"f(t) = {output.text()} at {x0.text()} = t, every other input 0",
+            rf"f({t}) = {output.latex()} \quad \text{{at }} {x0.latex()} = {t}"
+            + (r"\text{, every other input } 0" if others else ""),
+            f"f({t}) = {output.text()} at {x0.text()} = {t}"
+            + (", every other input 0" if others else ""),
         ),
     ]
     for point, value in zip(points, example.outputs, strict=True):
