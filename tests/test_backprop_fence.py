@@ -148,3 +148,43 @@ def test_plugin_runs_the_proofs_ahead_and_the_page_reads_them(
     alone = _markdown().convert(page)
     assert ahead.count('class="nnd-proof"') == 2 and "proven by SymPy" in ahead
     assert re.sub(r"\s+", " ", ahead) == re.sub(r"\s+", " ", alone)
+
+
+@pytest.mark.parametrize("alpha", ["0.2", "3"])
+def test_leaky_relu_backprop_is_proven(alpha: str) -> None:
+    """A leaky ReLU network stopped the build with 'SymPy does not confirm 2-2-1 mse: differs
+    at dW0[0], …': SymPy's derivative writes Piecewise((x, c), (x/5, True)) where the matrix
+    form has x·Piecewise((1, c), (1/5, True)), two opaque atoms that never cancelled. The
+    proof now splits the comparisons case by case (sound: every case must give 0)."""
+    leaky = "{leaky_relu: {alpha: " + alpha + "}}"
+    body = f"sizes: [2, 2, 1]\nactivations: [{leaky}, {leaky}]\nloss: mse\n"
+    out = _markdown().convert(f"```backprop\n{body}include: [equations, proofs, entries]\n```\n")
+    assert "2-2-1 mse: every entry, m = 2 samples" in out
+    assert out.count('class="nnd-proof"') == 2 and out.count("✓") == 2
+
+
+def test_a_wrong_leaky_relu_gradient_is_still_refused() -> None:
+    """The case split proves only what holds: a matrix form with the slope on the wrong side
+    of zero differs in some case."""
+    import sympy
+
+    from nndiagram.symbolic.gradient_entries import (
+        explicit_gradients,
+        matrix_form,
+        prove_matrix_form,
+    )
+
+    network = Network.from_sizes([2, 2, 1], [{"leaky_relu": {"alpha": 0.2}}, "identity"])
+    gradients = explicit_gradients(network, "mse")
+    right = matrix_form(gradients)
+    assert prove_matrix_form(gradients, right).holds
+    swapped = {
+        name: matrix.applyfunc(
+            lambda e: e.replace(
+                lambda p: isinstance(p, sympy.Piecewise),
+                lambda p: sympy.Piecewise((p.args[1][0], p.args[0][1]), (p.args[0][0], True)),
+            )
+        )
+        for name, matrix in right.items()
+    }
+    assert not prove_matrix_form(gradients, swapped).holds
