@@ -188,3 +188,18 @@ def test_a_wrong_leaky_relu_gradient_is_still_refused() -> None:
         for name, matrix in right.items()
     }
     assert not prove_matrix_form(gradients, swapped).holds
+
+
+def test_a_custom_output_activation_is_proven_not_a_spec_error() -> None:
+    """``activations: [{custom: …}]`` stopped the fence with '<spec>:1:1: error: custom
+    activation needs an expression in z': the output-layer proof looked the activation up by
+    its name alone (and leaky ReLU by name took the default alpha, not the fence's)."""
+    body = "sizes: [1, 1]\nactivations: [{custom: 'z*sigmoid(z)'}]\nloss: mse\n"
+    out = _markdown().convert(f"```backprop\n{body}include: [equations, proofs]\n```\n")
+    assert out.count('class="nnd-proof"') == 1 and "✓" in out
+    from nndiagram.model import ActivationChoice
+    from nndiagram.symbolic.gradients import chain_rule_dz
+
+    choice = ActivationChoice(name="leaky_relu", alpha=0.3)
+    _, z, _, a = chain_rule_dz("leaky_relu", "mse", 1, choice)
+    assert a[0].subs(z[0], -10) == -3

@@ -206,7 +206,9 @@ def proofs(network: Network, loss: str, include: tuple[str, ...] = PARTS) -> lis
     output_form = (name, loss) in SIMPLIFIED or (loss == "mse" and name != "softmax")
     if "proofs" in include and output_form:
         out.append(
-            prove_output_gradient(name, loss, max(last.units, 2 if name == "softmax" else 1))
+            prove_output_gradient(
+                name, loss, max(last.units, 2 if name == "softmax" else 1), last.activation
+            )
         )
     count = sum(layer.units * (layer.fan_in + 1) for layer in network.layers)
     if "entries" in include and count <= MAX_EXPLICIT_PARAMS:

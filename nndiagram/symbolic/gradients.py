@@ -314,22 +314,23 @@ def _loss(loss: str, a: list[Any], y: list[Any]) -> Any:
     return -sum(yk * sympy.log(ak) for ak, yk in zip(a, y, strict=True))
 
 
-def _outputs(activation: str, z: list[sympy.Symbol]) -> list[Any]:
+def _outputs(activation: str, z: list[sympy.Symbol], choice: Any = None) -> list[Any]:
     if activation == "softmax":
         total = sum(sympy.exp(zk) for zk in z)
         return [sympy.exp(zk) / total for zk in z]
     if activation == "generic":
         return [sympy.Function("g")(zk) for zk in z]
-    return [activation_for(activation).sympy_expr(zk) for zk in z]
+    # choice: the spec's own activation, when the name alone does not say it (custom, alpha)
+    return [activation_for(choice or activation).sympy_expr(zk) for zk in z]
 
 
 def chain_rule_dz(
-    activation: str, loss: str, units: int
+    activation: str, loss: str, units: int, choice: Any = None
 ) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
     """``∂L/∂z_j = Σ_k ∂L/∂a_k · ∂a_k/∂z_j`` for generic entries: (dz, z, y, a)."""
     z, y = _entries(units)
     a_symbols = [sympy.Symbol(f"a_{k}", positive=True) for k in range(units)]
-    a = _outputs(activation, z)
+    a = _outputs(activation, z, choice)
     dL_da = [sympy.diff(_loss(loss, a_symbols, y), ak) for ak in a_symbols]
     at_a = dict(zip(a_symbols, a, strict=True))
     dz = [
@@ -339,9 +340,10 @@ def chain_rule_dz(
     return dz, z, y, a
 
 
-def prove_output_gradient(activation: str, loss: str, units: int = 3) -> Proof:
-    """Prove the simplified ``dz^{[L]}`` of a pair by the chain rule, for ``units`` outputs."""
-    dz, z, y, a = chain_rule_dz(activation, loss, units)
+def prove_output_gradient(activation: str, loss: str, units: int = 3, choice: Any = None) -> Proof:
+    """Prove the simplified ``dz^{[L]}`` of a pair by the chain rule, for ``units`` outputs.
+    ``choice``: the layer's ``ActivationChoice`` (a custom expression, leaky ReLU's alpha)."""
+    dz, z, y, a = chain_rule_dz(activation, loss, units, choice)
     if (activation, loss) == ("sigmoid", "bce"):
         claimed = [ak - yk for ak, yk in zip(a, y, strict=True)]
         statement, detail = r"dz^{[L]} = a^{[L]} - y", "any targets y"
