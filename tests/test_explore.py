@@ -295,3 +295,16 @@ def test_jupyter_explorer_with_a_loss_shows_the_backward_pass() -> None:
     assert "Backward pass" not in forward and "&quot;back&quot;" not in forward
     with pytest.raises(UsageError, match="loss must be one of: mse, bce, ce"):
         nndiagram.explore(xor, loss="hinge")
+
+
+def test_a_unit_numbered_ten_or_more_links_its_own_neuron() -> None:
+    """z^{[0]}_{10} is neuron 10 (one index), not row 1 column 0: its equation's left side, its
+    bias entry and its weights all mark unit 10 (a new user found z_{10} unlinked)."""
+    from nndiagram.symbolic import derive
+
+    network = nndiagram.Network.from_sizes([2, 11, 1])
+    marked = interactive.mark_latex(derive(network).to_latex(), interactive.context(network))
+    assert r"\class{nnd-z-0-10}{z^{[0]}_{10}} = " in marked
+    assert r"\class{nnd-b-0-10}{b_{10}}" in marked
+    assert r"\class{nnd-w-0-10-1}{w_{10,1}}" in marked
+    assert r"\class{nnd-w-1-0-10}{w_{0,10}}" in marked

@@ -157,12 +157,16 @@ _MATRIX = re.compile(
 _TEXT = re.compile(r"(\\text\{[^{}]*\})")
 
 
-def _indices(sub: str | None) -> list[int]:
+def _indices(sub: str | None, pair: bool) -> list[int]:
+    """The positions a subscript spells: ``{01}`` is (0, 1) for a weight's row and column (the
+    comma appears once an index has two digits), but ``{10}`` of ``z``, ``b``, ``a`` is 10."""
     if sub is None:
         return []
     if sub.startswith("{"):
         sub = sub[1:-1]
-        return [int(p) for p in sub.split(",")] if "," in sub else [int(c) for c in sub]
+        if "," in sub:
+            return [int(p) for p in sub.split(",")]
+        return [int(c) for c in sub] if pair else [int(sub)]
     return [int(sub)]
 
 
@@ -178,7 +182,8 @@ def _class_of(match: re.Match[str], ctx: dict[str, Any]) -> str | None:
         layer = 0 if layers == 1 or base == "x" else -1
     if not 0 <= layer < layers:
         return None
-    positions = [i - offset for i in _indices(match["sub"])]
+    pair = base == "w" and not ctx["single"]
+    positions = [i - offset for i in _indices(match["sub"], pair)]
     if any(p < 0 for p in positions):
         return None
     units, fan_in = sizes[layer + 1], sizes[layer]
@@ -239,7 +244,8 @@ def _mark_matrix(match: re.Match[str], ctx: dict[str, Any]) -> str | None:
             entry = _ENTRY.fullmatch(cell.strip())
             css = None
             if entry is not None and entry["base"] == head["base"]:
-                at = [i - offset for i in _indices(entry["sub"])]
+                pair = head["base"] == "w" and not ctx["single"]
+                at = [i - offset for i in _indices(entry["sub"], pair)]
                 if head["base"] == "w" and ctx["single"] and len(at) == 1:
                     at = [0, *at]
                 sizes = ctx["sizes"]
