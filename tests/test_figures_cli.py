@@ -211,3 +211,29 @@ def test_the_mnist_layers_figure_fits_a_page(run_cli: RunCli, tmp_path: Path) ->
     assert _aspect(out) <= 3.2
     y = _centres(out)
     assert abs(y["x"] - y["layer_0"]) < 3 and y["layer_2"] > y["layer_0"] + 100
+
+
+def test_real_numbers_on_an_elided_network_do_not_stretch_it_into_a_strip(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    """A new user's 3-7-13-1 with max_neurons 3 and --params: the labels `w = value` did not fit
+    at any row spacing tried and the smallest-area fallback drew a 7676 x 414 pt strip (18:1).
+    Rows now move further apart (up to 4 spacings of gap) before labels are left out."""
+    import numpy as np
+
+    spec = _spec(
+        tmp_path,
+        "odd.yaml",
+        "inputs: [area, rooms, age]\nnumbering: 1\nmax_neurons: 3\nlayers:\n"
+        "  - {units: 7, activation: {leaky_relu: {alpha: 0.1}}}\n"
+        "  - {units: 13, activation: {custom: 'z/(1+abs(z))'}}\n  - {units: 1}\n",
+    )
+    rng = np.random.default_rng(1)
+    shapes = {"W0": (7, 3), "b0": (7,), "W1": (13, 7), "b1": (13,), "W2": (1, 13), "b2": (1,)}
+    np.savez(tmp_path / "P.npz", **{k: rng.normal(size=s) for k, s in shapes.items()})
+    out = tmp_path / "odd.svg"
+    done = run_cli("render", str(spec), "--view", "network", "--params", str(tmp_path / "P.npz"),
+                   "-o", str(out))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert _aspect(out) <= 6.0
+    assert "= −" in out.read_text() or "= 0." in out.read_text()  # the values are still drawn

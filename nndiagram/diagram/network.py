@@ -28,6 +28,7 @@ from .dot import Drawing
 from .elide import Column
 
 WEIGHT_LABELS_MAX_EDGES = 12  # more labelled edges than this is a wall of text
+WIDE_STRETCH = 4.0  # past placement.MAX_STRETCH: the widest column gap, in row spacings
 NEURON_SIZE = 36.0  # points: a neuron's circle, and the height of every row of the grid
 BIAS_SIZE = 27.0  # points: the bias circle
 NODESEP = 16.0  # points between rows when no label needs room
@@ -562,7 +563,26 @@ def _plan_labels(
             half_widths = (columns[c].width + columns[c + 1].width) / 2
             ranksep = max(ranksep, best[index][1] - half_widths)
         options.append((spacing, ranksep, layers, best))
-    spacing, ranksep, layers, best = placement.choose(options, rows)
+    chosen = placement.choose(options, rows)
+    if not placement.fits(chosen, placement.MAX_STRETCH):
+        # The smallest-area fallback can be a strip (real numbers on an elided 3-7-13-1 net:
+        # 18:1). Rows further apart first; labels that need more than that are left out.
+        loose = next((o for o in options if placement.fits(o, WIDE_STRETCH)), None)
+        if loose is None:
+            note = (
+                "weight labels left out: they would need columns far wider than the figure "
+                "is tall; "
+                + (
+                    "the edges' colour and width carry the weights"
+                    if drawing.numbers is not None
+                    else "use the neuron view or a smaller max_neurons"
+                )
+            )
+            if note not in drawing.notes:
+                drawing.notes.append(note)
+            return {}
+        chosen = loose
+    spacing, ranksep, layers, best = chosen
     drawing.layout["nodesep"] = round((spacing - size) / 72, 3)
     drawing.layout["ranksep"] = round(ranksep / 72, 3)
     plans = {}

@@ -122,7 +122,7 @@ def choose(options: list[Option], rows: int) -> Option:
     20
     """
     for option in options:
-        if all(need <= MAX_STRETCH * option[0] for _, need in option[3].values()):
+        if fits(option, MAX_STRETCH):
             return option
 
     def area(option: Option) -> float:
@@ -130,6 +130,12 @@ def choose(options: list[Option], rows: int) -> Option:
         return rows * option[0] * widest
 
     return min(options, key=area)
+
+
+def fits(option: tuple[Any, ...], stretch: float) -> bool:
+    """Every layer's labels of ``(spacing, ranksep, layers, best)`` fit within ``stretch``
+    row spacings of column gap."""
+    return all(need <= stretch * option[0] for _, need in option[3].values())
 
 
 def on_edge(
