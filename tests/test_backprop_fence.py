@@ -203,3 +203,69 @@ def test_a_custom_output_activation_is_proven_not_a_spec_error() -> None:
     choice = ActivationChoice(name="leaky_relu", alpha=0.3)
     _, z, _, a = chain_rule_dz("leaky_relu", "mse", 1, choice)
     assert a[0].subs(z[0], -10) == -3
+
+
+@pytest.mark.parametrize(
+    ("sizes", "layers"),
+    [("[2, 2, 2, 1]", "0, 1, 2"), ("[1, 1, 1, 1, 1]", "0, 1, 2, 3")],
+    ids=["3 layers", "4 layers"],
+)
+def test_three_and_four_leaky_relu_layers_are_proven(sizes: str, layers: str) -> None:
+    """With 3 or more leaky ReLU layers the build stopped with 'SymPy does not confirm 2-2-2-1
+    mse: differs at dW0[0], …': the entry's derivative nests one Piecewise per layer, which the
+    case split did not untangle. The activation is now an undefined g on both routes (its
+    derivative goes by cases), so the identity is proven for every g, this one included."""
+    leaky = "{leaky_relu: {alpha: 0.2}}"
+    count = sizes.count(",")
+    body = f"sizes: {sizes}\nactivations: [{', '.join([leaky] * count)}]\nloss: mse\n"
+    out = _markdown().convert(f"```backprop\n{body}include: [equations, proofs, entries]\n```\n")
+    name = sizes.strip("[]").replace(", ", "-")
+    proven = f"{name} mse: every entry, m = 2 samples, with any differentiable g in layers"
+    assert f"{proven} {layers}, proven by SymPy" in out
+    assert out.count('class="nnd-proof"') == 2 and out.count("✓") == 2
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activations", "loss", "proofs", "layers"),
+    [
+        ("[2, 1]", "[{custom: 'abs(z)'}]", "mse", 3, "layer 0"),  # the sum form too
+        ("[2, 2, 1]", "[{custom: 'abs(z) - z/2'}, sigmoid]", "bce", 2, "layer 0"),
+        ("[1, 2, 1]", "[{custom: 'abs(z)'}, {custom: 'abs(z)'}]", "mse", 2, "layers 0, 1"),
+    ],
+)
+def test_a_custom_activation_with_abs_is_proven(
+    sizes: str, activations: str, loss: str, proofs: int, layers: str
+) -> None:
+    """``custom: abs(z)`` stopped the build with 'SymPy does not confirm the sum form of …':
+    the derivative sign(z) stayed an opaque atom that never cancelled."""
+    body = f"sizes: {sizes}\nactivations: {activations}\nloss: {loss}\n"
+    out = _markdown().convert(f"```backprop\n{body}include: [equations, proofs, entries]\n```\n")
+    assert out.count('class="nnd-proof"') == proofs and out.count("✓") == proofs
+    assert f"m = 2 samples, with any differentiable g in {layers}, proven by SymPy" in out
+
+
+def test_a_backward_pass_without_the_activation_derivative_stops_the_build(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The proof with an undefined g still refuses a wrong matrix form: a hidden layer's
+    dz = da (the factor g'(z) left out) is not the entry's derivative."""
+    from nndiagram.site import fence
+    from nndiagram.symbolic import gradient_entries
+
+    right = gradient_entries._backward_dz
+
+    def forgetful(name: str, fn: object, Z: object, A: object, dA: object) -> object:
+        return dA if name == "generic" else right(name, fn, Z, A, dA)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(gradient_entries, "_backward_dz", forgetful)
+    leaky = "{leaky_relu: {alpha: 0.2}}"
+    body = f"sizes: [1, 1, 1, 1]\nactivations: [{leaky}, {leaky}, {leaky}]\nloss: mse\n"
+    fence.configure(fence.FenceSettings(use_cache=False))  # no tampered proof in the cache
+    try:
+        with pytest.raises(SuperFencesException, match="not confirm 1-1-1-1 mse: differs at dW0"):
+            _markdown().convert(f"```backprop\n{body}include: [proofs, entries]\n```\n")
+    finally:
+        fence.configure(None)
+    monkeypatch.undo()
+    out = _markdown().convert(f"```backprop\n{body}include: [proofs, entries]\n```\n")
+    assert out.count("✓") == 2

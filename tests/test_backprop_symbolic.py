@@ -194,3 +194,78 @@ def test_a_summand_missing_its_input_is_not_confirmed() -> None:
     summand = sympy.diff(-(y[0, i] * sympy.log(a) + (1 - y[0, i]) * sympy.log(1 - a)), w)
     assert is_zero(summand - (a - y[0, i]) * x[0, i])
     assert not is_zero(summand - (a - y[0, i]))
+
+
+LEAKY = {"leaky_relu": {"alpha": 0.2}}
+ABS = {"custom": "abs(z)"}
+
+
+@pytest.mark.parametrize(
+    ("sizes", "activations", "loss", "layers"),
+    [
+        ([2, 2, 2, 1], [LEAKY] * 3, "mse", "layers 0, 1, 2"),
+        ([1, 1, 1, 1, 1], [LEAKY] * 4, "mse", "layers 0, 1, 2, 3"),
+        ([2, 2, 1], [ABS, "sigmoid"], "bce", "layer 0"),
+        ([1, 2, 1], [ABS, {"custom": "abs(z) + z"}], "mse", "layers 0, 1"),
+    ],
+)
+def test_activations_by_cases_are_proven_for_any_g(
+    sizes: list[int], activations: list[object], loss: str, layers: str
+) -> None:
+    """3+ leaky ReLU layers and abs(z) were not confirmed (nested Piecewise, opaque sign(z)):
+    their layers are now proven as an undefined g, on both routes."""
+    proof = prove_matrix_form(explicit_gradients(Network.from_sizes(sizes, activations), loss))
+    assert proof.holds, proof.detail
+    assert proof.detail == f"every entry, m = 2 samples, with any differentiable g in {layers}"
+
+
+def test_a_smooth_network_is_proven_as_written() -> None:
+    """Only a derivative by cases becomes g: sigmoid and tanh layers keep their formulas."""
+    explicit = explicit_gradients(Network.from_sizes([2, 2, 1], ["tanh", "sigmoid"]), "bce")
+    assert prove_matrix_form(explicit).detail == "every entry, m = 2 samples"
+    assert explicit_gradients(explicit.network, "bce", opaque=True).opaque == ()
+
+
+def _without_derivative_of(layer: str) -> object:
+    """Tamper: the factor g'(z) of one layer left out of every entry."""
+
+    def drop(e: sympy.Expr) -> sympy.Expr:
+        return e.replace(
+            lambda s: isinstance(s, sympy.Subs) and f"{layer}(" in str(s.expr),
+            lambda s: sympy.Integer(1),
+        )
+
+    return lambda form: {k: v.applyfunc(drop) for k, v in form.items()}
+
+
+@pytest.fixture(scope="module")
+def leaky_three() -> ExplicitGradients:
+    network = Network.from_sizes([1, 2, 1, 1], [LEAKY] * 3)
+    return explicit_gradients(network, "mse", opaque=True)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param(lambda g: {**g, "dW0": g["dW0"] * 2}, id="factor"),
+        pytest.param(lambda g: {**g, "dW1": g["dW1"][:, ::-1]}, id="swapped entries"),
+        pytest.param(_without_derivative_of("g0"), id="first layer's g' left out"),
+        pytest.param(_without_derivative_of("g1"), id="middle layer's g' left out"),
+        pytest.param(
+            lambda g: {k: v.subs(sympy.Symbol("W2_0_0", real=True), 1) for k, v in g.items()},
+            id="a weight left out",
+        ),
+    ],
+)
+def test_a_wrong_matrix_form_with_any_g_is_not_proven(tamper, leaky_three) -> None:  # type: ignore[no-untyped-def]
+    right = matrix_form(leaky_three)
+    assert prove_matrix_form(leaky_three, right).holds
+    proof = prove_matrix_form(leaky_three, tamper(right))
+    assert not proof.holds and "differs at" in proof.detail
+
+
+def test_the_sum_form_of_abs_is_proven() -> None:
+    """One abs(z) layer: 'SymPy does not confirm the sum form' (sign(z) stayed opaque)."""
+    for loss in ("mse", "bce"):
+        rows = sum_form_gradients(Network.from_sizes([2, 1], [ABS]), loss)
+        assert len(rows) == 3 and all(r.holds for r in rows), loss

@@ -44,6 +44,7 @@ class ExplicitGradients:
     Y: sympy.Matrix
     cost: Any
     caches: tuple[tuple[Any, ...], ...]  # per layer: (Z, A, g, activation name)
+    opaque: tuple[int, ...] = ()  # layers whose activation is an undefined g (by cases)
 
     @cached_property
     def entry(self) -> dict[str, sympy.Matrix]:
@@ -57,13 +58,31 @@ def _matrix(name: str, rows: int, cols: int) -> sympy.Matrix:
     return sympy.Matrix(rows, cols, lambda i, j: sympy.Symbol(f"{name}_{i}_{j}", real=True))
 
 
-def _activation(network: Network, index: int) -> tuple[Callable[[Any], Any], str]:
+def _activation(
+    network: Network, index: int, opaque: bool = False
+) -> tuple[Callable[[Any], Any], str]:
+    """The layer's activation as a SymPy function and its name. ``opaque``: an element-wise
+    activation whose derivative is written by cases (leaky ReLU, ``abs(z)``) becomes an
+    undefined function ``g``, as the tutorial's generic layer (see ``prove_matrix_form``)."""
     choice = network.layers[index].activation
     if choice.name == "generic":  # the tutorial's g^{[l]}, one undefined function per layer
         g = sympy.Function(f"g{network.naming.index(index)}")
         return g, "generic"
     activation = activation_for(choice)
+    if opaque and _by_cases(activation.sympy_expr, activation.name):
+        return sympy.Function(f"g{network.naming.index(index)}"), "generic"
     return activation.sympy_expr, activation.name
+
+
+BY_CASES = (sympy.Piecewise, sympy.sign, sympy.Heaviside, sympy.Abs, sympy.Max, sympy.Min)
+
+
+def _by_cases(fn: Callable[[Any], Any], name: str) -> bool:
+    """Is ``fn`` element-wise with a derivative written by cases (Piecewise, sign, …)?"""
+    if name == "softmax":
+        return False
+    t = sympy.Dummy("t", real=True)
+    return bool(sympy.diff(fn(t), t).has(*BY_CASES))
 
 
 def _apply(fn: Callable[[Any], Any], name: str, Z: sympy.Matrix) -> sympy.Matrix:
@@ -97,8 +116,12 @@ def _backward_dz(name: str, fn: Callable[[Any], Any], Z: Any, A: Any, dA: Any) -
     return dA.multiply_elementwise(_derivative(fn, Z))
 
 
-def explicit_gradients(network: Network, loss: str, m: int = 2) -> ExplicitGradients:
-    """Both routes to the gradient for ``network`` on m symbolic samples."""
+def explicit_gradients(
+    network: Network, loss: str, m: int = 2, opaque: bool = False
+) -> ExplicitGradients:
+    """Both routes to the gradient for ``network`` on m symbolic samples. ``opaque``: every
+    activation whose derivative is written by cases is an undefined function ``g`` instead
+    (what ``prove_matrix_form`` proves; the numbers of ``check`` need the real one)."""
     params: dict[str, sympy.Matrix] = {}
     for layer in network.layers:
         params[f"W{layer.index}"] = _matrix(f"W{layer.index}", layer.units, layer.fan_in)
@@ -112,12 +135,17 @@ def explicit_gradients(network: Network, loss: str, m: int = 2) -> ExplicitGradi
         Z = params[f"W{layer.index}"] * A_in + params[f"b{layer.index}"] * sympy.ones(1, m)
         if layer.add is not None:
             Z = Z + outputs[layer.add]
-        fn, name = _activation(network, layer.index)
+        fn, name = _activation(network, layer.index, opaque)
         A = _apply(fn, name, Z)
         outputs[layer.index] = A
         caches.append((Z, A, fn, name))
     J = _loss(loss, A, Y) / m
-    return ExplicitGradients(network, loss, params, X, Y, J, tuple(caches))
+    made_opaque = tuple(
+        layer.index
+        for layer, cache in zip(network.layers, caches, strict=True)
+        if cache[3] == "generic" and layer.activation.name != "generic"
+    )
+    return ExplicitGradients(network, loss, params, X, Y, J, tuple(caches), made_opaque)
 
 
 def matrix_form(gradients: ExplicitGradients) -> dict[str, sympy.Matrix]:
@@ -274,7 +302,23 @@ def _deciding(condition: Any) -> Iterator[Any]:
 def prove_matrix_form(
     gradients: ExplicitGradients, claimed: Mapping[str, sympy.Matrix] | None = None
 ) -> Proof:
-    """Every entry of the matrix-form gradient (or ``claimed``) minus ``∂J/∂entry`` is 0."""
+    """Every entry of the matrix-form gradient (or ``claimed``) minus ``∂J/∂entry`` is 0.
+
+    Without ``claimed``, an activation whose derivative goes by cases (leaky ReLU, ``abs(z)``)
+    is proven as an undefined function ``g`` on both routes: the entry's derivative then has
+    ``g'(z)`` where the matrix form multiplies by it, so the identity holds for every
+    differentiable ``g``, hence for this one (wherever it is differentiable, as every proof
+    here), and the matrix form takes ``g'`` as SymPy's derivative of the activation. Written
+    out instead, the two routes give one function in two forms (``Piecewise((x, c), (x/5,
+    True))`` and ``x·Piecewise((1, c), (1/5, True))``, nested a layer deeper per layer), which
+    the case split of ``is_zero`` confirms only for one or two such layers, and ``sign(z)``
+    (of ``abs``) not at all. With ``claimed``, the entries are those of ``gradients``.
+    """
+    if claimed is None and not gradients.opaque:
+        network, m = gradients.network, gradients.X.shape[1]
+        opaque = explicit_gradients(network, gradients.loss, m, opaque=True)
+        if opaque.opaque:
+            gradients = opaque
     form = matrix_form(gradients) if claimed is None else claimed
     failing = [
         f"{name}[{i}]"
@@ -284,11 +328,16 @@ def prove_matrix_form(
     ]
     sizes = "-".join(map(str, gradients.network.sizes))
     m = gradients.X.shape[1]
+    detail = f"every entry, m = {m} samples"
+    if gradients.opaque:
+        layers = ", ".join(str(gradients.network.naming.index(i)) for i in gradients.opaque)
+        plural = "s" if len(gradients.opaque) > 1 else ""
+        detail += f", with any differentiable g in layer{plural} {layers}"
     return Proof(
         f"{sizes} {gradients.loss}",
         STATEMENT,
         not failing,
-        f"every entry, m = {m} samples" if not failing else f"differs at {', '.join(failing)}",
+        detail if not failing else f"differs at {', '.join(failing)}",
     )
 
 
@@ -422,7 +471,9 @@ def sum_form_gradients(network: Network, loss: str) -> list[EntryGradient]:
     entry's input. Softmax with mse is left out: its ``dz`` couples the units."""
     require_chain(network, "gradient entries")
     (layer,) = network.layers
-    fn, name = _activation(network, 0)
+    # A derivative by cases (abs: sign(z), opaque to is_zero) as an undefined g: the summand
+    # then has g'(z) where dz has it, and holds for every g (see prove_matrix_form).
+    fn, name = _activation(network, 0, opaque=True)
     if name == "softmax" and loss != "ce":
         return []
     i = sympy.Symbol("i", integer=True, positive=True)
