@@ -96,6 +96,25 @@ def test_a_deep_network_view_folds_into_rows(run_cli: RunCli, tmp_path: Path) ->
     assert "carried" not in out.read_text(encoding="utf-8")
 
 
+def test_a_deep_neuron_view_folds_into_rows(run_cli: RunCli, tmp_path: Path) -> None:
+    """--view neuron of 10 layers of 4 units was one 6791x242 pt strip (28:1); like the network
+    view it folds into rows, each after the first starting with the previous row's outputs
+    again (dashed, captioned). Shallow figures keep their single row."""
+    for depth in (8, 10):
+        layers = "".join("  - {units: 4, activation: relu}\n" for _ in range(depth - 1))
+        deep = _spec(tmp_path, f"deep{depth}", f"inputs: 2\nlayers:\n{layers}  - {{units: 1}}\n")
+        out = tmp_path / f"deep{depth}.svg"
+        result = run_cli("render", str(deep), "--view", "neuron", "-o", str(out))
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        assert _aspect(out) <= 3.2
+        text = out.read_text(encoding="utf-8")
+        assert "from the row above · layer" in text and "_carried" in text
+    shallow = _spec(tmp_path, "shallow", "inputs: 3\nlayers:\n  - {units: 4}\n  - {units: 2}\n")
+    out = tmp_path / "shallow.svg"
+    assert run_cli("render", str(shallow), "--view", "neuron", "-o", str(out)).returncode == 0
+    assert "carried" not in out.read_text(encoding="utf-8")
+
+
 def test_equations_of_wide_layers_break_into_readable_lines(
     run_cli: RunCli, tmp_path: Path
 ) -> None:

@@ -196,3 +196,27 @@ def test_layers_doctests() -> None:
     from nndiagram.diagram import layers
 
     assert doctest.testmod(layers).failed == 0
+
+
+@pytest.mark.exe
+@pytest.mark.parametrize("labels", ["math", "plain"])
+@pytest.mark.parametrize(
+    "sizes",
+    [
+        [2, 2, 2, 2, 2, 2, 1],  # 6 layers of width 2
+        [2, 2, 3, 2, 3, 2, 3, 2, 3],  # 8 layers, softmax output
+        [2] + [4] * 9 + [1],  # 10 layers of 4: one 6791x242 pt strip before
+    ],
+    ids=lambda sizes: "-".join(map(str, sizes)),
+)
+def test_a_deep_neuron_view_folds_into_rows_that_fit_a_page(sizes: list[int], labels: str) -> None:
+    """Issue 13 item 4: ``--view neuron`` of a deep chain folds into rows as the network view
+    does (the previous row's outputs carried over as dashed circles), within about 3:1, cleanly
+    laid out."""
+    activations = ["tanh"] * (len(sizes) - 2) + ["softmax" if sizes[-1] > 1 else "identity"]
+    network = Network.from_sizes(sizes, activations)
+    svg = render(network, "svg", view="neuron", labels=labels)
+    report = check(svg)
+    assert report.width <= 3.2 * report.height, (report.width, report.height)
+    assert b"_carried" in svg
+    assert _problems(network, "neuron", labels) == []

@@ -198,10 +198,6 @@ def draw(drawing: Drawing, network: Network) -> None:
     parts.tie_rest(drawing, ties)
 
 
-ROW_ASPECT = 3.0  # a folded figure is at most about this many times as wide as it is tall
-WRAP_FROM = 4  # layers: shallower networks stay on one row
-
-
 RANK_SLACK = 13.0  # points dot leaves between columns beyond ranksep (measured)
 MARGIN = 36.0  # points of a strip's height beyond its rows (measured)
 CAPTION_BAND = 38.0  # points the captions add above the first row (measured)
@@ -232,27 +228,17 @@ def layers_per_row(
     >>> [per_row(depth) for depth in (3, 6, 8, 12)]  # neurons carried: 3 for each fold
     [0, 3, 3, 3]
     """
-    depth = len(network.layers)
-    if depth < WRAP_FROM:
-        return depth
-    ends = [layer_start[i] for i in range(depth)] + [len(columns)]
     top = MARGIN + (CAPTION_BAND if captions else 0.0)
+    gap_rows = 2 if captions else 1
 
     def width(first: int, end: int) -> float:
         gap = ranksep + RANK_SLACK
         return sum(columns[c].width + gap for c in range(first, end)) - gap
 
-    for count in range(1, depth + 1):
-        per_row = -(-depth // count)
-        starts = list(range(0, depth, per_row))
-        widest = max(
-            width(0 if s == 0 else ends[s] - 1, ends[min(s + per_row, depth)]) for s in starts
-        )
-        gap = 2 if captions else 1
-        height = len(starts) * rows * pitch + (len(starts) - 1) * gap * pitch + top
-        if widest <= ROW_ASPECT * height:
-            return per_row
-    return 1
+    def height(count: int) -> float:
+        return count * rows * pitch + (count - 1) * gap_rows * pitch + top
+
+    return parts.layers_per_row(len(network.layers), layer_start, len(columns), width, height)
 
 
 def _gap_rows(drawing: Drawing) -> int:
@@ -307,27 +293,7 @@ def _fold(
                     (("carried", key), k) for key, k in sources
                 ]
                 edges[e] = (index, moved, units)
-    band = rows
-    merged: list[parts.Rank] = []
-    for p in range(max(len(segment) for segment in segments)):
-        keys: list[Hashable | None] = []
-        width = 0.0
-        for s, segment in enumerate(segments):
-            rank = segment[p] if p < len(segment) else None
-            if s:
-                keys += (
-                    [None]
-                    if _gap_rows(drawing) == 1
-                    else [None, captions[s][p] if rank is not None else None]
-                )
-            if rank is None:
-                keys += [None] * band
-                continue
-            width = max(width, rank.width)
-            top = (band - len(rank.keys)) // 2
-            keys += [None] * top + list(rank.keys) + [None] * (band - top - len(rank.keys))
-        first_caption = captions[0][p] if p < len(segments[0]) else None
-        merged.append(parts.Rank(keys, width, first_caption))
+    merged = parts.stack_rows(segments, captions, rows, _gap_rows(drawing))
     return merged, len(merged[0].keys)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from .. import notation
@@ -25,7 +25,7 @@ from ..model import INPUT, Layer, Network
 from ..quoting import Html, Value
 from . import elide, parts, placement, skips
 from .dot import Drawing, Label
-from .network import shows_activation
+from .network import MARGIN, RANK_SLACK, shows_activation
 
 WEIGHT_LABELS_MAX_EDGES = 16  # per layer; the tutorial's two-neuron figure labels 4
 BOX_WIDTH = 72.0  # points: the tutorial's box3d, width=1 height=0.7
@@ -64,6 +64,7 @@ def draw(drawing: Drawing, network: Network) -> None:
     out_rank = {INPUT: 0}  # the rank holding each output, where its skips start
     skip_list: list[skips.Skip] = []
     layers: list[_LayerEdges] = []
+    layer_start: dict[int, int] = {}  # the rank of each layer's boxes
     labelled_layers: set[int] = set()
     for layer in n.layers:
         index, units = layer.index, shown[layer.index + 1]
@@ -98,6 +99,7 @@ def draw(drawing: Drawing, network: Network) -> None:
                     port="nw" if n.show.bias else None,
                 )
             )  # fmt: skip
+        layer_start[index] = len(ranks)
         ranks.append(parts.Rank(z_rank, BOX_WIDTH))
         layers.append(_LayerEdges(index, feeding, units))
         # The ranks after the box: a (if drawn), then the junction or the output. A softmax
@@ -132,6 +134,12 @@ def draw(drawing: Drawing, network: Network) -> None:
     if skip_list:
         ranks, paths, ordered = skips.with_lanes(drawing, ranks, skip_list, rows, BOX_HEIGHT)
         rows = len(ranks[0].keys)
+    if not skip_list and len(n.layers) >= parts.WRAP_FROM:  # a deep chain folds into rows
+        row = _row_height(n, False)
+        _plan_labels(drawing, n, ranks, layers, rows, labelled_layers, input_width, row)  # gaps
+        per_row = _layers_per_row(drawing, n, ranks, layers, layer_start, rows, row)
+        if per_row < len(n.layers):
+            ranks, rows = _fold(drawing, n, ranks, layers, layer_start, per_row, rows, per_unit)
     flat = {("bias", i, u) for i, units in enumerate(shown[1:]) for u in units} | ordered
     # Padding as tall as what its row holds elsewhere (bias circles on the bias rows): the
     # ranks of boxes are then packed at the pitch the label plan assumes, and nothing else.
@@ -205,6 +213,120 @@ def draw(drawing: Drawing, network: Network) -> None:
         _outputs(drawing, n, edges, final=index == last, edge=edge)
     skips.draw_edges(drawing, n, skip_list, paths, edge)
     parts.tie_rest(drawing, ties)
+
+
+def _layers_per_row(
+    drawing: Drawing,
+    network: Network,
+    ranks: list[parts.Rank],
+    layers: list[_LayerEdges],
+    layer_start: dict[int, int],
+    rows: int,
+    row: float,
+) -> int:
+    """How many layers each row of the figure holds (``parts.layers_per_row``), estimated from
+    the ranks' fixed widths, the ranks each equation edge spans (``minlen``) and the row pitch
+    the label plan chose (``nodesep``, ``ranksep`` already set)."""
+    n = network
+    ranksep = float(drawing.layout.get("ranksep") or RANKSEP / 72) * 72
+    pitch = row + float(drawing.layout.get("nodesep") or 0) * 72
+    spans = [1] * len(ranks)  # ranks between rank c and c + 1, by the edges' minlen
+    last = len(n.layers) - 1
+    for edges in layers:
+        segments = _chains(drawing, n, edges, final=edges.index == last)
+        end = layer_start[edges.index + 1] if edges.index < last else len(ranks)
+        starts = [layer_start[edges.index], end - 2]
+        for c, (chain, tail, head) in zip(starts, segments, strict=False):
+            spans[c] = _minlen(drawing, chain, tail, head, ranksep)
+    gap_rows = _gap_rows(drawing, rows, 2 if n.show.bias else 1)
+
+    def width(first: int, end: int) -> float:
+        total = sum(ranks[c].width for c in range(first, end))
+        return total + sum(spans[c] * ranksep + RANK_SLACK for c in range(first, end - 1))
+
+    def height(count: int) -> float:
+        return count * rows * pitch + (count - 1) * gap_rows * pitch + MARGIN
+
+    return parts.layers_per_row(len(n.layers), layer_start, len(ranks), width, height)
+
+
+def _gap_rows(drawing: Drawing, band: int, per_unit: int) -> int:
+    """Grid rows between two bands of a folded figure: an empty row and the captions' row,
+    and one more where it keeps bias rows and box rows alternating across bands."""
+    return 2 + (band % 2 if per_unit == 2 else 0)
+
+
+def _fold(
+    drawing: Drawing,
+    network: Network,
+    ranks: list[parts.Rank],
+    layers: list[_LayerEdges],
+    layer_start: dict[int, int],
+    per_row: int,
+    rows: int,
+    per_unit: int,
+) -> tuple[list[parts.Rank], int]:
+    """Fold the strip into rows of ``per_row`` layers, as the network view does: a row after
+    the first starts with the outputs of the previous row's last layer drawn again (dashed
+    circles), under a caption saying so (math style); the next layer's edges leave them.
+    Returns the ranks and their number of grid rows."""
+    depth = len(network.layers)
+    segments: list[list[parts.Rank]] = []
+    captions: list[list[Hashable | None]] = []
+    for first in range(0, depth, per_row):
+        end = layer_start[first + per_row] if first + per_row < depth else len(ranks)
+        own = ranks[layer_start[first] if first else 0 : end]
+        if not first:
+            segments.append(own)
+            captions.append([None] * len(own))
+            continue
+        feeding = ranks[layer_start[first] - 1]
+        moved = {key: _carried(drawing, network, key) for key in feeding.keys if key is not None}
+        copy = parts.Rank([moved.get(key) if key is not None else None for key in feeding.keys], 0)
+        note = parts.caption(
+            drawing,
+            ("caption", "carried", first),
+            f"from the row above · layer {network.naming.index(first - 1)}",
+            height=BIAS_SIZE,
+        )
+        copy.width = max(CIRCLE, drawing.widths.get(note, 0.0) if note is not None else 0.0)
+        segments.append([copy, *own])
+        captions.append([note, *([None] * len(own))])
+        edges = layers[first]
+        layers[first] = _LayerEdges(
+            first, [(moved[key], k) for key, k in edges.sources], edges.units
+        )
+    merged = parts.stack_rows(segments, captions, rows, _gap_rows(drawing, rows, per_unit))
+    return merged, len(merged[0].keys)
+
+
+def _carried(drawing: Drawing, network: Network, key: Hashable) -> Hashable:
+    """A neuron's output (its junction) drawn again where the next row starts: a dashed
+    circle with its ``a`` (or ``z``, when the layer has no activation) and the sample's
+    values."""
+    assert isinstance(key, tuple)
+    _, layer, unit = key
+    carried = ("carried", key)
+    base = "a" if shows_activation(network, network.layers[layer]) else "z"
+    if unit is None:
+        parts.dots(drawing, carried, f"{base}_{layer}_dots_carried")
+        return carried
+    sym = (notation.pre_activation if base == "z" else notation.activation)(network, layer, unit)
+    name = notation.network_node(network, base, layer, unit)
+    values = parts.neuron_values(drawing, base, layer, unit, base == "z")
+    style = parts.neuron_style(
+        drawing,
+        layer,
+        unit,
+        shape="circle",
+        style="filled,dashed",
+        fillcolor=drawing.theme.activation_fill if base == "a" else drawing.theme.neuron_fill,
+        fixedsize=True,
+        width=round(max(CIRCLE, parts.values_size(drawing, network)) / 72, 3),
+    )
+    style["style"] = "filled,dashed"
+    drawing.node(carried, f"{name}_carried", parts.with_values(drawing, sym, values, name), **style)
+    return carried
 
 
 def _row_height(network: Network, skips: bool) -> float:
@@ -416,27 +538,65 @@ def _outputs(
     """Each neuron's equation above its output edge; ``a = g(z)`` after an ``a`` node. The
     equations are head/tail labels too (a plain label would make ``dot`` reserve room for it
     across the rows and break the grid), so the edge is lengthened (``minlen``) to hold them."""
-    n = network
     assert callable(edge)
+    ranksep = float(drawing.layout.get("ranksep") or RANKSEP / 72) * 72
+    segments = _chains(drawing, network, edges, final=final, edge=edge)
+    for chain, tail_radius, head_radius in segments:
+        minlen = _minlen(drawing, chain, tail_radius, head_radius, ranksep)
+        visible = minlen * ranksep
+        for tail, head, label in chain:
+            is_end = head[0] in ("out", "junction")
+            style: dict[str, Value | None] = {
+                **parts.edge_style(drawing, None if tail[-1] is None else 0),
+                "arrowhead": "none" if (is_end and not final) or head[0] == "zout" else None,
+                "minlen": minlen if minlen > 1 else None,
+            }
+            if label is not None:
+                style.update(placement.above(label, visible))
+            edge(tail, head, **style)
+
+
+_Key = tuple[str, int, int | None] | tuple[str, int | None]
+_Chain = list[tuple[_Key, _Key, Label | None]]
+
+
+def _minlen(
+    drawing: Drawing, chain: _Chain, tail_radius: float, head_radius: float, ranksep: float
+) -> int:
+    """How many ranks an equation edge spans so that its label fits between its ends."""
+    widest = max((_label_width(drawing, label) for _, _, label in chain), default=0.0)
+    length = widest + 2 * placement.NODE_GAP + tail_radius + head_radius
+    return max(1, math.ceil((length - tail_radius - head_radius) / ranksep))
+
+
+def _chains(
+    drawing: Drawing,
+    network: Network,
+    edges: _LayerEdges,
+    *,
+    final: bool,
+    edge: Callable[..., None] | None = None,
+) -> list[tuple[_Chain, float, float]]:
+    """A layer's equation edges (``z → a`` or ``z → end``, then ``a → end``) with the radii of
+    their ends; draws the softmax block's edges through ``edge`` when given."""
+    n = network
     index = edges.index
     layer = n.layers[index]
-    ranksep = float(drawing.layout.get("ranksep") or RANKSEP / 72) * 72
     activation = shows_activation(n, layer)
     softmax = _is_softmax(n, layer)
     end_radius = 2.0
     if final:
         end_radius = parts.text_width(drawing, "output_00") / 2
-    Key = tuple[str, int, int | None] | tuple[str, int | None]
-    first: list[tuple[Key, Key, Label | None]] = []  # z -> a (or -> end, or -> softmax)
-    second: list[tuple[Key, Key, Label | None]] = []  # a -> end
+    first: _Chain = []  # z -> a (or -> end, or -> softmax)
+    second: _Chain = []  # a -> end
     for unit in edges.units:
-        end: Key = ("out", unit) if final else ("junction", index, unit)
-        a_key: Key = ("zout", index, unit) if softmax else ("a", index, unit)
-        if softmax:  # through the block: z_j's point into it, out of it into a_j
+        end: _Key = ("out", unit) if final else ("junction", index, unit)
+        a_key: _Key = ("zout", index, unit) if softmax else ("a", index, unit)
+        if softmax and edge is not None:  # through the block: z_j's point into it, into a_j
             edge(("zout", index, unit), ("softmax", index), **parts.edge_style(drawing, unit))
             edge(("softmax", index), ("a", index, unit), **parts.edge_style(drawing, unit))
         if unit is None:
-            source_dots: Key = ("z", index, None)
+            source_dots: _Key = ("z", index, None)
             if activation:
                 first.append((source_dots, a_key, None))
                 source_dots = ("a", index, None)
@@ -461,21 +621,7 @@ def _outputs(
     segments = [(first, BOX_WIDTH / 2, first_head)]
     if activation:
         segments.append((second, CIRCLE / 2, end_radius))
-    for chain, tail_radius, head_radius in segments:
-        widest = max((_label_width(drawing, label) for _, _, label in chain), default=0.0)
-        length = widest + 2 * placement.NODE_GAP + tail_radius + head_radius
-        minlen = max(1, math.ceil((length - tail_radius - head_radius) / ranksep))
-        visible = minlen * ranksep
-        for tail, head, label in chain:
-            is_end = head[0] in ("out", "junction")
-            style: dict[str, Value | None] = {
-                **parts.edge_style(drawing, None if tail[-1] is None else 0),
-                "arrowhead": "none" if (is_end and not final) or head[0] == "zout" else None,
-                "minlen": minlen if minlen > 1 else None,
-            }
-            if label is not None:
-                style.update(placement.above(label, visible))
-            edge(tail, head, **style)
+    return segments
 
 
 def _label_width(drawing: Drawing, label: Label | None) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Collection, Hashable, Sequence
+from collections.abc import Callable, Collection, Hashable, Sequence
 from dataclasses import dataclass
 
 from .. import notation
@@ -304,3 +304,63 @@ def tie_rest(drawing: Drawing, ties: set[tuple[Hashable, Hashable]]) -> None:
     """The row ties no drawn edge carried, as invisible edges."""
     for tail, head in sorted(ties, key=str):
         drawing.edge(tail, head, style="invis", weight=ROW_WEIGHT)
+
+
+ROW_ASPECT = 3.0  # a folded figure is at most about this many times as wide as it is tall
+WRAP_FROM = 4  # layers: shallower networks stay on one row
+
+
+def layers_per_row(
+    depth: int,
+    layer_start: dict[int, int],
+    n_ranks: int,
+    span: Callable[[int, int], float],
+    height: Callable[[int], float],
+) -> int:
+    """How many layers each row of a folded figure holds (the network and neuron views): all
+    of them, or for a deep chain whose strip would be wider than ``ROW_ASPECT`` times its
+    height, as many as keep the folded figure within it (fewest rows first). ``layer_start``:
+    the rank where each layer begins; ``span(first, end)``: the estimated width in points of
+    ranks ``first`` to ``end`` (exclusive); ``height(rows)``: the figure's height with that many
+    rows of layers. A row after the first starts with the rank before its first layer again."""
+    if depth < WRAP_FROM:
+        return depth
+    ends = [layer_start[i] for i in range(depth)] + [n_ranks]
+    for count in range(1, depth + 1):
+        per_row = -(-depth // count)
+        starts = list(range(0, depth, per_row))
+        widest = max(
+            span(0 if s == 0 else ends[s] - 1, ends[min(s + per_row, depth)]) for s in starts
+        )
+        if widest <= ROW_ASPECT * height(len(starts)):
+            return per_row
+    return 1
+
+
+def stack_rows(
+    segments: list[list[Rank]],
+    captions: list[list[Hashable | None]],
+    band: int,
+    gap: int,
+) -> list[Rank]:
+    """The rows of a folded figure on shared ranks: rank ``p`` holds every segment's ``p``-th
+    rank, each centred in its own band of ``band`` grid rows, with ``gap`` rows between bands
+    (the last of them holding the next segment's captions). The first segment's captions stay
+    the ranks' own."""
+    merged: list[Rank] = []
+    for p in range(max(len(segment) for segment in segments)):
+        keys: list[Hashable | None] = []
+        width = 0.0
+        for s, segment in enumerate(segments):
+            rank = segment[p] if p < len(segment) else None
+            if s:
+                keys += [None] * (gap - 1) + [captions[s][p] if rank is not None else None]
+            if rank is None:
+                keys += [None] * band
+                continue
+            width = max(width, rank.width)
+            top = (band - len(rank.keys)) // 2
+            keys += [None] * top + list(rank.keys) + [None] * (band - top - len(rank.keys))
+        first_caption = captions[0][p] if p < len(segments[0]) else None
+        merged.append(Rank(keys, width, first_caption))
+    return merged
