@@ -17,6 +17,7 @@ Loss = Literal["mse", "bce", "ce"]
 VIEWS: tuple[str, ...] = ("neuron", "network", "layers", "auto")
 LABEL_STYLES: tuple[str, ...] = ("math", "plain")
 LOSSES: tuple[str, ...] = ("mse", "bce", "ce")
+PROBABILITY_OUTPUTS: tuple[str, ...] = ("sigmoid", "softmax")  # outputs in (0, 1): bce, ce
 # Output activation and loss pairs whose dz of the last layer simplifies to a - y.
 SIMPLIFIED = frozenset({("sigmoid", "bce"), ("softmax", "ce")})
 
@@ -283,12 +284,24 @@ class Network:
 
     def remarks(self) -> tuple[str, ...]:
         """Legal but surely unintended choices, one line each (``validate`` prints them)."""
-        return tuple(
+        out = [
             f"layers[{layer.index}]: softmax over one unit is the constant 1 (it outputs 1 "
             "whatever z is); use sigmoid for one probability, or give the layer 2+ units"
             for layer in self.layers
             if layer.activation.name == "softmax" and layer.units == 1
-        )
+        ]
+        last = self.layers[-1].activation if self.layers else None
+        if (
+            self.loss in ("bce", "ce")
+            and last is not None
+            and last.name not in (*PROBABILITY_OUTPUTS, "generic")
+        ):
+            out.append(
+                f"loss: {self.loss} takes logs of outputs in (0, 1), and the last layer's "
+                f"{last.describe()} is not confined to them: check and train will refuse it; "
+                "use sigmoid or softmax there, or loss mse"
+            )
+        return tuple(out)
 
     def layer_caption(self, layer: Layer) -> str:
         """'layer 0 · hidden · 128 · ReLU' / 'layer 2 · output · 10 · softmax': the number is

@@ -257,6 +257,23 @@ def test_softmax_over_one_unit_is_named_constant(run_cli: RunCli, tmp_path: Path
     assert run_cli("validate", two).stderr == ""
 
 
+def test_a_log_loss_on_an_unbounded_output_is_named_by_validate(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    # validate said ok while check failed and train refused (a new user's finding).
+    body = "inputs: 2\nloss: bce\nlayers:\n  - {units: 2, activation: relu}\n"
+    spec = write(tmp_path / "r.yaml", body + "  - {units: 1, activation: relu}\n")
+    result = run_cli("validate", spec)
+    assert result.returncode == 0
+    assert result.stderr == (
+        f"{spec}: note: loss: bce takes logs of outputs in (0, 1), and the last layer's ReLU is "
+        "not confined to them: check and train will refuse it; use sigmoid or softmax there, "
+        "or loss mse\n"
+    )
+    fine = write(tmp_path / "s.yaml", body + "  - {units: 1, activation: sigmoid}\n")
+    assert run_cli("validate", fine).stderr == ""
+
+
 # --- 9: the Python API validates like a file ---------------------------------------------------
 
 

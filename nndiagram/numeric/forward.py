@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ..activations import DEFAULT_LEAKY_ALPHA, Activation, activation_for
 from ..errors import NNDiagramError, SpecError, UsageError
-from ..model import INPUT, ActivationChoice, Layer, Network
+from ..model import INPUT, PROBABILITY_OUTPUTS, ActivationChoice, Layer, Network
 from .arrays import Archive, open_arrays
 
 # Numeric commands (evaluate, gradients, train, check --params) hold every parameter and, per
@@ -499,9 +499,6 @@ def network_cost(
     check_loss_fits(network, loss)
     Z, _ = forward_pass(network, params, X, dtype)[-1]
     return cost_from_logits(loss, network.layers[-1].activation, Z, Y)
-
-
-PROBABILITY_OUTPUTS = ("sigmoid", "softmax")  # activations whose outputs lie in (0, 1)
 
 
 def check_loss_fits(network: Network, loss: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..model import Network
+from ..model import PROBABILITY_OUTPUTS, Network
 from ..numeric.backward import Gradients, gradients
 from ..numeric.forward import init_params, network_cost
 from .report import Check, status_of
@@ -30,7 +30,6 @@ SYMBOLIC_SAMPLES = 2
 FD_MAX_PARAMETERS = 200_000
 FD_PASSES = 2_000  # layer passes in all (probes × 2 × layers)
 FD_MIN_ENTRIES = 8
-PROBABILITY_OUTPUTS = ("sigmoid", "softmax")  # where bce and ce are defined
 
 
 def finite_differences(
