@@ -33,7 +33,6 @@ NEURON_SIZE = 36.0  # points: a neuron's circle, and the height of every row of 
 BIAS_SIZE = 27.0  # points: the bias circle
 NODESEP = 16.0  # points between rows when no label needs room
 RANKSEP = 40.0  # points between columns when no label needs room
-SOFTMAX_WIDTH = 1.8  # the softmax block, in neuron sizes
 
 
 def shows_activation(network: Network, layer: Layer) -> bool:
@@ -113,8 +112,8 @@ def draw(drawing: Drawing, network: Network) -> None:
                 edges.append((index, feeding, units))
             else:
                 if layer.activation.name == "softmax":
-                    block = _softmax(drawing, n, index, size)
-                    columns.append(parts.Rank([block], SOFTMAX_WIDTH * size))
+                    block = parts.softmax_block(drawing, n, index, size)
+                    columns.append(parts.Rank([block], parts.SOFTMAX_WIDTH * size))
                 columns.append(parts.Rank(keys, size))
         feeding = [(("a" if activation else "z", index, unit), unit) for unit in units]
         out_column[index] = len(columns) - 1
@@ -403,26 +402,6 @@ def _neuron(
         style["style"] = "filled,dashed"
     # plain: the tutorial's node names
     drawing.node(key, name + suffix, parts.with_values(drawing, sym, values, name), **style)
-    return key
-
-
-def _softmax(drawing: Drawing, network: Network, layer: int, size: float) -> Hashable:
-    """The layer-wide softmax: one block between the ``z`` and ``a`` columns."""
-    t = drawing.theme
-    key = ("softmax", layer)
-    drawing.node(
-        key,
-        f"softmax_{network.naming.index(layer)}",
-        "softmax",
-        shape="box",
-        style="rounded,filled",
-        fillcolor=t.activation_fill,
-        fontname=t.font,
-        fontsize=t.edge_font_size,
-        fixedsize=True,
-        width=round(SOFTMAX_WIDTH * size / 72, 3),
-        height=round(size / 72, 3),
-    )
     return key
 
 

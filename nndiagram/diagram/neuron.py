@@ -37,7 +37,6 @@ NODESEP = 18.0  # points between rows without bias circles
 BIAS_GAP = placement.LABEL_HEIGHT + placement.ARROW_LENGTH + 7.0
 RANKSEP = 40.0
 CIRCLE = 36.0  # points: inputs and activation circles
-SOFTMAX_WIDTH = 64.8  # points: the softmax block (as wide as the network view's)
 
 
 def draw(drawing: Drawing, network: Network) -> None:
@@ -113,10 +112,10 @@ def draw(drawing: Drawing, network: Network) -> None:
             keys: list[Hashable | None] = []
             if step == "softmax":  # level with the middle of the layer's boxes
                 keys = [None] * (per_unit * len(units))
-                keys[(per_unit - 1) + per_unit * (len(units) - 1) // 2] = _softmax_block(
-                    drawing, n, index
+                keys[(per_unit - 1) + per_unit * (len(units) - 1) // 2] = parts.softmax_block(
+                    drawing, n, index, CIRCLE
                 )
-                ranks.append(parts.Rank(keys, SOFTMAX_WIDTH))
+                ranks.append(parts.Rank(keys, parts.SOFTMAX_WIDTH * CIRCLE))
                 continue
             for unit in units:
                 key = _after(drawing, n, step, index, unit)
@@ -339,26 +338,6 @@ def _row_height(network: Network, skips: bool) -> float:
 
 def _is_softmax(network: Network, layer: Layer) -> bool:
     return shows_activation(network, layer) and layer.activation.name == "softmax"
-
-
-def _softmax_block(drawing: Drawing, network: Network, layer: int) -> Hashable:
-    """The layer-wide softmax, drawn as the network view draws it: one rounded block."""
-    t = drawing.theme
-    key = ("softmax", layer)
-    drawing.node(
-        key,
-        f"softmax_{network.naming.index(layer)}",
-        "softmax",
-        shape="box",
-        style="rounded,filled",
-        fillcolor=t.activation_fill,
-        fontname=t.font,
-        fontsize=t.edge_font_size,
-        fixedsize=True,
-        width=round(SOFTMAX_WIDTH / 72, 3),
-        height=round(CIRCLE / 72, 3),
-    )
-    return key
 
 
 def _units_on_rows(ranks: list[parts.Rank], per_unit: int) -> int:

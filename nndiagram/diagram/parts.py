@@ -119,6 +119,30 @@ def caption(
     return key
 
 
+SOFTMAX_WIDTH = 1.8  # the softmax block's width, in multiples of its height
+
+
+def softmax_block(drawing: Drawing, network: Network, layer: int, height: float) -> Hashable:
+    """The layer-wide softmax, one rounded block ``height`` points tall (the network and neuron
+    views draw it alike): every z enters it and every a leaves it."""
+    t = drawing.theme
+    key = ("softmax", layer)
+    drawing.node(
+        key,
+        f"softmax_{network.naming.index(layer)}",
+        "softmax",
+        shape="box",
+        style="rounded,filled",
+        fillcolor=t.activation_fill,
+        fontname=t.font,
+        fontsize=t.edge_font_size,
+        fixedsize=True,
+        width=round(SOFTMAX_WIDTH * height / 72, 3),
+        height=round(height / 72, 3),
+    )
+    return key
+
+
 def keep_order(
     drawing: Drawing, keys: list[Hashable], skip: Collection[Hashable] = frozenset()
 ) -> None:
