@@ -998,9 +998,11 @@ def _exact_sign(tree: ast.expr, node: ast.AST, z: float) -> int | None:
     found: dict[str, Any] = {}
     with contextlib.suppress(_Undecided):
         _interval_value(tree, float(z), constants="float", watch=(node, found))
-    if "argument" not in found:
-        return None
-    value = found["argument"]
+    return interval_sign(found["argument"]) if "argument" in found else None
+
+
+def interval_sign(value: Any) -> int | None:
+    """The sign of an mpmath interval: 1, -1 or 0 when certain, None when it straddles 0."""
     if value.a > 0:
         return 1
     if value.b < 0:

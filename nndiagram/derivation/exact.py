@@ -22,6 +22,7 @@ import mpmath
 import numpy as np
 from mpmath import iv
 
+from ..expressions import interval_sign
 from .expr import BinOp, Call, Neg, Node, Num, Ones, Pow, Ref, Sym, Transpose
 
 LEAKY_ALPHA = Fraction(1, 100)  # leaky_relu in a derivation: the tutorial's max(0.01z, z)
@@ -109,13 +110,7 @@ def _sign(value: Any) -> int | None:
     """+1, -1 or 0 when certain, None when an interval straddles 0."""
     if isinstance(value, Fraction | int):
         return (value > 0) - (value < 0)
-    if value.a > 0:
-        return 1
-    if value.b < 0:
-        return -1
-    if value.a == 0 and value.b == 0:
-        return 0
-    return None
+    return interval_sign(value)
 
 
 def _relu(v: Any) -> Any:
