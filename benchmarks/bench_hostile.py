@@ -61,14 +61,19 @@ def fresh(name: str) -> tuple[float, float, int, int]:
     with tempfile.TemporaryDirectory() as tmp:
         data, out = runner.make_workspace(Path(tmp))
         argv = case.argv(runner.materialise(case, Path(tmp)), data, out)
-        # A wrapper whose only child is the case: RUSAGE_CHILDREN is then that process alone.
-        done = subprocess.run(
-            [sys.executable, "-c", MEASURE, str(CONSOLE), *argv],
-            cwd=out,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return measured(argv, out, timeout=120)
+
+
+def measured(argv: list[str], cwd: Path, timeout: float) -> tuple[float, float, int, int]:
+    """Wall s, CPU s, peak KB and exit code of ``nndiagram ARGV`` run in ``cwd``, through a
+    wrapper whose only child is the command: RUSAGE_CHILDREN is then that process alone."""
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(CONSOLE), *argv],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     code, wall, cpu, peak = json.loads(done.stdout.splitlines()[-1])
     return wall, cpu, peak, code
 
@@ -120,15 +125,7 @@ def legal(expression: str, command: list[str]) -> tuple[float, float, int, int]:
         np.savez(folder / "P.npz", **{k: rng.normal(size=v) for k, v in shapes.items()})
         np.save(folder / "X.npy", rng.normal(size=(2, 5)))
         np.save(folder / "Y.npy", rng.uniform(0.1, 0.9, size=(1, 5)))
-        done = subprocess.run(
-            [sys.executable, "-c", MEASURE, str(CONSOLE), *command],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-    code, wall, cpu, peak = json.loads(done.stdout.splitlines()[-1])
-    return wall, cpu, peak, code
+        return measured(command, folder, timeout=300)
 
 
 MEASURE = """
