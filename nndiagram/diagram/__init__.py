@@ -279,8 +279,8 @@ def render_file(
     if note is not None:
         for line in draw(network, view, theme, labels, chosen).notes:
             note(line)
-        if chosen == "png" and max(png_size(data)) >= MAX_PNG_SIDE - 1:
-            width, height = png_size(data)
+        width, height = png_size(data) if chosen == "png" else (0, 0)
+        if max(width, height) >= MAX_PNG_SIDE - 1:
             note(
                 f"the PNG is scaled down to {width:,} × {height:,} px (at most {MAX_PNG_SIDE:,} "
                 "a side); SVG or PDF keep every detail"
